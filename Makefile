@@ -1,0 +1,42 @@
+# make demo: the model, a prediction, and the function image answering one.
+# make test: the whole test suite (REQUIRE_DOCKER=1 REQUIRE_DATA=1 turn skips into failures).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint model image-fn image-server image-tf images clean
+
+$(STAMP): pyproject.toml requirements/lock.txt
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is needed (tflite-runtime 2.14 has no wheel for %d.%d)" % sys.version_info[:2]) if sys.version_info[:2] != (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements/lock.txt -e '.[train,dev]'
+	touch $@
+
+model/model.tflite: $(STAMP)
+	scripts/convert.sh
+
+model: $(STAMP)
+	scripts/convert.sh
+
+demo: $(STAMP)
+	scripts/convert.sh
+	$(BIN)/python -m scripts.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+image-fn: $(STAMP)
+	scripts/build_image.sh fn
+
+image-server: $(STAMP)
+	scripts/build_image.sh server
+
+image-tf: $(STAMP)
+	scripts/build_image.sh tf
+
+clean:
+	rm -rf build wheelhouse/*.whl .pytest_cache

@@ -1,0 +1,259 @@
+"""What a device record is, how it is checked, and how it becomes the network's input.
+
+The one place these rules live: training (convert/train.py) encodes the dataset with
+these functions and the served model encodes requests with them, so the two cannot
+drift apart. numpy only: this module ships in the function image.
+
+Prices are natural logarithms (exp(normalized_new_price) gives round prices such as
+1000.0 for an iPhone), so used_price = exp(normalized_used_price), in the dataset's
+currency (it appears to be euros).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+OTHERS = "Others"
+YES_NO = {"yes": 1.0, "no": 0.0}
+
+
+@dataclass(frozen=True)
+class Numeric:
+    name: str
+    low: float  # accepted range, inclusive; far wider than the data, narrow enough to catch nonsense
+    high: float
+    required: bool
+    log: bool = False  # skewed quantities (GB, mAh, g) are encoded as log1p
+    integer: bool = False
+    unit: str = ""
+    positive: bool = False  # zero is impossible (a phone with no screen)
+
+
+# Required: the fields the dataset never leaves empty. Optional: the ones it does;
+# a missing optional value is imputed with the training median, as in training.
+NUMERIC = (
+    Numeric("screen_size", 1.0, 100.0, True, unit="cm", positive=True),
+    Numeric("rear_camera_mp", 0.0, 500.0, False, unit="MP"),
+    Numeric("front_camera_mp", 0.0, 500.0, False, unit="MP"),
+    Numeric("internal_memory", 0.001, 8192.0, False, log=True, unit="GB", positive=True),
+    Numeric("ram", 0.001, 128.0, False, log=True, unit="GB", positive=True),
+    Numeric("battery", 50.0, 100_000.0, False, log=True, unit="mAh", positive=True),
+    Numeric("weight", 10.0, 10_000.0, False, log=True, unit="g", positive=True),
+    Numeric("release_year", 2000, 2035, True, integer=True),
+    Numeric("days_used", 0, 20_000, True, integer=True, unit="days"),
+    Numeric("normalized_new_price", 0.0, 15.0, True, unit="ln(price)"),
+)
+NUMERIC_BY_NAME = {f.name: f for f in NUMERIC}
+CATEGORICAL = ("device_brand", "os")
+FLAGS = ("4g", "5g")
+FIELDS = ("device_brand", "os", "screen_size", "4g", "5g") + tuple(f.name for f in NUMERIC[1:])
+REQUIRED = CATEGORICAL + FLAGS + tuple(f.name for f in NUMERIC if f.required)
+TARGET = "normalized_used_price"
+
+
+class ValidationError(Exception):
+    """Every problem found in a request or a file: a list of {row, field, reason}."""
+
+    def __init__(self, message: str, details: list[dict[str, Any]]):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        lines = [self.message] + [
+            f"  row {d['row']}, {d['field']}: {d['reason']}" for d in self.details[:20]
+        ]
+        if len(self.details) > 20:
+            lines.append(f"  ... and {len(self.details) - 20} more")
+        return "\n".join(lines)
+
+
+def _problem(row: int | None, field: str | None, reason: str) -> dict[str, Any]:
+    return {"row": row, "field": field, "reason": reason}
+
+
+def _check_number(spec: Numeric, value: Any, row: int | None) -> tuple[float | None, dict | None]:
+    # bool is an int in Python; "true" is no screen size.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, _problem(row, spec.name, f"must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        return None, _problem(row, spec.name, "must be a finite number")
+    if spec.integer and value != int(value):
+        return None, _problem(row, spec.name, "must be a whole number")
+    if spec.positive and value <= 0:
+        return None, _problem(row, spec.name, "must be greater than 0")
+    if not spec.low <= value <= spec.high:
+        return None, _problem(row, spec.name, f"must be between {spec.low:g} and {spec.high:g}")
+    return value, None
+
+
+def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], list[dict]]:
+    """Type, presence and range checks that need no trained model.
+
+    Returns the cleaned record (numbers as floats, flags as 0/1, missing optional
+    numbers as None) and the list of problems; the record is usable only if the list
+    is empty.
+    """
+    if not isinstance(record, dict):
+        return {}, [_problem(row, None, f"must be a JSON object, got {type(record).__name__}")]
+    problems = []
+    unknown = sorted(set(record) - set(FIELDS))
+    for name in unknown:
+        reason = "is the value to predict; do not send it" if name == TARGET else "is not a known field"
+        problems.append(_problem(row, name, reason))
+    clean: dict[str, Any] = {}
+    for name in CATEGORICAL:
+        value = record.get(name)
+        if value is None:
+            problems.append(_problem(row, name, "is required"))
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(_problem(row, name, "must be a non-empty string"))
+        else:
+            clean[name] = value.strip()
+    for name in FLAGS:
+        value = record.get(name)
+        if value is None:
+            problems.append(_problem(row, name, "is required"))
+        elif isinstance(value, bool):
+            clean[name] = float(value)
+        elif isinstance(value, str) and value.strip().lower() in YES_NO:
+            clean[name] = YES_NO[value.strip().lower()]
+        else:
+            problems.append(_problem(row, name, 'must be "yes", "no", true or false'))
+    for spec in NUMERIC:
+        value = record.get(spec.name)
+        if value is None:
+            clean[spec.name] = None
+            if spec.required:
+                problems.append(_problem(row, spec.name, "is required"))
+            continue
+        clean[spec.name], problem = _check_number(spec, value, row)
+        if problem:
+            problems.append(problem)
+    return clean, problems
+
+
+def check_records(records: list[Any], batch: bool = True) -> list[dict[str, Any]]:
+    """check_record over records; raises ValidationError listing every bad row.
+
+    Rows are numbered from 0 in a batch; a single request's problems have row None.
+    """
+    cleaned, problems = [], []
+    for i, record in enumerate(records):
+        clean, found = check_record(record, i if batch else None)
+        cleaned.append(clean)
+        problems.extend(found)
+    if problems:
+        rows = {p["row"] for p in problems}
+        what = f"{len(rows)} of {len(records)} rows are invalid" if batch else "the record is invalid"
+        raise ValidationError(what, problems)
+    return cleaned
+
+
+def fit_spec(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The encoding's parameters, learnt from cleaned training records only."""
+    brands = sorted({r["device_brand"] for r in records} | {OTHERS})
+    systems = sorted({r["os"] for r in records} | {OTHERS})
+    impute = {}
+    for spec in NUMERIC:
+        present = [r[spec.name] for r in records if r[spec.name] is not None]
+        impute[spec.name] = float(np.median(present))
+    spec = {
+        "format": 1,
+        "fields": list(FIELDS),
+        "required": list(REQUIRED),
+        "brands": brands,
+        "os": systems,
+        "yes_no": YES_NO,
+        "impute": impute,
+        "log1p": [f.name for f in NUMERIC if f.log],
+        "ranges": {f.name: [f.low, f.high] for f in NUMERIC},
+        "columns": [],
+        "mean": [],
+        "std": [],
+    }
+    raw = _raw_matrix(spec, records)[0]
+    std = raw.std(axis=0)
+    # One-hot columns and constants keep their scale; dividing by ~0 would blow up.
+    std[std < 1e-6] = 1.0
+    spec["columns"] = _column_names(spec)
+    spec["mean"] = [float(x) for x in raw.mean(axis=0)]
+    spec["std"] = [float(x) for x in std]
+    return spec
+
+
+def _column_names(spec: dict[str, Any]) -> list[str]:
+    return (
+        [f"brand={b}" for b in spec["brands"]]
+        + [f"os={o}" for o in spec["os"]]
+        + list(FLAGS)
+        + [f"log1p({f.name})" if f.log else f.name for f in NUMERIC]
+    )
+
+
+def _lookup(vocabulary: list[str], values: list[str], field: str) -> tuple[np.ndarray, dict[int, str]]:
+    """Indices into the vocabulary, case-insensitively; unknown values go to Others."""
+    index = {v.lower(): i for i, v in enumerate(vocabulary)}
+    others = index[OTHERS.lower()]
+    out = np.empty(len(values), dtype=np.int64)
+    warnings = {}
+    for i, value in enumerate(values):
+        j = index.get(value.lower())
+        if j is None:
+            j = others
+            warnings[i] = f"unknown {field} {value!r} was treated as {OTHERS!r}"
+        out[i] = j
+    return out, warnings
+
+
+def _raw_matrix(spec: dict[str, Any], records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[str]]]:
+    n = len(records)
+    brand, brand_warn = _lookup(spec["brands"], [r["device_brand"] for r in records], "device_brand")
+    system, os_warn = _lookup(spec["os"], [r["os"] for r in records], "os")
+    one_hot_brand = np.zeros((n, len(spec["brands"])))
+    one_hot_brand[np.arange(n), brand] = 1.0
+    one_hot_os = np.zeros((n, len(spec["os"])))
+    one_hot_os[np.arange(n), system] = 1.0
+    flags = np.array([[r[f] for f in FLAGS] for r in records], dtype=np.float64).reshape(n, len(FLAGS))
+    numbers = np.array(
+        [[r[f.name] if r[f.name] is not None else np.nan for f in NUMERIC] for r in records],
+        dtype=np.float64,
+    ).reshape(n, len(NUMERIC))
+    impute = np.array([spec["impute"][f.name] for f in NUMERIC])
+    numbers = np.where(np.isnan(numbers), impute, numbers)
+    logged = np.array([f.name in spec["log1p"] for f in NUMERIC])
+    numbers[:, logged] = np.log1p(numbers[:, logged])
+    warnings = [[w for w in (brand_warn.get(i), os_warn.get(i)) if w] for i in range(n)]
+    return np.hstack([one_hot_brand, one_hot_os, flags, numbers]), warnings
+
+
+def encode(spec: dict[str, Any], records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[str]]]:
+    """Cleaned records -> standardised float32 model input, plus warnings per row."""
+    raw, warnings = _raw_matrix(spec, records)
+    x = (raw - np.asarray(spec["mean"])) / np.asarray(spec["std"])
+    return x.astype(np.float32), warnings
+
+
+def schema() -> dict[str, Any]:
+    """The input schema as clients see it (served by GET)."""
+    fields: dict[str, Any] = {
+        "device_brand": {"type": "string", "required": True, "note": f"unknown brands count as {OTHERS!r}"},
+        "os": {"type": "string", "required": True, "note": f"unknown systems count as {OTHERS!r}"},
+        "4g": {"type": '"yes" | "no" | boolean', "required": True},
+        "5g": {"type": '"yes" | "no" | boolean', "required": True},
+    }
+    for f in NUMERIC:
+        fields[f.name] = {
+            "type": "integer" if f.integer else "number",
+            "required": f.required,
+            "min": f.low,
+            "max": f.high,
+            **({"unit": f.unit} if f.unit else {}),
+            **({} if f.required else {"note": "imputed with the training median when missing"}),
+        }
+    return {"fields": fields, "batch": '{"instances": [record, ...]}'}

@@ -1,0 +1,177 @@
+"""The served model: a TFLite file, its feature specification and the manifest binding them.
+
+Loaded once per process; predictions are thread-safe (one Interpreter per thread,
+since an Interpreter is not) and vectorised for batches. Imported by the function,
+the baseline server, the tests and the benchmarks alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import features
+
+try:  # the slim runtime first: it is what the images ship
+    from tflite_runtime.interpreter import Interpreter
+
+    RUNTIME = "tflite_runtime"
+except ImportError:  # pragma: no cover - depends on what is installed
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        RUNTIME = "ai_edge_litert"
+    except ImportError:
+        from tensorflow.lite import Interpreter
+
+        RUNTIME = "tensorflow.lite"
+
+MODEL_DIR = Path(os.environ.get("MODEL_DIR", Path(__file__).resolve().parent.parent / "model"))
+TFLITE, SPEC, MANIFEST = "model.tflite", "feature_spec.json", "manifest.json"
+
+
+class ModelError(Exception):
+    """The model files are missing, corrupt or do not belong together."""
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read ({e.strerror or e})") from e
+
+
+def _json(path: Path, data: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ModelError(f"{path}: not valid JSON ({e})") from e
+    if not isinstance(value, dict):
+        raise ModelError(f"{path}: expected a JSON object")
+    return value
+
+
+class Predictor:
+    def __init__(self, model_dir: str | os.PathLike = MODEL_DIR, verify: bool = True):
+        model_dir = Path(model_dir)
+        self.model_bytes = _read(model_dir / TFLITE)
+        spec_bytes = _read(model_dir / SPEC)
+        self.spec = _json(model_dir / SPEC, spec_bytes)
+        self.manifest = _json(model_dir / MANIFEST, _read(model_dir / MANIFEST)) if verify else {}
+        if verify:
+            for name, data, key in ((TFLITE, self.model_bytes, "tflite_sha256"), (SPEC, spec_bytes, "spec_sha256")):
+                if self.manifest.get(key) != sha256(data):
+                    raise ModelError(
+                        f"{model_dir / name}: sha256 {sha256(data)[:12]}… does not match "
+                        f"{key} {str(self.manifest.get(key))[:12]}… in {model_dir / MANIFEST}; "
+                        "rerun scripts/convert.sh so the model and its specification belong together"
+                    )
+        missing = [k for k in ("brands", "os", "impute", "log1p", "mean", "std", "columns") if k not in self.spec]
+        if missing:
+            raise ModelError(f"{model_dir / SPEC}: malformed specification, missing {', '.join(missing)}")
+        self.n_inputs = len(self.spec["columns"])
+        if not (len(self.spec["mean"]) == len(self.spec["std"]) == self.n_inputs):
+            raise ModelError(f"{model_dir / SPEC}: malformed specification, column statistics disagree")
+        self.version = self.manifest.get("model_version") or sha256(self.model_bytes)[:12]
+        self._local = threading.local()
+        # Build one interpreter now so a truncated or foreign file fails at start-up,
+        # not on the first request.
+        interpreter = self._interpreter()
+        shape = interpreter.get_input_details()[0]["shape"]
+        if shape[-1] != self.n_inputs:
+            raise ModelError(f"{model_dir / TFLITE}: takes {shape[-1]} inputs, the specification has {self.n_inputs}")
+
+    def _interpreter(self) -> Any:
+        local = self._local
+        if getattr(local, "interpreter", None) is None:
+            try:
+                interpreter = Interpreter(model_content=self.model_bytes)
+                interpreter.allocate_tensors()
+            except (ValueError, RuntimeError) as e:
+                raise ModelError(f"{TFLITE}: {RUNTIME} cannot load it ({e})") from e
+            local.interpreter = interpreter
+            local.rows = 1
+            local.input = interpreter.get_input_details()[0]["index"]
+            local.output = interpreter.get_output_details()[0]["index"]
+        return local.interpreter
+
+    def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        """Encoded rows (n, n_inputs) float32 -> normalized_used_price (n,)."""
+        interpreter = self._interpreter()
+        local = self._local
+        rows = x.shape[0]
+        if rows != local.rows:  # resizing re-plans the graph: only when the batch size changes
+            interpreter.resize_tensor_input(local.input, [rows, self.n_inputs])
+            interpreter.allocate_tensors()
+            local.rows = rows
+        interpreter.set_tensor(local.input, np.ascontiguousarray(x, dtype=np.float32))
+        interpreter.invoke()
+        return interpreter.get_tensor(local.output).reshape(rows).astype(np.float64)
+
+    def predict(self, records: list[Any], batch: bool = True) -> list[dict[str, Any]]:
+        """Raw client records -> one result per record; ValidationError lists every bad one."""
+        clean = features.check_records(records, batch)
+        x, warnings = features.encode(self.spec, clean)
+        y = self.predict_matrix(x)
+        out = []
+        for record, value, notes in zip(clean, y.tolist(), warnings):
+            used = math.exp(value)
+            out.append({
+                "normalized_used_price": value,
+                "used_price": used,
+                "retained_fraction": math.exp(value - record["normalized_new_price"]),
+                "model_version": self.version,
+                "warnings": notes,
+            })
+        return out
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "model_version": self.version,
+            "runtime": RUNTIME,
+            "output": {
+                "normalized_used_price": "natural log of the predicted used price",
+                "used_price": "exp(normalized_used_price), same currency as exp(normalized_new_price)",
+                "retained_fraction": "used_price / new price",
+            },
+            "brands": self.spec["brands"],
+            "os": self.spec["os"],
+            "input": features.schema(),
+            "manifest": self.manifest,
+        }
+
+
+def main() -> None:
+    """python -m fn.inference [RECORDS.json]: print predictions (used by convert's parity check)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("records", nargs="?", help="JSON list of records (default: stdin)")
+    parser.add_argument("--model-dir", default=MODEL_DIR)
+    parser.add_argument("--no-verify", action="store_true", help="skip the manifest check")
+    args = parser.parse_args()
+    try:
+        predictor = Predictor(args.model_dir, verify=not args.no_verify)
+        text = open(args.records).read() if args.records else sys.stdin.read()
+        records = json.loads(text)
+        results = predictor.predict(records if isinstance(records, list) else [records])
+    except (ModelError, features.ValidationError, OSError, ValueError) as e:
+        sys.exit(f"error: {e}")
+    json.dump({"runtime": RUNTIME, "model_version": predictor.version, "predictions": results}, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Build one of the project's images, here or on a machine with no registry access.
+#   scripts/build_image.sh fn|server|tf [TAG]
+# Online: FROM the pinned python:3.11 image, pip inside the build.
+# Offline (no Docker Hub, containers cannot reach PyPI): a base image made from Debian
+# packages (scripts/build_base.sh) and a wheelhouse downloaded here on the host, both
+# checked (apt signatures; pip --require-hashes). OFFLINE=1/0 forces either; default: try.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:?usage: scripts/build_image.sh fn|server|tf [TAG]}
+case "$kind" in
+  fn) file=Dockerfile.fn tag=${2:-device-price-fn:latest} reqs=requirements/serve.txt ;;
+  server) file=Dockerfile.server tag=${2:-device-price-server:latest} reqs=requirements/serve.txt ;;
+  tf) file=Dockerfile.tf tag=${2:-device-price-tf:latest} reqs=requirements/tf.txt ;;
+  *) echo "unknown image $kind (fn, server or tf)" >&2; exit 2 ;;
+esac
+online_base=$(sed -n 's/^ARG BASE_IMAGE=//p' "$file")
+offline=${OFFLINE:-auto}
+if [ "$offline" = auto ]; then
+  if docker image inspect "$online_base" >/dev/null 2>&1 || timeout 20 docker pull -q "$online_base" >/dev/null 2>&1; then
+    offline=0
+  else
+    offline=1
+    echo "no registry reachable for $online_base: building offline"
+  fi
+fi
+args=()
+if [ "$offline" = 1 ]; then
+  scripts/build_base.sh
+  scripts/wheelhouse.sh "$reqs"
+  args=(--build-arg BASE_IMAGE="${BASE_IMAGE:-device-price-base:bookworm}" --build-arg OFFLINE=1)
+fi
+echo "building $tag from $file"
+DOCKER_BUILDKIT=0 docker build -q -f "$file" -t "$tag" "${args[@]}" . >/dev/null
+size=$(docker image inspect -f '{{.Size}}' "$tag")
+echo "built $tag: $((size / 1000000)) MB"

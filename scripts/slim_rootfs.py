@@ -1,0 +1,127 @@
+"""Collect a minimal root filesystem for a FROM scratch image: run inside the build stage.
+
+    python3 slim_rootfs.py ROOTFS SITE APP
+
+Copies the running interpreter, the parts of its standard library a server uses, the
+installed packages in SITE, the application in APP, and exactly the shared libraries
+that ldd says all of these link (the dynamic loader included). Everything but APP is
+byte-compiled and kept as .pyc only: no sources, tests, caches, headers, pip or shell.
+Works with any base whose Python is 3.11 (Debian's python3 or the python:3.11 images).
+"""
+
+from __future__ import annotations
+
+import compileall
+import os
+import py_compile
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+# Standard-library parts a model server never imports.
+STDLIB_DROP = {
+    "test", "idlelib", "tkinter", "turtledemo", "turtle.py", "ensurepip", "lib2to3", "pydoc_data", "pydoc.py",
+    "distutils", "venv", "sqlite3", "curses", "dbm", "xmlrpc", "wsgiref", "msilib", "config-3.11-x86_64-linux-gnu",
+    "site-packages", "dist-packages", "unittest", "doctest.py", "pdb.py", "lib-dynload/_test*", "lib-dynload/_tkinter*",
+    "lib-dynload/_sqlite3*", "lib-dynload/_curses*", "lib-dynload/_dbm*", "lib-dynload/_gdbm*",
+    "lib-dynload/_ctypes_test*", "lib-dynload/xxlimited*", "lib-dynload/audioop*", "lib-dynload/_lzma*",
+    "lib-dynload/_bz2*", "lib-dynload/_decimal*", "lib-dynload/_ssl*", "lib-dynload/_hashlib*",
+}
+# Package parts that only tests, builds or type checkers use.
+SITE_DROP = re.compile(
+    r"(^|/)(tests?|__pycache__|include|f2py|distutils|_pyinstaller|testing/_private)(/|$)|\.(pyi|h|c|pxd|a)$"
+)
+
+
+def copy_tree(src: Path, dst: Path, drop: callable) -> None:
+    for root, dirs, files in os.walk(src):
+        rel = Path(root).relative_to(src)
+        dirs[:] = [d for d in dirs if not drop(str(rel / d))]
+        for name in files:
+            if drop(str(rel / name)):
+                continue
+            target = dst / rel / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(Path(root) / name, target)  # follows symlinks (Debian's sitecustomize)
+
+
+def sourceless(tree: Path) -> None:
+    """Compile every .py to a .pyc beside it and remove the source (smaller, no compile at start)."""
+    compileall.compile_dir(str(tree), quiet=2, legacy=True, optimize=0, workers=0,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    for path in tree.rglob("*.py"):
+        if path.with_suffix(".pyc").exists():
+            path.unlink()
+
+
+def copy_path(path: str, rootfs: Path) -> None:
+    """Copy one file to the same path inside rootfs, resolving symlinked directories."""
+    real = Path(os.path.realpath(path))
+    target = rootfs / Path(os.path.realpath(os.path.dirname(path))).relative_to("/") / Path(path).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        shutil.copy2(real, target)
+
+
+def shared_libraries(files: list[Path]) -> set[str]:
+    libs = set()
+    for f in files:
+        out = subprocess.run(["ldd", str(f)], capture_output=True, text=True).stdout
+        if "not a dynamic executable" in out:
+            continue
+        for line in out.splitlines():
+            if "not found" in line:
+                sys.exit(f"slim_rootfs: {f} needs a library that is not installed: {line.strip()}")
+            m = re.search(r"(/\S+)", line.split("=>")[-1])
+            if m:
+                libs.add(m.group(1))
+    return libs
+
+
+def main(rootfs: str, site: str, app: str) -> None:
+    rootfs_p, site_p, app_p = Path(rootfs), Path(site), Path(app)
+    executable = Path(os.path.realpath(sys.executable))
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    lib_dynload = stdlib / "lib-dynload"
+
+    copy_path(str(executable), rootfs_p)
+    for link in ("/usr/bin/python3", f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"):
+        target = rootfs_p / link.lstrip("/")
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(executable)
+    # Merged /usr: keep /lib, /lib64, /bin as the links the loader paths go through.
+    for top in ("/lib", "/lib64", "/bin", "/sbin"):
+        if os.path.islink(top) and not (rootfs_p / top.lstrip("/")).exists():
+            (rootfs_p / top.lstrip("/")).symlink_to(os.readlink(top))
+
+    def drop_stdlib(rel: str) -> bool:
+        return any(rel == d or (d.endswith("*") and rel.startswith(d[:-1])) for d in STDLIB_DROP) \
+            or "__pycache__" in rel
+    copy_tree(stdlib, rootfs_p / stdlib.relative_to("/"), drop_stdlib)
+    copy_tree(site_p, rootfs_p / site_p.relative_to("/"), lambda rel: bool(SITE_DROP.search(rel)))
+    copy_tree(app_p, rootfs_p / app_p.relative_to("/"), lambda rel: "__pycache__" in rel)
+    sourceless(rootfs_p / stdlib.relative_to("/"))
+    sourceless(rootfs_p / site_p.relative_to("/"))
+    # The application keeps its sources (readable tracebacks) with compiled caches beside them.
+    compileall.compile_dir(str(rootfs_p / app_p.relative_to("/")), quiet=2, workers=0,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+
+    binaries = [executable] + [p for p in rootfs_p.rglob("*.so*") if p.is_file()]
+    dynload_copy = rootfs_p / lib_dynload.relative_to("/")
+    binaries = [executable] + [p for p in binaries[1:] if p.is_relative_to(dynload_copy) or
+                               p.is_relative_to(rootfs_p / site_p.relative_to("/"))]
+    for lib in sorted(shared_libraries(binaries)):
+        if not lib.startswith(str(rootfs_p)):
+            copy_path(lib, rootfs_p)
+    total = sum(p.stat().st_size for p in rootfs_p.rglob("*") if p.is_file() and not p.is_symlink())
+    print(f"slim_rootfs: {total / 1e6:.1f} MB in {rootfs}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    main(*sys.argv[1:])
