@@ -53,6 +53,13 @@ FLAGS = ("4g", "5g")
 FIELDS = ("device_brand", "os", "screen_size", "4g", "5g") + tuple(f.name for f in NUMERIC[1:])
 REQUIRED = CATEGORICAL + FLAGS + tuple(f.name for f in NUMERIC if f.required)
 TARGET = "normalized_used_price"
+# A mid-range Android phone, as a client sends it (served in the schema, used by the demo and tests).
+EXAMPLE = {
+    "device_brand": "Samsung", "os": "Android", "screen_size": 15.34, "4g": "yes", "5g": "no",
+    "rear_camera_mp": 13.0, "front_camera_mp": 8.0, "internal_memory": 64.0, "ram": 4.0,
+    "battery": 4000.0, "weight": 180.0, "release_year": 2019, "days_used": 300,
+    "normalized_new_price": 5.3,
+}
 
 
 class ValidationError(Exception):
@@ -256,4 +263,4 @@ def schema() -> dict[str, Any]:
             **({"unit": f.unit} if f.unit else {}),
             **({} if f.required else {"note": "imputed with the training median when missing"}),
         }
-    return {"fields": fields, "batch": '{"instances": [record, ...]}'}
+    return {"fields": fields, "example": EXAMPLE, "batch": '{"instances": [record, ...]}'}

@@ -30,7 +30,8 @@ if [ "$offline" = 1 ]; then
   scripts/wheelhouse.sh "$reqs"
   args=(--build-arg BASE_IMAGE="${BASE_IMAGE:-device-price-base:bookworm}" --build-arg OFFLINE=1)
 fi
-echo "building $tag from $file"
-DOCKER_BUILDKIT=0 docker build -q -f "$file" -t "$tag" "${args[@]}" . >/dev/null
+mkdir -p build
+echo "building $tag from $file (log: build/image-$kind.log)"
+DOCKER_BUILDKIT=0 docker build -f "$file" -t "$tag" "${args[@]}" . > build/image-$kind.log 2>&1 || { tail -n 30 build/image-$kind.log >&2; exit 1; }
 size=$(docker image inspect -f '{{.Size}}' "$tag")
 echo "built $tag: $((size / 1000000)) MB"

@@ -112,8 +112,10 @@ def main(rootfs: str, site: str, app: str) -> None:
 
     binaries = [executable] + [p for p in rootfs_p.rglob("*.so*") if p.is_file()]
     dynload_copy = rootfs_p / lib_dynload.relative_to("/")
-    binaries = [executable] + [p for p in binaries[1:] if p.is_relative_to(dynload_copy) or
-                               p.is_relative_to(rootfs_p / site_p.relative_to("/"))]
+    # Bundled libraries (numpy.libs/...) are resolved through the extension modules that
+    # load them, so ldd is asked about the interpreter and the extension modules only.
+    binaries = [executable] + [p for p in binaries[1:] if not p.parent.name.endswith(".libs") and (
+        p.is_relative_to(dynload_copy) or p.is_relative_to(rootfs_p / site_p.relative_to("/")))]
     for lib in sorted(shared_libraries(binaries)):
         if not lib.startswith(str(rootfs_p)):
             copy_path(lib, rootfs_p)

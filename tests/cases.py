@@ -1,0 +1,104 @@
+"""The HTTP contract as one list of cases, run against every target (function process,
+function container, baseline server)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from fn import api
+from fn.features import EXAMPLE
+
+
+def body(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def with_(**changes: Any) -> dict[str, Any]:
+    record = dict(EXAMPLE)
+    for key, value in changes.items():
+        if value is ...:
+            record.pop(key)
+        else:
+            record[key] = value
+    return record
+
+
+@dataclass
+class Case:
+    name: str
+    data: bytes
+    status: int
+    fields: list[str] = field(default_factory=list)  # fields the error details must name
+    method: str = "POST"
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+
+
+CASES = [
+    Case("valid record", body(EXAMPLE), 200),
+    Case("valid batch", body({"instances": [EXAMPLE, with_(ram=8.0), with_(device_brand="Apple", os="iOS")]}), 200),
+    Case("one-row batch", body({"instances": [EXAMPLE]}), 200),
+    Case("text/plain as faas-cli sends", body(EXAMPLE), 200, headers={"Content-Type": "text/plain"}),
+    Case("optional fields missing", body(with_(rear_camera_mp=..., weight=None)), 200),
+    Case("booleans for 4g/5g", body(with_(**{"4g": True, "5g": False})), 200),
+    Case("unknown brand", body(with_(device_brand="Fairphone")), 200),
+    Case("empty body", b"", 400),
+    Case("not UTF-8", b'{"device_brand": "\xff\xfe"}', 400),
+    Case("truncated JSON", body(EXAMPLE)[:-5], 400),
+    Case("JSON list", body([EXAMPLE]), 400),
+    Case("JSON number", b"42", 400),
+    Case("deeply nested", b"[" * 200_000 + b"]" * 200_000, 400),
+    Case("NaN literal", body(EXAMPLE).replace(b"15.34", b"NaN"), 400),
+    Case("Infinity literal", body(EXAMPLE).replace(b"15.34", b"Infinity"), 400),
+    Case("-Infinity literal", body(EXAMPLE).replace(b"15.34", b"-Infinity"), 400),
+    Case("duplicate keys", body(EXAMPLE)[:-1] + b', "ram": 8}', 400, ["ram"]),
+    Case("instances not a list", body({"instances": {"a": 1}}), 400),
+    Case("number as string", body(with_(screen_size="15.34")), 422, ["screen_size"]),
+    Case("string as number", body(with_(device_brand=7)), 422, ["device_brand"]),
+    Case("boolean as number", body(with_(ram=True)), 422, ["ram"]),
+    Case("null required", body(with_(days_used=None)), 422, ["days_used"]),
+    Case("flag not yes/no", body(with_(**{"4g": "maybe"})), 422, ["4g"]),
+    *[Case(f"missing {name}", body(with_(**{name: ...})), 422, [name])
+      for name in ("device_brand", "os", "4g", "5g", "screen_size", "release_year", "days_used",
+                   "normalized_new_price")],
+    Case("unknown field (typo)", body(with_(ram_gb=4)), 422, ["ram_gb"]),
+    Case("target sent", body(with_(normalized_used_price=4.0)), 422, ["normalized_used_price"]),
+    Case("negative", body(with_(weight=-1)), 422, ["weight"]),
+    Case("zero screen", body(with_(screen_size=0)), 422, ["screen_size"]),
+    Case("1e308", body(with_(battery=1e308)), 422, ["battery"]),
+    Case("release year 1900", body(with_(release_year=1900)), 422, ["release_year"]),
+    Case("release year 3000", body(with_(release_year=3000)), 422, ["release_year"]),
+    Case("fractional year", body(with_(release_year=2019.5)), 422, ["release_year"]),
+    Case("every problem listed", body(with_(ram=-1, weight="x", os=...)), 422, ["ram", "weight", "os"]),
+    Case("batch with bad rows", body({"instances": [EXAMPLE, with_(ram=-1), EXAMPLE, with_(os=...)]}), 422,
+         ["ram", "os"]),
+    Case("batch over the row limit", body({"instances": [EXAMPLE] * (api.MAX_BATCH_ROWS + 1)}), 413),
+    Case("empty batch", body({"instances": []}), 400),
+    Case("wrong method", b"", 405, method="PUT"),
+]
+
+
+def check(case: Case, status: int, headers: Any, text: str) -> dict[str, Any] | None:
+    """Assert a response honours the case; returns the JSON body when there is one."""
+    assert status == case.status, f"{case.name}: {status} {text[:300]}"
+    assert status < 500
+    if status == 413 and not headers.get("Content-Type", "").startswith("application/json"):
+        return None  # Waitress refuses an oversized body itself, in plain text: allowed
+    value = json.loads(text)
+    if status == 200:
+        results = value["predictions"] if "instances" in case.data.decode("utf-8", "replace")[:20] else [value]
+        for r in results:
+            assert set(r) >= {"normalized_used_price", "used_price", "retained_fraction", "warnings"}
+            assert r["used_price"] > 0 and 0 < r["retained_fraction"] < 5
+        return value
+    error = value["error"]
+    assert isinstance(error["message"], str) and error["message"]
+    named = {d["field"] for d in error["details"]}
+    for name in case.fields:
+        assert name in named, f"{case.name}: {name} not named in {error['details']}"
+    for d in error["details"]:
+        assert set(d) == {"row", "field", "reason"}
+    if status == 405:
+        assert headers.get("Allow")
+    return value

@@ -1,0 +1,142 @@
+"""Shared fixtures. REQUIRE_DOCKER=1 / REQUIRE_DATA=1 turn the skips for a missing Docker
+engine or dataset into failures, so a green CI run is one that ran them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# tflite_runtime cannot create an Interpreter once TensorFlow is imported in the same
+# process, unless it was imported first: tests that load Keras rely on this line.
+import tflite_runtime.interpreter  # noqa: F401
+import pytest
+import requests
+
+from convert import data
+from convert.data import DataError
+from fn.inference import Predictor
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _skip_or_fail(variable: str, reason: str) -> None:
+    if os.environ.get(variable) == "1":
+        pytest.fail(f"{reason} ({variable}=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def dataset() -> Path:
+    path = data.find_data()
+    try:
+        data.load(path)
+    except DataError as e:
+        _skip_or_fail("REQUIRE_DATA", f"dataset not found: {e}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def docker() -> str:
+    exe = shutil.which("docker")
+    if not exe or subprocess.run([exe, "info"], capture_output=True).returncode != 0:
+        _skip_or_fail("REQUIRE_DOCKER", "no running Docker engine")
+    return exe
+
+
+@pytest.fixture(scope="session")
+def predictor() -> Predictor:
+    return Predictor()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            if requests.get(url + "/_/health", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} not healthy within {timeout}s")
+
+
+def start_process(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    full_env = dict(os.environ, drain_delay="0", **(env or {}))
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def fn_url():
+    port = free_port()
+    proc = start_process(["-m", "fn"], {"port": str(port)})
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, proc)
+    yield url
+    stop_process(proc)
+
+
+@pytest.fixture(scope="session")
+def baseline_url():
+    port = free_port()
+    proc = start_process(["-m", "baseline", "--port", str(port), "--workers", "2"])
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, proc)
+    yield url
+    stop_process(proc)
+
+
+@pytest.fixture(scope="session")
+def fn_image(docker) -> str:
+    """Build the function image the way `make image-fn` does (offline-capable)."""
+    proc = subprocess.run(["scripts/build_image.sh", "fn"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return "device-price-fn:latest"
+
+
+def run_container(image: str, port: int, name: str, env: dict[str, str] | None = None) -> None:
+    """As faas-cli local-run would, and then some: read-only, no tmpfs, non-root, no capabilities."""
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    args = ["docker", "run", "-d", "--name", name, "--read-only", "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges", "-p", f"127.0.0.1:{port}:8080"]
+    for key, value in (env or {}).items():
+        args += ["-e", f"{key}={value}"]
+    proc = subprocess.run(args + [image], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture(scope="session")
+def fn_container(fn_image):
+    port, name = free_port(), "device-price-fn-test"
+    run_container(fn_image, port, name, {"drain_delay": "0"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url)
+    except TimeoutError:
+        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+        pytest.fail(f"container never healthy:\n{logs.stdout}{logs.stderr}")
+    yield url
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True)

@@ -1,0 +1,74 @@
+"""The HTTP contract against every target: the function's process, its container, the baseline."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from fn.features import EXAMPLE
+from tests.cases import CASES, Case, check, with_
+
+TARGETS = {
+    # fixture: (prediction path, metadata path)
+    "fn_url": ("/", "/"),
+    "fn_container": ("/function/device-price/anything", "/"),
+    "baseline_url": ("/predict", "/metadata"),
+}
+
+
+@pytest.fixture(params=list(TARGETS), scope="module")
+def target(request):
+    return request.getfixturevalue(request.param), *TARGETS[request.param]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_contract(target, case: Case, predictor):
+    url, predict_path, _ = target
+    response = requests.request(case.method, url + predict_path, data=case.data, headers=case.headers, timeout=30)
+    value = check(case, response.status_code, response.headers, response.text)
+    if case.name == "valid record":
+        expected = predictor.predict([EXAMPLE], batch=False)[0]
+        assert abs(value["normalized_used_price"] - expected["normalized_used_price"]) <= 1e-6
+        assert value["model_version"] == predictor.version
+    if case.name == "valid batch":
+        assert [p["normalized_used_price"] for p in value["predictions"]] == pytest.approx(
+            [p["normalized_used_price"] for p in predictor.predict([EXAMPLE, with_(ram=8.0),
+                                                                     with_(device_brand="Apple", os="iOS")])],
+            abs=1e-6)
+    if case.name == "unknown brand":
+        assert any("Fairphone" in w for w in value["warnings"])
+
+
+def test_health_and_metadata(target, predictor):
+    url, _, metadata_path = target
+    for path in ("/_/health", "/_/ready"):
+        r = requests.get(url + path, timeout=5)
+        assert r.status_code == 200 and r.json() == {"status": "ok"}
+    meta = requests.get(url + metadata_path, timeout=5).json()
+    assert meta["model_version"] == predictor.version
+    assert set(meta["input"]["fields"]) >= set(EXAMPLE)
+    assert "Samsung" in meta["brands"]
+
+
+def test_threads_get_in_process_answers(target, predictor):
+    """8 threads x 25 requests on keep-alive sessions: no errors, every answer the in-process one."""
+    url, predict_path, _ = target
+    records = [with_(days_used=100 + 37 * i, ram=[1.0, 2.0, 4.0, 8.0][i % 4]) for i in range(200)]
+    expected = [p["normalized_used_price"] for p in predictor.predict(records)]
+
+    def worker(chunk: range) -> list[tuple[int, float]]:
+        with requests.Session() as s:
+            out = []
+            for i in chunk:
+                r = s.post(url + predict_path, json=records[i], timeout=10)
+                assert r.status_code == 200, r.text
+                out.append((i, r.json()["normalized_used_price"]))
+            return out
+
+    with ThreadPoolExecutor(8) as pool:
+        results = [x for part in pool.map(worker, [range(k, 200, 8) for k in range(8)]) for x in part]
+    assert len(results) == 200
+    for i, value in results:
+        assert abs(value - expected[i]) <= 1e-6
