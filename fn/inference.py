@@ -63,20 +63,23 @@ def _json(path: Path, data: bytes) -> dict[str, Any]:
 
 
 class Predictor:
-    def __init__(self, model_dir: str | os.PathLike = MODEL_DIR, verify: bool = True):
+    def __init__(self, model_dir: str | os.PathLike = MODEL_DIR):
         model_dir = Path(model_dir)
         self.model_bytes = _read(model_dir / TFLITE)
         spec_bytes = _read(model_dir / SPEC)
+        self.manifest = _json(model_dir / MANIFEST, _read(model_dir / MANIFEST))
+        # The hashes come first and are not optional: the TFLite runtime does not validate
+        # its input and crashes the process on a truncated file.
+        for name, data, key in ((TFLITE, self.model_bytes, "tflite_sha256"), (SPEC, spec_bytes, "spec_sha256")):
+            if self.manifest.get(key) != sha256(data):
+                raise ModelError(
+                    f"{model_dir / name}: sha256 {sha256(data)[:12]}… does not match "
+                    f"{key} {str(self.manifest.get(key))[:12]}… in {model_dir / MANIFEST}; "
+                    "rerun scripts/convert.sh so the model and its specification belong together"
+                )
+        if self.model_bytes[4:8] != b"TFL3":
+            raise ModelError(f"{model_dir / TFLITE}: not a TensorFlow Lite model (no TFL3 identifier)")
         self.spec = _json(model_dir / SPEC, spec_bytes)
-        self.manifest = _json(model_dir / MANIFEST, _read(model_dir / MANIFEST)) if verify else {}
-        if verify:
-            for name, data, key in ((TFLITE, self.model_bytes, "tflite_sha256"), (SPEC, spec_bytes, "spec_sha256")):
-                if self.manifest.get(key) != sha256(data):
-                    raise ModelError(
-                        f"{model_dir / name}: sha256 {sha256(data)[:12]}… does not match "
-                        f"{key} {str(self.manifest.get(key))[:12]}… in {model_dir / MANIFEST}; "
-                        "rerun scripts/convert.sh so the model and its specification belong together"
-                    )
         missing = [k for k in ("brands", "os", "impute", "log1p", "mean", "std", "columns") if k not in self.spec]
         if missing:
             raise ModelError(f"{model_dir / SPEC}: malformed specification, missing {', '.join(missing)}")
@@ -160,10 +163,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("records", nargs="?", help="JSON list of records (default: stdin)")
     parser.add_argument("--model-dir", default=MODEL_DIR)
-    parser.add_argument("--no-verify", action="store_true", help="skip the manifest check")
     args = parser.parse_args()
     try:
-        predictor = Predictor(args.model_dir, verify=not args.no_verify)
+        predictor = Predictor(args.model_dir)
         text = open(args.records).read() if args.records else sys.stdin.read()
         records = json.loads(text)
         results = predictor.predict(records if isinstance(records, list) else [records])

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from fn import features
+from fn.features import EXAMPLE
+from fn.inference import MODEL_DIR, ModelError, Predictor, sha256
+from tests.cases import with_
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    for name in ("model.tflite", "feature_spec.json", "manifest.json"):
+        shutil.copy(MODEL_DIR / name, tmp_path / name)
+    return tmp_path
+
+
+def test_runtime_is_the_slim_one(predictor):
+    assert predictor.metadata()["runtime"] == "tflite_runtime"
+
+
+def test_single_and_batch_agree(predictor):
+    records = [with_(days_used=d) for d in (100, 400, 900)]
+    batch = [p["normalized_used_price"] for p in predictor.predict(records)]
+    single = [predictor.predict([r])[0]["normalized_used_price"] for r in records]
+    assert batch == pytest.approx(single, abs=1e-6)
+    assert len(set(batch)) == 3  # days used changes the price
+
+
+def test_derived_prices(predictor):
+    p = predictor.predict([EXAMPLE])[0]
+    assert p["used_price"] == pytest.approx(np.exp(p["normalized_used_price"]))
+    assert p["retained_fraction"] == pytest.approx(p["used_price"] / np.exp(EXAMPLE["normalized_new_price"]))
+
+
+def test_thread_safe(predictor):
+    records = [with_(days_used=90 + i) for i in range(64)]
+    expected = [p["normalized_used_price"] for p in predictor.predict(records)]
+
+    def one(i: int) -> float:
+        return predictor.predict([records[i]])[0]["normalized_used_price"]
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(one, list(range(64)) * 4))
+    assert got == pytest.approx(expected * 4, abs=1e-6)
+
+
+def test_mismatched_spec_refuses_to_load(model_copy):
+    spec = json.loads((model_copy / "feature_spec.json").read_text())
+    spec["impute"]["ram"] = 99.0
+    (model_copy / "feature_spec.json").write_text(json.dumps(spec))
+    with pytest.raises(ModelError, match="does not match spec_sha256"):
+        Predictor(model_copy)
+
+
+def test_tampered_model_refuses_to_load(model_copy):
+    data = bytearray((model_copy / "model.tflite").read_bytes())
+    data[-100] ^= 0xFF
+    (model_copy / "model.tflite").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="does not match tflite_sha256"):
+        Predictor(model_copy)
+
+
+def test_truncated_model_refuses_to_load(model_copy):
+    data = (model_copy / "model.tflite").read_bytes()
+    (model_copy / "model.tflite").write_bytes(data[: len(data) // 3])
+    with pytest.raises(ModelError, match="does not match tflite_sha256"):
+        Predictor(model_copy)
+
+
+def rebind(model_copy) -> None:
+    """Rewrite the manifest's hashes, as if the bad files had been converted so."""
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    manifest["tflite_sha256"] = sha256((model_copy / "model.tflite").read_bytes())
+    manifest["spec_sha256"] = sha256((model_copy / "feature_spec.json").read_bytes())
+    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_malformed_spec_refuses_to_load(model_copy):
+    (model_copy / "feature_spec.json").write_text('{"brands": []}')
+    rebind(model_copy)
+    with pytest.raises(ModelError, match="malformed"):
+        Predictor(model_copy)
+
+
+def test_foreign_file_refuses_to_load(model_copy):
+    (model_copy / "model.tflite").write_bytes(b"PK\x03\x04 not a model at all")
+    rebind(model_copy)
+    with pytest.raises(ModelError, match="not a TensorFlow Lite model"):
+        Predictor(model_copy)
+
+
+def test_broken_model_stops_the_server_with_a_message(model_copy):
+    (model_copy / "manifest.json").write_text("{not json")
+    proc = subprocess.run([sys.executable, "-m", "fn"], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                          env={"MODEL_DIR": str(model_copy), "port": "18999", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 1
+    assert "cannot start" in proc.stderr and "manifest.json" in proc.stderr
+
+
+def test_validation_error_lists_all(predictor):
+    with pytest.raises(features.ValidationError) as e:
+        predictor.predict([with_(ram=0), with_(os=...)])
+    assert {(d["row"], d["field"]) for d in e.value.details} == {(0, "ram"), (1, "os")}
