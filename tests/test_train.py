@@ -1,0 +1,89 @@
+"""Training and conversion end to end on generated rows (seconds), and the committed model's
+quality on the real test rows (no retraining of the network)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from convert import convert, data, synthetic, train
+from fn import features
+from fn.inference import MODEL_DIR, Predictor
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory):
+    out = tmp_path_factory.mktemp("model")
+    csv = synthetic.write_csv(out / "devices.csv", 300, seed=3)
+    metrics = train.train(str(csv), out, seeds=2, epochs=8, quiet=True)
+    return out, csv, metrics
+
+
+def test_training_writes_model_spec_and_metrics(small_model):
+    out, csv, metrics = small_model
+    assert (out / "model.keras").exists()
+    spec = json.loads((out / "feature_spec.json").read_text())
+    assert spec["dataset_sha256"] == data.sha256(csv)
+    assert spec["columns"] and len(spec["mean"]) == len(spec["columns"])
+    assert set(spec["versions"]) >= {"tensorflow", "keras", "numpy"}
+    for key in ("network", "linear_regression", "hist_gradient_boosting"):
+        assert set(metrics[key]) >= {"rmse", "mae", "r2"} and np.isfinite(metrics[key]["rmse"])
+    assert metrics["network_seeds"]["n"] == 2 and len(metrics["network_seeds"]["rmse"]) == 2
+    assert metrics["split"]["test_rows"] == 60 and metrics["split"]["train_rows"] == 240
+    assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
+
+
+def test_conversion_verifies_parity_in_the_slim_runtime(small_model, tmp_path):
+    out, csv, _ = small_model
+    report = convert.convert(out, "float32", str(csv), tmp_path / "report.json")
+    assert report["passed"] and report["max_abs_diff"] <= 1e-5
+    assert report["runtime"] == "tflite_runtime" and report["rows_checked"] == 60
+    assert json.loads((tmp_path / "report.json").read_text())["tflite_bytes"] == (out / "model.tflite").stat().st_size
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert Predictor(out).version == manifest["model_version"]
+
+
+def test_float16_option_converts_and_loads(small_model, tmp_path):
+    out, csv, _ = small_model
+    report = convert.convert(out, "float16", str(csv), tmp_path / "report.json")
+    assert report["passed"] and report["precision"] == "float16"
+    convert.convert(out, "float32", str(csv), tmp_path / "report.json")  # leave the fixture as it was
+
+
+def test_parity_check_fails_loudly_on_a_wrong_model(small_model, tmp_path, monkeypatch):
+    """A converted file that does not compute what Keras does (like the weightless output of
+    from_concrete_functions) must not pass."""
+    out, csv, _ = small_model
+    real = convert.to_tflite
+    spec = json.loads((out / "feature_spec.json").read_text())
+    monkeypatch.setattr(convert, "to_tflite",
+                        lambda model, precision: real(train.build_model(len(spec["columns"]), 0.0), precision))
+    with pytest.raises(convert.ConversionError, match="differs from Keras"):
+        convert.convert(out, "float32", str(csv), tmp_path / "report.json")
+    monkeypatch.undo()
+    convert.convert(out, "float32", str(csv), tmp_path / "report.json")
+
+
+def test_committed_model_beats_both_baselines_on_test_rows(dataset, predictor):
+    records, targets = data.load(dataset)
+    y = np.asarray(targets)
+    train_idx, test_idx = train.split(len(records))
+    x, _ = features.encode(predictor.spec, records)
+    network = train.scores(y[test_idx], predictor.predict_matrix(x[test_idx]))
+    baselines = train.baselines(x[train_idx], y[train_idx], x[test_idx], y[test_idx])
+    committed = json.loads((MODEL_DIR / "metrics.json").read_text())
+    assert network["rmse"] == pytest.approx(committed["network"]["rmse"], abs=1e-5)
+    assert network["rmse"] < baselines["linear_regression"]["rmse"]
+    assert network["rmse"] < baselines["hist_gradient_boosting"]["rmse"]
+
+
+def test_committed_tflite_matches_keras(dataset, predictor):
+    import keras
+
+    records, _ = data.load(dataset)
+    _, test_idx = train.split(len(records))
+    x, _ = features.encode(predictor.spec, [records[i] for i in test_idx])
+    expected = keras.models.load_model(MODEL_DIR / "model.keras").predict_on_batch(x).reshape(-1)
+    assert np.max(np.abs(predictor.predict_matrix(x) - expected)) <= 1e-5
