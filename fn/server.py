@@ -118,8 +118,6 @@ class App:
         else:
             response = self.admit(method, path, environ)
         headers = response.headers + [("Content-Length", str(len(response.body)))]
-        if self.draining:  # tell keep-alive clients to reconnect elsewhere
-            headers.append(("Connection", "close"))
         start_response(f"{response.status} {_REASONS.get(response.status, '')}", headers)
         if self.config.access_log:
             ms = (time.perf_counter() - started) * 1000
@@ -222,13 +220,19 @@ def serve_socket(app: App, sock: socket.socket, parent: int | None = None) -> No
             sock.close()
             closed.set()
 
+        def close_idle() -> None:  # keep-alive connections with nothing in progress
+            for channel in list(server._map.values()):
+                if hasattr(channel, "requests") and not channel.requests and not channel.total_outbufs_len:
+                    channel.will_close = True
+
         server.trigger.pull_trigger(close_listener)
         closed.wait(2)
         deadline = time.monotonic() + config.write_timeout
         while time.monotonic() < deadline and _busy(server, app):
+            server.trigger.pull_trigger(close_idle)
             time.sleep(0.01)
         stopped.set()
-        server.trigger.pull_trigger()
+        server.trigger.pull_trigger(close_idle)
 
     def begin_drain(*_: Any) -> None:
         app.draining = True

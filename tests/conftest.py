@@ -74,7 +74,7 @@ def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float 
 
 
 def start_process(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-    full_env = dict(os.environ, drain_delay="0", **(env or {}))
+    full_env = {**os.environ, "drain_delay": "0", **(env or {})}
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -1,0 +1,110 @@
+"""The images themselves: size bounds, least privilege, and shutdown in a container."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from fn.features import EXAMPLE
+from tests.conftest import ROOT, free_port, run_container, wait_healthy
+
+MB = 1_000_000
+
+
+def gzipped_size(image: str) -> int:
+    save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+    gz = subprocess.run(["gzip", "-c"], stdin=save.stdout, capture_output=True, check=True)
+    save.wait()
+    return len(gz.stdout)
+
+
+def inspect(image: str, fmt: str) -> str:
+    return subprocess.run(["docker", "image", "inspect", "-f", fmt, image], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_function_image_size_bounds(fn_image):
+    size = int(inspect(fn_image, "{{.Size}}"))
+    assert size <= 100 * MB, f"{size / MB:.1f} MB uncompressed"
+    assert gzipped_size(fn_image) <= 40 * MB
+
+
+def test_runs_as_numeric_non_root_with_nothing_but_python(fn_image):
+    user = inspect(fn_image, "{{.Config.User}}")
+    assert user.split(":")[0].isdigit() and user.split(":")[0] != "0"
+    for tool in ("/bin/sh", "/usr/bin/pip", "/usr/bin/apt-get"):
+        proc = subprocess.run(["docker", "run", "--rm", "--entrypoint", tool, fn_image], capture_output=True)
+        assert proc.returncode != 0, f"{tool} exists in the image"
+    listing = subprocess.run(["docker", "run", "--rm", "--entrypoint", "/usr/bin/python3", fn_image, "-c",
+                              "import tensorflow"], capture_output=True, text=True)
+    assert "No module named 'tensorflow'" in listing.stderr
+
+
+def test_docker_stop_drains_in_flight_batches(fn_image):
+    port, name = free_port(), "device-price-fn-drain"
+    run_container(fn_image, port, name, {"drain_delay": "1s", "write_timeout": "10s", "access_log": "0"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url)
+        payload = json.dumps({"instances": [dict(EXAMPLE, days_used=90 + i) for i in range(1000)]}).encode()
+        statuses: list[int] = []
+        done = threading.Event()
+
+        def client() -> None:
+            with requests.Session() as s:
+                while not done.is_set():
+                    try:
+                        statuses.append(s.post(url, data=payload, timeout=15).status_code)
+                    except requests.ConnectionError:
+                        return
+
+        threads = [threading.Thread(target=client) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        stop = subprocess.Popen(["docker", "stop", "-t", "20", name])
+        time.sleep(0.3)
+        assert requests.get(url + "/_/health", timeout=2).status_code == 503
+        done.set()
+        for t in threads:
+            t.join(20)
+        assert stop.wait(30) == 0
+        assert time.monotonic() - started <= 1 + 10 + 2
+        assert inspect_container(name, "{{.State.ExitCode}}") == "0"
+        assert statuses and set(statuses) == {200}
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def inspect_container(name: str, fmt: str) -> str:
+    return subprocess.run(["docker", "inspect", "-f", fmt, name], capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def server_image(docker) -> str:
+    proc = subprocess.run(["scripts/build_image.sh", "server"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return "device-price-server:latest"
+
+
+def test_server_image_serves_read_only(server_image):
+    port, name = free_port(), "device-price-server-test"
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    subprocess.run(["docker", "run", "-d", "--name", name, "--read-only", "--cap-drop", "ALL", "--security-opt",
+                    "no-new-privileges", "-p", f"127.0.0.1:{port}:8000", server_image], check=True,
+                   capture_output=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url)
+        r = requests.post(url + "/predict", json=EXAMPLE, timeout=5)
+        assert r.status_code == 200 and r.json()["used_price"] > 0
+        assert requests.get(url + "/healthz", timeout=5).status_code == 200
+        assert int(inspect(server_image, "{{.Size}}")) <= 100 * MB
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
