@@ -128,7 +128,7 @@ class Predictor:
         x, warnings = features.encode(self.spec, clean)
         y = self.predict_matrix(x)
         out = []
-        for record, value, notes in zip(clean, y.tolist(), warnings):
+        for record, value, notes in zip(clean, y.tolist(), warnings, strict=True):
             used = math.exp(value)
             out.append({
                 "normalized_used_price": value,

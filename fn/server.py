@@ -23,8 +23,9 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from typing import Any, Callable
+from typing import Any
 
 from . import api
 
@@ -64,7 +65,7 @@ class Config:
     access_log: bool = True
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **defaults: Any) -> "Config":
+    def from_env(cls, env: dict[str, str] | None = None, **defaults: Any) -> Config:
         env = dict(os.environ if env is None else env)
         config = replace(cls(), **defaults)
         values: dict[str, Any] = {}
@@ -85,7 +86,7 @@ class Config:
                     raise ConfigError(f"{f.name}={text!r} is not a whole number") from None
         return replace(config, **values).checked()
 
-    def checked(self) -> "Config":
+    def checked(self) -> Config:
         if not 0 < self.port < 65536:
             raise ConfigError(f"port={self.port} is not a TCP port")
         for name in ("workers", "threads"):

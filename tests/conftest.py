@@ -11,11 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-# tflite_runtime cannot create an Interpreter once TensorFlow is imported in the same
-# process, unless it was imported first: tests that load Keras rely on this line.
-import tflite_runtime.interpreter  # noqa: F401
 import pytest
 import requests
+
+# tflite_runtime cannot create an Interpreter once TensorFlow is imported in the same
+# process, unless it was imported first: tests that load Keras rely on this line.
+import tflite_runtime.interpreter  # noqa: F401, I001
 
 from convert import data
 from convert.data import DataError
