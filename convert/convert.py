@@ -55,11 +55,7 @@ def check_rows(spec: dict[str, Any], data_path: str | None) -> tuple[list[dict[s
     except data.DataError:
         return synthetic.records(500, seed=1), "generated"
     _, test_idx = train.split(len(records))
-    clean = [records[i] for i in test_idx]
-    # Back to what a client sends: drop missing optional values, flags as yes/no.
-    raw = [{k: ("yes" if v == 1.0 else "no") if k in features.FLAGS else v
-            for k, v in r.items() if v is not None} for r in clean]
-    return raw, "test split"
+    return [data.as_sent(records[i]) for i in test_idx], "test split"
 
 
 def run_tflite(model_dir: Path, records: list[dict[str, Any]]) -> dict[str, Any]:

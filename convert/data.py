@@ -46,6 +46,12 @@ def _cell(name: str, text: str) -> Any:
     return text
 
 
+def as_sent(record: dict[str, Any]) -> dict[str, Any]:
+    """A loaded (cleaned) record back in the form a client sends: flags as "yes"/"no",
+    missing optional values left out."""
+    return {k: ("yes" if v == 1.0 else "no") if k in features.FLAGS else v for k, v in record.items() if v is not None}
+
+
 def load(path: str | os.PathLike | None = None) -> tuple[list[dict[str, Any]], list[float]]:
     """Records (cleaned, as check_record returns them) and targets, in file order."""
     path = find_data(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,7 @@ NAME, PORT = "device-price-demo", 8080
 
 def show(label: str, result: dict) -> None:
     print(f"{label}: used price {result['used_price']:.2f} (ln {result['normalized_used_price']:.4f}), "
-          f"{result['retained_fraction']:.1%} of the new price {2.718281828 ** EXAMPLE['normalized_new_price']:.2f}")
+          f"{result['retained_fraction']:.1%} of the new price {math.exp(EXAMPLE['normalized_new_price']):.2f}")
 
 
 def main() -> int:

@@ -17,6 +17,7 @@ START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 
 
 def image_sizes(image: str) -> tuple[float, float] | None:
+    """(uncompressed, gzipped) in MB, as `docker image inspect` and `docker save | gzip` give them."""
     inspect = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image], capture_output=True, text=True)
     if inspect.returncode != 0:
         return None

@@ -110,12 +110,11 @@ def main(rootfs: str, site: str, app: str) -> None:
     compileall.compile_dir(str(rootfs_p / app_p.relative_to("/")), quiet=2, workers=0,
                            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
 
-    binaries = [executable] + [p for p in rootfs_p.rglob("*.so*") if p.is_file()]
-    dynload_copy = rootfs_p / lib_dynload.relative_to("/")
     # Bundled libraries (numpy.libs/...) are resolved through the extension modules that
     # load them, so ldd is asked about the interpreter and the extension modules only.
-    binaries = [executable] + [p for p in binaries[1:] if not p.parent.name.endswith(".libs") and (
-        p.is_relative_to(dynload_copy) or p.is_relative_to(rootfs_p / site_p.relative_to("/")))]
+    extensions = [p for top in (lib_dynload, site_p) for p in (rootfs_p / top.relative_to("/")).rglob("*.so*")
+                  if p.is_file() and not p.parent.name.endswith(".libs")]
+    binaries = [executable, *extensions]
     for lib in sorted(shared_libraries(binaries)):
         if not lib.startswith(str(rootfs_p)):
             copy_path(lib, rootfs_p)

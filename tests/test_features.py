@@ -62,8 +62,7 @@ def test_training_and_serving_encode_identically(dataset, predictor):
     """The dataset's rows as training loads them and as a client would send them."""
     records, _ = data.load(dataset)
     as_trained, _ = features.encode(predictor.spec, records)
-    sent = [{k: ("yes" if v == 1.0 else "no") if k in features.FLAGS else v
-             for k, v in r.items() if v is not None} for r in records]
+    sent = [data.as_sent(r) for r in records]
     as_served, _ = features.encode(predictor.spec, features.check_records(sent))
     np.testing.assert_array_equal(as_trained, as_served)
     assert as_trained.shape == (len(records), len(predictor.spec["columns"]))

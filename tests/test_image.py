@@ -11,16 +11,10 @@ import pytest
 import requests
 
 from fn.features import EXAMPLE
+from scripts.figures import image_sizes
 from tests.conftest import ROOT, free_port, run_container, wait_healthy
 
 MB = 1_000_000
-
-
-def gzipped_size(image: str) -> int:
-    save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
-    gz = subprocess.run(["gzip", "-c"], stdin=save.stdout, capture_output=True, check=True)
-    save.wait()
-    return len(gz.stdout)
 
 
 def inspect(image: str, fmt: str) -> str:
@@ -29,9 +23,9 @@ def inspect(image: str, fmt: str) -> str:
 
 
 def test_function_image_size_bounds(fn_image):
-    size = int(inspect(fn_image, "{{.Size}}"))
-    assert size <= 100 * MB, f"{size / MB:.1f} MB uncompressed"
-    assert gzipped_size(fn_image) <= 40 * MB
+    uncompressed, gzipped = image_sizes(fn_image)
+    assert uncompressed <= 100, f"{uncompressed:.1f} MB uncompressed"
+    assert gzipped <= 40, f"{gzipped:.1f} MB gzipped"
 
 
 def test_runs_as_numeric_non_root_with_nothing_but_python(fn_image):
