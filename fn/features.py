@@ -184,7 +184,7 @@ def fit_spec(records: list[dict[str, Any]]) -> dict[str, Any]:
         "mean": [],
         "std": [],
     }
-    raw = _raw_matrix(spec, records)[0]
+    raw = Encoder(spec).raw(records)[0]
     std = raw.std(axis=0)
     # One-hot columns and constants keep their scale; dividing by ~0 would blow up.
     std[std < 1e-6] = 1.0
@@ -203,47 +203,63 @@ def _column_names(spec: dict[str, Any]) -> list[str]:
     )
 
 
-def _lookup(vocabulary: list[str], values: list[str], field: str) -> tuple[np.ndarray, dict[int, str]]:
-    """Indices into the vocabulary, case-insensitively; unknown values go to Others."""
-    index = {v.lower(): i for i, v in enumerate(vocabulary)}
-    others = index[OTHERS.lower()]
-    out = np.empty(len(values), dtype=np.int64)
-    warnings = {}
-    for i, value in enumerate(values):
-        j = index.get(value.lower())
-        if j is None:
-            j = others
-            warnings[i] = f"unknown {field} {value!r} was treated as {OTHERS!r}"
-        out[i] = j
-    return out, warnings
+class Encoder:
+    """One specification's encoding, with its lookups prepared once: the serving hot path
+    encodes every request through a single Encoder."""
 
+    def __init__(self, spec: dict[str, Any]):
+        self.spec = spec
+        self.brands = {v.lower(): i for i, v in enumerate(spec["brands"])}
+        self.systems = {v.lower(): i for i, v in enumerate(spec["os"])}
+        self.impute = np.array([spec["impute"][f.name] for f in NUMERIC])
+        self.logged = np.array([f.name in spec["log1p"] for f in NUMERIC])
+        self.width = len(self.brands) + len(self.systems) + len(FLAGS) + len(NUMERIC)
+        self.mean = np.asarray(spec["mean"]) if spec.get("mean") else None
+        self.std = np.asarray(spec["std"]) if spec.get("std") else None
 
-def _raw_matrix(spec: dict[str, Any], records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[str]]]:
-    n = len(records)
-    brand, brand_warn = _lookup(spec["brands"], [r["device_brand"] for r in records], "device_brand")
-    system, os_warn = _lookup(spec["os"], [r["os"] for r in records], "os")
-    one_hot_brand = np.zeros((n, len(spec["brands"])))
-    one_hot_brand[np.arange(n), brand] = 1.0
-    one_hot_os = np.zeros((n, len(spec["os"])))
-    one_hot_os[np.arange(n), system] = 1.0
-    flags = np.array([[r[f] for f in FLAGS] for r in records], dtype=np.float64).reshape(n, len(FLAGS))
-    numbers = np.array(
-        [[r[f.name] if r[f.name] is not None else np.nan for f in NUMERIC] for r in records],
-        dtype=np.float64,
-    ).reshape(n, len(NUMERIC))
-    impute = np.array([spec["impute"][f.name] for f in NUMERIC])
-    numbers = np.where(np.isnan(numbers), impute, numbers)
-    logged = np.array([f.name in spec["log1p"] for f in NUMERIC])
-    numbers[:, logged] = np.log1p(numbers[:, logged])
-    warnings = [[w for w in (brand_warn.get(i), os_warn.get(i)) if w] for i in range(n)]
-    return np.hstack([one_hot_brand, one_hot_os, flags, numbers]), warnings
+    def raw(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[str]]]:
+        """Cleaned records -> unscaled columns (one-hots, flags, numbers), plus warnings per row."""
+        n = len(records)
+        brand_at, os_at = 0, len(self.brands)
+        others_brand, others_os = self.brands[OTHERS.lower()], self.systems[OTHERS.lower()]
+        one_hot = np.zeros((n, len(self.brands) + len(self.systems)))
+        warnings: list[list[str]] = []
+        for i, r in enumerate(records):
+            notes = []
+            j = self.brands.get(r["device_brand"].lower())
+            if j is None:
+                j = others_brand
+                notes.append(f"unknown device_brand {r['device_brand']!r} was treated as {OTHERS!r}")
+            k = self.systems.get(r["os"].lower())
+            if k is None:
+                k = others_os
+                notes.append(f"unknown os {r['os']!r} was treated as {OTHERS!r}")
+            one_hot[i, brand_at + j] = 1.0
+            one_hot[i, os_at + k] = 1.0
+            warnings.append(notes)
+        rest = np.array(
+            [[r[f] for f in FLAGS] + [r[f.name] if r[f.name] is not None else np.nan for f in NUMERIC]
+             for r in records],
+            dtype=np.float64,
+        ).reshape(n, len(FLAGS) + len(NUMERIC))
+        numbers = rest[:, len(FLAGS):]
+        missing = np.isnan(numbers)
+        if missing.any():
+            numbers[missing] = np.broadcast_to(self.impute, numbers.shape)[missing]
+        numbers[:, self.logged] = np.log1p(numbers[:, self.logged])
+        return np.hstack([one_hot, rest]), warnings
+
+    def encode(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[str]]]:
+        """Cleaned records -> standardised float32 model input, plus warnings per row."""
+        if self.mean is None or self.std is None:
+            raise ValueError("the specification has no scaling statistics yet (fit_spec makes them)")
+        raw, warnings = self.raw(records)
+        return ((raw - self.mean) / self.std).astype(np.float32), warnings
 
 
 def encode(spec: dict[str, Any], records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[str]]]:
-    """Cleaned records -> standardised float32 model input, plus warnings per row."""
-    raw, warnings = _raw_matrix(spec, records)
-    x = (raw - np.asarray(spec["mean"])) / np.asarray(spec["std"])
-    return x.astype(np.float32), warnings
+    """Encoder(spec).encode(records), for one-off use (training, tests)."""
+    return Encoder(spec).encode(records)
 
 
 def schema() -> dict[str, Any]:

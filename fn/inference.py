@@ -84,6 +84,10 @@ class Predictor:
         if missing:
             raise ModelError(f"{model_dir / SPEC}: malformed specification, missing {', '.join(missing)}")
         self.n_inputs = len(self.spec["columns"])
+        try:
+            self.encoder = features.Encoder(self.spec)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ModelError(f"{model_dir / SPEC}: malformed specification ({type(e).__name__}: {e})") from e
         if not (len(self.spec["mean"]) == len(self.spec["std"]) == self.n_inputs):
             raise ModelError(f"{model_dir / SPEC}: malformed specification, column statistics disagree")
         self.version = self.manifest.get("model_version") or sha256(self.model_bytes)[:12]
@@ -125,7 +129,7 @@ class Predictor:
     def predict(self, records: list[Any], batch: bool = True) -> list[dict[str, Any]]:
         """Raw client records -> one result per record; ValidationError lists every bad one."""
         clean = features.check_records(records, batch)
-        x, warnings = features.encode(self.spec, clean)
+        x, warnings = self.encoder.encode(clean)
         y = self.predict_matrix(x)
         out = []
         for record, value, notes in zip(clean, y.tolist(), warnings, strict=True):

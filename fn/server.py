@@ -3,7 +3,8 @@
 What it adds to Waitress, every part of it a platform concern:
 - health and readiness that turn 200 only once the model is loaded (it is loaded before
   the socket listens) and 503 as soon as SIGTERM arrives;
-- max_inflight: past it, 429 with Retry-After at once, instead of queueing;
+- max_inflight: requests queued or running past it get 429 with Retry-After at once,
+  answered by the event loop itself instead of waiting for a worker thread;
 - a graceful drain: keep serving for drain_delay while the platform stops routing, then
   close the listener, let accepted requests finish within write_timeout, exit 0;
 - workers: several processes accepting on one listening socket;
@@ -56,13 +57,15 @@ class Config:
     host: str = "0.0.0.0"
     port: int = 8080
     workers: int = 1  # one process is the fastest start
-    threads: int = 4
+    threads: int = 1  # measured fastest for this CPU-bound model: README "Serving"
     max_inflight: int = 0  # 0: no limit
     read_timeout: float = 10.0  # an idle or stalled connection is closed after this
     write_timeout: float = 10.0  # the longest a request may take to finish during a drain
     drain_delay: float = 3.0  # keep serving after SIGTERM while the platform stops routing
     connection_limit: int = 1000  # Waitress's 100 lets idle sockets lock everyone out
     access_log: bool = True
+    # Off only to measure what the two Waitress settings below buy (scripts/bench_concurrency.py).
+    waitress_tuning: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **defaults: Any) -> Config:
@@ -75,7 +78,7 @@ class Config:
             text = env[f.name]
             if f.name in ("read_timeout", "write_timeout", "drain_delay"):
                 values[f.name] = duration(text, f.name)
-            elif f.name == "access_log":
+            elif f.name in ("access_log", "waitress_tuning"):
                 values[f.name] = text.lower() not in ("0", "false", "no", "off")
             elif f.name == "host":
                 values[f.name] = text
@@ -106,8 +109,6 @@ class App:
         self.health_paths = health_paths
         self.config = config
         self.draining = False
-        self.inflight = 0
-        self._lock = threading.Lock()
         self._log_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
@@ -136,21 +137,83 @@ class App:
         return api.json_response(200, {"status": "ok"})
 
     def admit(self, method: str, path: str, environ: dict[str, Any]) -> api.Response:
-        limit = self.config.max_inflight
-        with self._lock:
-            if limit and self.inflight >= limit:
-                return api.error(429, f"more than {limit} requests in flight; retry shortly",
-                                 headers=[("Retry-After", "1")])
-            self.inflight += 1
+        if _over_limit.active:
+            return api.error(429, f"more than {self.config.max_inflight} requests in flight; retry shortly",
+                             headers=[("Retry-After", "1")])
         try:
             body = _read_body(environ)
             return self.route(method, path, body)
         except Exception:  # a bug, never bad input: that is mapped in api
             logging.getLogger("device-price").exception("request failed: %s %s", method, path)
             return api.error(500, "internal error")
+
+
+class _Flag(threading.local):
+    active = False
+
+
+# Set while the event loop answers a request that is over max_inflight (see Admission).
+_over_limit = _Flag()
+
+
+class Admission:
+    """Wraps Waitress's task dispatcher: counts requests queued or running, and answers the
+    ones past max_inflight at once in the event loop's thread, so they never queue behind
+    the work that made the server busy. Health probes are always admitted."""
+
+    def __init__(self, limit: int, health_paths: tuple[str, ...]):
+        from waitress.task import ThreadedTaskDispatcher
+
+        self.limit = limit
+        self.health_paths = health_paths
+        self.inflight = 0
+        self.lock = threading.Lock()
+        self.trigger: Any = None  # the server's, set once it exists
+        self.dispatcher = ThreadedTaskDispatcher()
+        self._add_task = self.dispatcher.add_task
+        self.dispatcher.add_task = self.add_task
+
+    def add_task(self, task: Any) -> None:
+        # task is a Waitress channel with its next request first. The channel adds its next
+        # pipelined request itself while holding its lock (in a worker thread, or in the
+        # loop during a rejection): that one queues, since answering it here would deadlock.
+        path = task.requests[0].path if task.requests else ""
+        in_loop = threading.current_thread() is threading.main_thread() and not _over_limit.active
+        with self.lock:
+            reject = (bool(self.limit) and in_loop and self.inflight >= self.limit
+                      and path not in self.health_paths)
+            if not reject:
+                self.inflight += 1
+        if reject:
+            # Waitress calls add_task holding the channel's lock, which service() takes
+            # too: answer from the loop's next turn, still without a worker thread.
+            self.trigger.pull_trigger(lambda: self._reject(task))
+            return
+        self._add_task(_Counted(task, self))
+
+    def _reject(self, channel: Any) -> None:
+        _over_limit.active = True
+        try:
+            channel.service()  # a tiny 429
         finally:
-            with self._lock:
-                self.inflight -= 1
+            _over_limit.active = False
+
+
+class _Counted:
+    """A queued channel that leaves the in-flight count when it has been served."""
+
+    def __init__(self, channel: Any, admission: Admission):
+        self.channel, self.admission = channel, admission
+
+    def service(self) -> None:
+        try:
+            self.channel.service()
+        finally:
+            with self.admission.lock:
+                self.admission.inflight -= 1
+
+    def cancel(self) -> None:
+        self.channel.cancel()
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -173,23 +236,25 @@ def listen(config: Config) -> socket.socket:
     return sock
 
 
-def _waitress_server(app: App, sock: socket.socket) -> Any:
+def _waitress_server(app: App, sock: socket.socket, admission: Admission) -> Any:
     import waitress
 
-    # Waitress logs a line for every request that waits in its queue: costly, and
-    # queueing is normal here.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     config = app.config
-    threads = max(config.threads, config.max_inflight + 1) if config.max_inflight else config.threads
+    tuning = {}
+    if config.waitress_tuning:
+        # Waitress logs a line for every request that waits in its queue: costly, and
+        # queueing is normal here.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+        # A worker thread then sends a response in one piece; with the default the main
+        # loop spins against the channel lock under concurrency (README "Serving").
+        tuning["send_bytes"] = 65536
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return waitress.create_server(
             app,
             sockets=[sock],
-            threads=threads,
-            # A worker thread then sends a response in one piece; with the default the
-            # main loop spins against the channel lock under concurrency (README "Serving").
-            send_bytes=65536,
+            _dispatcher=admission.dispatcher,
+            **tuning,
             channel_timeout=max(1, int(config.read_timeout)),
             connection_limit=config.connection_limit,
             asyncore_use_poll=True,  # select() stops at 1,024 descriptors
@@ -206,7 +271,10 @@ def serve_socket(app: App, sock: socket.socket, parent: int | None = None) -> No
     """Serve on an already listening socket until SIGTERM/SIGINT has drained it."""
     from waitress import wasyncore
 
-    server = _waitress_server(app, sock)
+    admission = Admission(app.config.max_inflight, app.health_paths)
+    admission.dispatcher.set_thread_count(app.config.threads)
+    server = _waitress_server(app, sock, admission)
+    admission.trigger = server.trigger
     stopped = threading.Event()
     drain_started = threading.Event()
 
@@ -229,7 +297,7 @@ def serve_socket(app: App, sock: socket.socket, parent: int | None = None) -> No
         server.trigger.pull_trigger(close_listener)
         closed.wait(2)
         deadline = time.monotonic() + config.write_timeout
-        while time.monotonic() < deadline and _busy(server, app):
+        while time.monotonic() < deadline and _busy(server, admission):
             server.trigger.pull_trigger(close_idle)
             time.sleep(0.01)
         stopped.set()
@@ -256,8 +324,8 @@ def serve_socket(app: App, sock: socket.socket, parent: int | None = None) -> No
     server.task_dispatcher.shutdown(cancel_pending=False, timeout=1)
 
 
-def _busy(server: Any, app: App) -> bool:
-    if app.inflight or server.task_dispatcher.queue:
+def _busy(server: Any, admission: Admission) -> bool:
+    if admission.inflight:
         return True
     for channel in list(server._map.values()):
         if getattr(channel, "requests", None) or getattr(channel, "total_outbufs_len", 0):
