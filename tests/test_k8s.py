@@ -1,0 +1,58 @@
+"""The Kubernetes manifests for the server-based side, checked offline against a recent
+Kubernetes schema and against what the server actually does."""
+
+from __future__ import annotations
+
+import copy
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from baseline.server import HEALTH_PATHS
+from fn import server
+from tests.conftest import ROOT
+
+VERSION = kubernetes_validate.latest_version()
+
+
+@pytest.fixture(scope="module")
+def resources() -> dict[str, dict]:
+    docs = list(yaml.safe_load_all((ROOT / "deploy/k8s/server.yaml").read_text()))
+    return {d["kind"]: d for d in docs}
+
+
+def test_schema_valid_strict(resources):
+    assert set(resources) == {"Deployment", "Service", "HorizontalPodAutoscaler"}
+    for resource in resources.values():
+        kubernetes_validate.validate(resource, VERSION, strict=True)
+
+
+def test_validator_catches_a_mistake(resources):
+    broken = copy.deepcopy(resources["Deployment"])
+    broken["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}  # a typo
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, VERSION, strict=True)
+
+
+def test_restrictive_security_and_probes_match_the_server(resources):
+    pod = resources["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 10001
+    assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    sc = container["securityContext"]
+    assert sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"] and sc["capabilities"]["drop"] == ["ALL"]
+    assert container["readinessProbe"]["httpGet"]["path"] in HEALTH_PATHS
+    assert container["livenessProbe"]["httpGet"]["path"] in HEALTH_PATHS
+    assert container["ports"][0]["containerPort"] == 8000
+    assert {"requests", "limits"} <= set(container["resources"])
+
+
+def test_grace_period_covers_the_drain(resources):
+    pod = resources["Deployment"]["spec"]["template"]["spec"]
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    config = server.Config.from_env(env)
+    assert pod["terminationGracePeriodSeconds"] > config.drain_delay + config.write_timeout
+    assert resources["Service"]["spec"]["selector"] == resources["Deployment"]["spec"]["selector"]["matchLabels"]
+    target = resources["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]
+    assert target["name"] == resources["Deployment"]["metadata"]["name"]
