@@ -41,7 +41,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host")
     parser.add_argument("--port", help="default 8000")
     parser.add_argument("--workers", help=f"processes sharing the socket (default: one per core, {os.cpu_count()})")
-    parser.add_argument("--threads", help="threads per worker (default 4)")
+    parser.add_argument("--threads", help="threads per worker (default 1)")
     parser.add_argument("--max-inflight", help="per worker; past it 429 (default: no limit)")
     parser.add_argument("--read-timeout", help="e.g. 10s")
     parser.add_argument("--write-timeout", help="e.g. 10s")
