@@ -12,7 +12,7 @@ from typing import Any
 from . import api
 from .inference import Predictor
 
-_predictor: Predictor | None = None
+_predictor: Any = None
 
 
 def predictor() -> Predictor:
@@ -21,6 +21,14 @@ def predictor() -> Predictor:
     if _predictor is None:
         _predictor = Predictor()
     return _predictor
+
+
+def use(loaded: Any) -> Any:
+    """Serve this predictor (the entry loads it before listening; the TensorFlow reference
+    passes its Keras one, which has the same interface)."""
+    global _predictor
+    _predictor = loaded
+    return loaded
 
 
 def handle(event: Any, context: Any) -> dict[str, Any]:

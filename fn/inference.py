@@ -29,8 +29,9 @@ except ImportError:  # pragma: no cover - depends on what is installed
 
         RUNTIME = "ai_edge_litert"
     except ImportError:
-        from tensorflow.lite import Interpreter
+        import tensorflow as tf  # its lite package is an API namespace: no from-import
 
+        Interpreter = tf.lite.Interpreter
         RUNTIME = "tensorflow.lite"
 
 MODEL_DIR = Path(os.environ.get("MODEL_DIR", Path(__file__).resolve().parent.parent / "model"))
@@ -131,17 +132,19 @@ class Predictor:
         clean = features.check_records(records, batch)
         x, warnings = self.encoder.encode(clean)
         y = self.predict_matrix(x)
-        out = []
-        for record, value, notes in zip(clean, y.tolist(), warnings, strict=True):
-            used = math.exp(value)
-            out.append({
-                "normalized_used_price": value,
-                "used_price": used,
-                "retained_fraction": math.exp(value - record["normalized_new_price"]),
-                "model_version": self.version,
-                "warnings": notes,
-            })
-        return out
+        return [self.result(record, value, notes, self.version)
+                for record, value, notes in zip(clean, y.tolist(), warnings, strict=True)]
+
+    @staticmethod
+    def result(record: dict[str, Any], value: float, warnings: list[str], version: str) -> dict[str, Any]:
+        """One answer: the predicted log price, and the prices derived from it."""
+        return {
+            "normalized_used_price": value,
+            "used_price": math.exp(value),
+            "retained_fraction": math.exp(value - record["normalized_new_price"]),
+            "model_version": version,
+            "warnings": warnings,
+        }
 
     def metadata(self) -> dict[str, Any]:
         return {

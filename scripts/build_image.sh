@@ -24,14 +24,26 @@ if [ "$offline" = auto ]; then
     echo "no registry reachable for $online_base: building offline"
   fi
 fi
+# The TensorFlow reference gets a context of its own, so its ~330 MB of wheels never
+# travel with the slim images' builds.
+context=. wheels=wheelhouse
+if [ "$kind" = tf ]; then
+  context=build/tf-context wheels=build/tf-context/wheelhouse
+  rm -rf "$context/fn" "$context/reference" "$context/model" "$context/requirements"
+  mkdir -p "$context/model" "$context/requirements" "$wheels"
+  cp -r fn reference "$context/"
+  cp model/model.keras model/model.tflite model/feature_spec.json model/manifest.json "$context/model/"
+  cp requirements/tf.txt "$context/requirements/"
+  find "$context" -name __pycache__ -prune -exec rm -rf {} +
+fi
 args=()
 if [ "$offline" = 1 ]; then
   scripts/build_base.sh
-  scripts/wheelhouse.sh "$reqs"
+  WHEELHOUSE=$wheels scripts/wheelhouse.sh "$reqs"
   args=(--build-arg BASE_IMAGE="${BASE_IMAGE:-device-price-base:bookworm}" --build-arg OFFLINE=1)
 fi
 mkdir -p build
 echo "building $tag from $file (log: build/image-$kind.log)"
-DOCKER_BUILDKIT=0 docker build -f "$file" -t "$tag" "${args[@]}" . > build/image-$kind.log 2>&1 || { tail -n 30 build/image-$kind.log >&2; exit 1; }
+DOCKER_BUILDKIT=0 docker build -f "$PWD/$file" -t "$tag" "${args[@]}" "$context" > build/image-$kind.log 2>&1 || { tail -n 30 build/image-$kind.log >&2; exit 1; }
 size=$(docker image inspect -f '{{.Size}}' "$tag")
 echo "built $tag: $((size / 1000000)) MB"

@@ -10,5 +10,5 @@ pip=${PIP:-.venv/bin/pip}
 "$pip" download -q --disable-pip-version-check --require-hashes --only-binary=:all: \
   --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_27_x86_64 \
   --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none \
-  -d wheelhouse -r "$reqs" 2> >(grep -v "is ignored: it is neither" >&2)
-echo "wheelhouse: $(ls wheelhouse/*.whl | wc -l) wheels for $reqs"
+  -d "${WHEELHOUSE:-wheelhouse}" -r "$reqs" 2> >(grep -v "is ignored: it is neither" >&2)
+echo "wheelhouse: $(ls "${WHEELHOUSE:-wheelhouse}"/*.whl | wc -l) wheels for $reqs"

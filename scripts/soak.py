@@ -1,0 +1,112 @@
+"""Soak: wrk at 64 connections for 60 s against the function's container and the server's,
+while /_/health is probed every 100 ms; memory before and after.
+
+    python -m scripts.soak [--duration 60] [--connections 64] [--json docs/bench/soak.json]
+
+Passes when there are no non-2xx answers and no socket errors, resident memory after the
+run is within 10% of before (after a warm-up), and health answers in under 1 s (p99).
+Loopback only; bounded by --duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from scripts.coldstart import docker_run, stop_container, wait_for_prediction
+from scripts.loadtest import percentile, run_wrk
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "bench" / "soak.json"
+IMAGES = {"function": ("device-price-fn:latest", "/"), "server": ("device-price-server:latest", "/predict")}
+
+
+def rss_mb(container: str) -> float:
+    """Resident memory of every process in the container (the server's workers included)."""
+    pid = subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}}", container], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    pids = [pid] + subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout.split()
+    total = 0
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def soak(name: str, duration: float, connections: int) -> dict[str, Any]:
+    image, path = IMAGES[name]
+    container, url = docker_run(image, f"device-price-soak-{name}", {"access_log": "1"})
+    try:
+        wait_for_prediction(url + path, timeout=30)
+        run_wrk(url + path, connections, 5)  # warm-up: allocators and caches settle
+        before = rss_mb(container)
+        health: list[float] = []
+        failures = 0
+        stop = threading.Event()
+
+        def probe() -> None:
+            nonlocal failures
+            with requests.Session() as s:
+                while not stop.is_set():
+                    started = time.perf_counter()
+                    try:
+                        ok = s.get(url + "/_/health", timeout=5).status_code == 200
+                    except requests.RequestException:
+                        ok = False
+                    health.append(time.perf_counter() - started)
+                    failures += not ok
+                    time.sleep(0.1)
+
+        prober = threading.Thread(target=probe, daemon=True)
+        prober.start()
+        load = run_wrk(url + path, connections, duration)
+        stop.set()
+        prober.join(10)
+        after = rss_mb(container)
+    finally:
+        stop_container(container)
+    result = {
+        "image": image, "connections": connections, "duration_s": duration, "load": load,
+        "rss_before_mb": round(before, 1), "rss_after_mb": round(after, 1),
+        "rss_change": round((after - before) / before, 4),
+        "health_probes": len(health), "health_failures": failures,
+        "health_p99_ms": percentile(health, 99) * 1000 if health else None,
+    }
+    result["passed"] = (load["non2xx"] == 0 and load["socket_errors"] == 0 and abs(result["rss_change"]) <= 0.10
+                        and failures == 0 and bool(health) and result["health_p99_ms"] < 1000)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--target", choices=sorted(IMAGES), action="append", help="default: both")
+    parser.add_argument("--json", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    results = {}
+    for name in args.target or list(IMAGES):
+        print(f"soaking {name} for {args.duration:g} s at {args.connections} connections", file=sys.stderr)
+        r = results[name] = soak(name, args.duration, args.connections)
+        print(f"{name}: {r['load']['throughput_rps']:.0f} req/s, non-2xx {r['load']['non2xx']}, socket errors "
+              f"{r['load']['socket_errors']}, p99 {r['load']['p99_ms']:.1f} ms; RSS {r['rss_before_mb']} -> "
+              f"{r['rss_after_mb']} MB; health p99 {r['health_p99_ms']:.1f} ms over {r['health_probes']} probes, "
+              f"{r['health_failures']} failed: {'PASS' if r['passed'] else 'FAIL'}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"), **results},
+                                    indent=1) + "\n")
+    return 0 if all(r["passed"] for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
