@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint model image-fn image-server image-tf images clean
+.PHONY: demo test lint model image-fn image-server image-tf report bench soak fuzz clean
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is needed (tflite-runtime 2.14 has no wheel for %d.%d)" % sys.version_info[:2]) if sys.version_info[:2] != (3, 11) else None'
@@ -37,6 +37,22 @@ image-server: $(STAMP)
 
 image-tf: $(STAMP)
 	scripts/build_image.sh tf
+
+# Benchmarks (never part of make test): each writes JSON under docs/bench/.
+bench: $(STAMP)
+	$(BIN)/python -m scripts.bench_concurrency
+
+soak: $(STAMP) image-fn image-server
+	$(BIN)/python -m scripts.soak
+
+fuzz: $(STAMP)
+	rm -f docs/bench/fuzz.json
+	FUZZ_CASES=10000 FUZZ_REPORT=docs/bench/fuzz.json $(BIN)/python -m pytest -q tests/test_robustness.py -k fuzz
+
+# Builds the three images, measures them side by side, writes docs/results.md and the
+# README's headline table (and collects the bench, soak and fuzz results found).
+report: $(STAMP) image-fn image-server image-tf
+	$(BIN)/python -m scripts.report
 
 clean:
 	rm -rf build wheelhouse/*.whl .pytest_cache

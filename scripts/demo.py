@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import requests
 
 from fn.features import EXAMPLE
 from fn.inference import Predictor
+from scripts import coldstart, loadtest
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME, PORT = "device-price-demo", 8080
@@ -24,12 +26,34 @@ def show(label: str, result: dict) -> None:
           f"{result['retained_fraction']:.1%} of the new price {math.exp(EXAMPLE['normalized_new_price']):.2f}")
 
 
+def side_by_side() -> None:
+    """The TFLite function against the TensorFlow reference, measured now: process cold start
+    and the reference report's run (100 requests, 10 in flight)."""
+    print("\nTFLite function vs TensorFlow reference, as processes on this machine:")
+    coldstart.main(["--mode", "process", "--runs", "3", "--quiet"])
+    for target, module in coldstart.PROCESS_TARGETS.items():
+        port = coldstart.free_port()
+        proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env={**os.environ, "port": str(port), "access_log": "0",
+                                                                "drain_delay": "0", "TF_CPP_MIN_LOG_LEVEL": "2"})
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            coldstart.wait_for_prediction(url, 120)
+            m = loadtest.python_client(url, 100, 10, json.dumps(EXAMPLE).encode())
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        print(f"reference run, {target:<10}: avg {m['avg_ms']:8.2f} ms, max {m['max_ms']:8.2f} ms, "
+              f"{m['throughput_rps']:8.1f} req/s, errors {m['error_rate']:.0%}")
+
+
 def main() -> int:
     print("sample device:", json.dumps(EXAMPLE))
     predictor = Predictor()
     show(f"in-process TFLite (model {predictor.version})", predictor.predict([EXAMPLE], batch=False)[0])
     if not shutil.which("docker") or subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
         print("docker is not available: skipping the function image (install docker.io and start dockerd)")
+        side_by_side()
         return 0
     if subprocess.run(["scripts/build_image.sh", "fn"], cwd=ROOT).returncode != 0:
         return 1
@@ -55,6 +79,7 @@ def main() -> int:
         show("function image (POST http://127.0.0.1:8080/)", r.json())
     finally:
         subprocess.run(["docker", "stop", NAME], capture_output=True)
+    side_by_side()
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import statistics
 import subprocess
@@ -33,7 +34,7 @@ PERCENTILES = (50, 90, 99)
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100) of a non-empty list."""
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(p / 100 * len(ordered))))
     return ordered[rank - 1]
 
 
@@ -52,8 +53,9 @@ def summarise(latencies: list[float], errors: int, total: int, elapsed: float) -
     }
 
 
-def python_client(url: str, requests_n: int, concurrency: int, body: bytes) -> dict[str, Any]:
-    """N POSTs, C at a time on keep-alive sessions; any non-200 or exception is an error."""
+def python_client(url: str, requests_n: int, concurrency: int, body: bytes | None,
+                  method: str = "POST") -> dict[str, Any]:
+    """N requests, C at a time on keep-alive sessions; any non-200 or exception is an error."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -68,8 +70,8 @@ def python_client(url: str, requests_n: int, concurrency: int, body: bytes) -> d
                         return
                 started = time.perf_counter()
                 try:
-                    ok = session.post(url, data=body, headers={"Content-Type": "application/json"},
-                                      timeout=30).status_code == 200
+                    ok = session.request(method, url, data=body, headers={"Content-Type": "application/json"},
+                                         timeout=30).status_code == 200
                 except requests.RequestException:
                     ok = False
                 took = time.perf_counter() - started

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,7 +65,8 @@ def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+            raise RuntimeError(f"server exited with {proc.returncode}: "
+                               f"{proc.log.read_text()[-3000:] if hasattr(proc, 'log') else ''}")
         try:
             if requests.get(url + "/_/health", timeout=1).status_code == 200:
                 return
@@ -75,9 +77,14 @@ def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float 
 
 
 def start_process(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start a server; its output goes to a file (a pipe nobody reads fills up with access-log
+    lines and then blocks the server)."""
     full_env = {**os.environ, "drain_delay": "0", **(env or {})}
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = Path(tempfile.mkstemp(prefix="device-price-server-", suffix=".log")[1])
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    proc.log = log  # type: ignore[attr-defined]
+    return proc
 
 
 def stop_process(proc: subprocess.Popen) -> None:
@@ -88,6 +95,8 @@ def stop_process(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    if hasattr(proc, "log"):
+        proc.log.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
@@ -118,11 +127,12 @@ def fn_image(docker) -> str:
     return "device-price-fn:latest"
 
 
-def run_container(image: str, port: int, name: str, env: dict[str, str] | None = None) -> None:
+def run_container(image: str, port: int, name: str, env: dict[str, str] | None = None,
+                  container_port: int = 8080) -> None:
     """As faas-cli local-run would, and then some: read-only, no tmpfs, non-root, no capabilities."""
     subprocess.run(["docker", "rm", "-f", name], capture_output=True)
     args = ["docker", "run", "-d", "--name", name, "--read-only", "--cap-drop", "ALL",
-            "--security-opt", "no-new-privileges", "-p", f"127.0.0.1:{port}:8080"]
+            "--security-opt", "no-new-privileges", "-p", f"127.0.0.1:{port}:{container_port}"]
     for key, value in (env or {}).items():
         args += ["-e", f"{key}={value}"]
     proc = subprocess.run(args + [image], capture_output=True, text=True)
@@ -133,6 +143,27 @@ def run_container(image: str, port: int, name: str, env: dict[str, str] | None =
 def fn_container(fn_image):
     port, name = free_port(), "device-price-fn-test"
     run_container(fn_image, port, name, {"drain_delay": "0"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url)
+    except TimeoutError:
+        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+        pytest.fail(f"container never healthy:\n{logs.stdout}{logs.stderr}")
+    yield url
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def server_image(docker) -> str:
+    proc = subprocess.run(["scripts/build_image.sh", "server"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return "device-price-server:latest"
+
+
+@pytest.fixture(scope="session")
+def server_container(server_image):
+    port, name = free_port(), "device-price-server-test"
+    run_container(server_image, port, name, {"drain_delay": "0"}, container_port=8000)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url)

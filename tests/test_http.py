@@ -15,6 +15,7 @@ TARGETS = {
     "fn_url": ("/", "/"),
     "fn_container": ("/function/device-price/anything", "/"),
     "baseline_url": ("/predict", "/metadata"),
+    "server_container": ("/predict", "/metadata"),
 }
 
 

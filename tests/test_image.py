@@ -7,14 +7,11 @@ import subprocess
 import threading
 import time
 
-import pytest
 import requests
 
 from fn.features import EXAMPLE
 from scripts.figures import image_sizes
-from tests.conftest import ROOT, free_port, run_container, wait_healthy
-
-MB = 1_000_000
+from tests.conftest import free_port, run_container, wait_healthy
 
 
 def inspect(image: str, fmt: str) -> str:
@@ -80,25 +77,7 @@ def inspect_container(name: str, fmt: str) -> str:
     return subprocess.run(["docker", "inspect", "-f", fmt, name], capture_output=True, text=True).stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def server_image(docker) -> str:
-    proc = subprocess.run(["scripts/build_image.sh", "server"], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return "device-price-server:latest"
-
-
-def test_server_image_serves_read_only(server_image):
-    port, name = free_port(), "device-price-server-test"
-    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-    subprocess.run(["docker", "run", "-d", "--name", name, "--read-only", "--cap-drop", "ALL", "--security-opt",
-                    "no-new-privileges", "-p", f"127.0.0.1:{port}:8000", server_image], check=True,
-                   capture_output=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_healthy(url)
-        r = requests.post(url + "/predict", json=EXAMPLE, timeout=5)
-        assert r.status_code == 200 and r.json()["used_price"] > 0
-        assert requests.get(url + "/healthz", timeout=5).status_code == 200
-        assert int(inspect(server_image, "{{.Size}}")) <= 100 * MB
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+def test_server_image_is_as_slim(server_image):
+    uncompressed, gzipped = image_sizes(server_image)
+    assert uncompressed <= 100 and gzipped <= 40
+    assert inspect(server_image, "{{.Config.User}}").split(":")[0] == "10001"

@@ -1,0 +1,226 @@
+"""The measuring scripts' logic, fast: statistics, interleaving, wrk parsing, the openfaas mode
+against a fake gateway, and one smoke run of coldstart (process) and loadtest."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from scripts import coldstart, loadtest
+
+
+def test_percentile_nearest_rank():
+    values = [float(v) for v in range(1, 101)]
+    assert loadtest.percentile(values, 50) == 50 and loadtest.percentile(values, 99) == 99
+    assert loadtest.percentile([3.0], 90) == 3.0
+    assert loadtest.percentile(values, 100) == 100
+
+
+def test_summarise_reports_what_the_reference_report_did():
+    s = loadtest.summarise([0.1, 0.2, 0.3], errors=1, total=4, elapsed=2.0)
+    assert s["throughput_rps"] == 2.0 and s["error_rate"] == 0.25
+    assert s["avg_ms"] == pytest.approx(200) and s["max_ms"] == pytest.approx(300) and s["p50_ms"] == pytest.approx(200)
+
+
+def test_parse_wrk():
+    out = ("Running 8s test\n WRKJSON {\"requests\": 4000, \"duration_us\": 2000000, \"connect\": 0, \"read\": 1, "
+           "\"write\": 0, \"status\": 3, \"timeout\": 0, \"mean_us\": 1500.0, \"max_us\": 9000, \"p50_us\": 1200, "
+           "\"p90_us\": 2500, \"p99_us\": 4000}\n").replace(" WRKJSON", "WRKJSON")
+    r = loadtest.parse_wrk(out)
+    assert r["throughput_rps"] == 2000 and r["non2xx"] == 3 and r["socket_errors"] == 1
+    assert r["error_rate"] == pytest.approx(4 / 4000) and r["p99_ms"] == 4.0
+    with pytest.raises(RuntimeError, match="no result"):
+        loadtest.parse_wrk("wrk: connection refused")
+
+
+def test_median_of_runs():
+    runs = [{"a": 1.0, "b": "x"}, {"a": 3.0, "b": "y"}, {"a": 2.0, "b": "z"}]
+    assert loadtest.median_of(runs) == {"a": 2.0}
+
+
+def test_interleave_and_stats():
+    assert coldstart.interleave(["A", "B"], 3) == ["A", "B", "A", "B", "A", "B"]
+    s = coldstart.stats([0.3, 0.1, 0.2, 0.5])
+    assert (s["n"], s["min"], s["max"]) == (4, 0.1, 0.5) and s["median"] == pytest.approx(0.25)
+    assert s["p90"] == 0.5
+
+
+class FakeGateway(BaseHTTPRequestHandler):
+    """Just enough of the OpenFaaS gateway: deploy, remove, status, scale, invoke; the
+    function answers only some time after it was deployed or scaled up."""
+
+    edition = "ce"
+    state: dict = {}
+    calls: list = []
+    START = 0.2  # seconds a replica takes to become ready
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def reply(self, status: int, value=None) -> None:
+        body = json.dumps(value).encode() if value is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def body(self) -> dict:
+        return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+
+    def authorised(self) -> bool:
+        if self.path.startswith("/system") and self.headers.get("Authorization") is None:
+            self.reply(401)
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        if not self.authorised():
+            return
+        s = self.state
+        if self.path == "/system/function/device-price" and s.get("deployed"):
+            ready = s.get("replicas", 1) > 0 and time.monotonic() >= s["ready_at"]
+            self.reply(200, {"name": "device-price", "availableReplicas": int(ready), "replicas": s.get("replicas", 1)})
+        else:
+            self.reply(404)
+
+    def do_DELETE(self) -> None:
+        if self.authorised():
+            self.calls.append(("delete", self.body()["functionName"]))
+            self.state.clear()
+            self.reply(202)
+
+    def do_POST(self) -> None:
+        if not self.authorised():
+            return
+        s = self.state
+        if self.path == "/system/functions":
+            spec = self.body()
+            self.calls.append(("deploy", spec["image"]))
+            s.update(deployed=True, replicas=1, ready_at=time.monotonic() + self.START)
+            self.reply(202)
+        elif self.path == "/system/scale-function/device-price":
+            replicas = self.body()["replicas"]
+            if self.edition == "ce" and replicas == 0:
+                self.reply(400, {"error": "replicas must be > 0"})
+                return
+            self.calls.append(("scale", replicas))
+            s.update(replicas=replicas)
+            self.reply(202)
+        elif self.path == "/function/device-price":
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if s.get("deployed") and s.get("replicas", 1) == 0:  # Pro: a call wakes it up
+                s.update(replicas=1, ready_at=time.monotonic() + self.START)
+            if s.get("deployed") and time.monotonic() >= s["ready_at"]:
+                self.reply(200, {"normalized_used_price": 4.6})
+            else:
+                self.reply(502 if s.get("deployed") else 404)
+        else:
+            self.reply(404)
+
+
+@pytest.fixture(params=["ce", "pro"])
+def gateway(request, monkeypatch):
+    FakeGateway.edition = request.param
+    FakeGateway.state = {"deployed": True, "replicas": 1, "ready_at": 0.0}
+    FakeGateway.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("OPENFAAS_PASSWORD", "secret")
+    monkeypatch.setenv("REGISTRY", "registry.example/me")
+    yield request.param, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_openfaas_mode_against_a_fake_gateway(gateway, tmp_path):
+    edition, url = gateway
+    out = tmp_path / "openfaas.json"
+    assert coldstart.main(["--mode", "openfaas", "--gateway", url, "--runs", "2", "--json", str(out), "--quiet"]) == 0
+    result = json.loads(out.read_text())
+    assert result["edition"] == edition
+    times = [r["seconds"] for r in result["runs"]["device-price"]]
+    assert len(times) == 2 and all(FakeGateway.START <= t < FakeGateway.START + 2 for t in times)
+    kinds = [c[0] for c in FakeGateway.calls]
+    if edition == "ce":  # CE: remove and redeploy the function from stack.yml, every run
+        assert kinds.count("delete") == 2 and kinds.count("deploy") == 2
+        assert ("deploy", "registry.example/me/device-price:latest") in FakeGateway.calls
+    else:  # Pro: scale to zero through the API, never redeploy
+        assert "deploy" not in kinds and kinds.count("scale") >= 2
+
+
+def test_coldstart_process_smoke(tmp_path):
+    out = tmp_path / "process.json"
+    assert coldstart.main(["--mode", "process", "--target", "tflite", "--runs", "1", "--json", str(out), "--quiet"]) == 0
+    result = json.loads(out.read_text())
+    assert 0 < result["stats"]["tflite"]["median"] < 30
+
+
+def test_loadtest_smoke(fn_url, tmp_path):
+    out = tmp_path / "load.json"
+    assert loadtest.main([fn_url + "/", "--requests", "20", "--concurrency", "4", "--json", str(out)]) == 0
+    m = json.loads(out.read_text())["median"]
+    assert m["requests"] == 20 and m["errors"] == 0 and m["throughput_rps"] > 0 and m["p99_ms"] >= m["p50_ms"]
+
+
+def test_coldstart_refuses_missing_images(capsys):
+    with pytest.raises(SystemExit):
+        coldstart.main(["--mode", "docker", "--image", "no-such-image-here"])
+    assert "not built" in capsys.readouterr().err
+
+
+def sample_results() -> dict:
+    """What the report reads, in the shape the scripts write it, with made-up figures."""
+    from scripts import report
+
+    def wrk(rps: float, p99: float) -> dict:
+        m = {"throughput_rps": rps, "avg_ms": 1.0, "max_ms": 9.0, "p50_ms": 0.5, "p90_ms": 1.0, "p99_ms": p99,
+             "error_rate": 0.0, "non2xx": 0, "socket_errors": 0}
+        return {"median": m, "runs": [m]}
+
+    def cold(values: dict[str, list[float]], **extra) -> dict:
+        return {"mode": "x", "date": "2026-01-01T00:00:00+00:00",
+                "runs": {k: [{"seconds": v, **extra} for v in vs] for k, vs in values.items()},
+                "stats": {k: coldstart.stats(vs) for k, vs in values.items()}}
+
+    fn, tf = report.IMAGES["function"], report.IMAGES["tensorflow"]
+    return {
+        "sizes": {"date": "2026-01-01T00:00:00+00:00", "images": {
+            "function": {"image": fn, "mb": 75.0, "gzip_mb": 28.0},
+            "server": {"image": report.IMAGES["server"], "mb": 76.0, "gzip_mb": 28.5},
+            "tensorflow": {"image": tf, "mb": 2000.0, "gzip_mb": 760.0}}},
+        "coldstart-process": cold({"tflite": [0.1, 0.12], "tensorflow": [3.0, 3.5]}),
+        "coldstart-docker": cold({fn: [0.3, 0.4], report.IMAGES["server"]: [0.3], tf: [2.5, 2.6]}),
+        "coldstart-pull": cold({fn: [1.4], tf: [22.0]}, compressed_bytes=30_000_000),
+        "load": {"date": "2026-01-01", "targets": {label: {
+            "reference_run": wrk(1000, 9), "reference_run_client_ceiling": wrk(1500, 5),
+            "wrk": {"1": wrk(2000, 1), "8": wrk(4000, 3)}} for label in report.IMAGES}},
+        "concurrency": {"tool": "wrk", "runs": 3, "duration_s": 8, "date": "2026-01-01",
+                        "machine": {"steal_percent_after": 0.5}, "client_ceiling_health_c8": wrk(10000, 1),
+                        "targets": {"function (shipped: 1 worker, 1 thread)": {"1": wrk(3000, 1), "8": wrk(3900, 4)},
+                                    "server (shipped: 2 workers, 1 thread each)": {"1": wrk(3000, 1), "8": wrk(9000, 2)}}},
+        "soak": None, "fuzz": {"fn_url": {"cases": 10, "statuses": {"400": 4, "422": 6}, "server_errors": 0}},
+    }
+
+
+def test_report_from_sample_results(tmp_path, monkeypatch):
+    from scripts import report
+
+    data = sample_results()
+    monkeypatch.setattr(report, "DOCS", tmp_path)
+    pictures = report.charts(data)
+    assert pictures == ["image-sizes.png", "coldstart.png", "load.png"]
+    assert all((tmp_path / p).stat().st_size > 5000 for p in pictures)
+    targets = {t: met for t, _, _, met in report.targets_table(data)}
+    assert targets["function image size"] is True  # 75 MB, 26.7x smaller
+    assert targets["cold start, docker (median)"] is True  # 0.35 s, 7.3x faster
+    assert targets["function, 8 connections"] is False  # 3,900 req/s < 4,000: a miss is shown as one
+    text = report.results_md(data, pictures)
+    assert "| function, 8 connections | ≥ 4,000 req/s, p99 ≤ 5 ms | 3,900 req/s, p99 4.00 ms | **no** |" in text
+    assert "30.0 MB compressed pulled per run" in text and "| fn_url | 10 |" in text
+    head = report.headline(data)
+    assert head.startswith(report.HEADLINE_START) and head.endswith(report.HEADLINE_END)
+    assert "| function | 75 MB (28 MB) | 0.35 s | 1.4 s |" in head
+    assert "| server | 76 MB (28 MB) | 0.30 s | not measured |" in head
