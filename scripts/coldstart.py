@@ -107,6 +107,18 @@ def docker(*args: str, check: bool = True) -> str:
     return proc.stdout.strip()
 
 
+def image_sizes(image: str) -> tuple[float, float] | None:
+    """(uncompressed, gzipped) in MB, as `docker image inspect` and `docker save | gzip` give them."""
+    inspect = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image], capture_output=True,
+                             text=True)
+    if inspect.returncode != 0:
+        return None
+    save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+    gz = subprocess.run(["gzip", "-c"], stdin=save.stdout, capture_output=True, check=True)
+    save.wait()
+    return int(inspect.stdout) / 1e6, len(gz.stdout) / 1e6
+
+
 def exposed_port(image: str) -> int:
     ports = json.loads(docker("image", "inspect", "-f", "{{json .Config.ExposedPorts}}", image) or "{}") or {}
     return int(next(iter(ports), "8080/tcp").split("/")[0])

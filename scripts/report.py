@@ -23,8 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scripts import coldstart, loadtest
-from scripts.figures import image_sizes
+from scripts import bench_concurrency, coldstart, loadtest
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "docs" / "bench"
@@ -50,7 +49,7 @@ def load(name: str) -> dict[str, Any] | None:
 def measure(runs: int, pull_runs: int) -> None:
     sizes = {}
     for label, image in IMAGES.items():
-        s = image_sizes(image)
+        s = coldstart.image_sizes(image)
         if s is None:
             sys.exit(f"report: {image} is not built (make image-fn image-server image-tf)")
         sizes[label] = {"image": image, "mb": s[0], "gzip_mb": s[1]}
@@ -301,15 +300,7 @@ def results_md(data: dict[str, Any], pictures: list[str]) -> str:
         out += ["", "## Processes on loopback (`python -m scripts.bench_concurrency`)", "",
                 f"{conc['tool']}; {conc['runs']} runs of {conc['duration_s']:g} s, {conc['date'][:10]}; "
                 f"hypervisor steal after the run {conc['machine']['steal_percent_after']}%.", "",
-                "| configuration | connections | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|"]
-        for name, per in conc["targets"].items():
-            for c, v in per.items():
-                m = v["median"]
-                out.append(f"| {name} | {c} | {m['throughput_rps']:,.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | "
-                           f"{m['error_rate']:.2%} |")
-        m = conc["client_ceiling_health_c8"]["median"]
-        out.append(f"| wrk's ceiling: GET /_/health on the server | 8 | {m['throughput_rps']:,.0f} | {m['p50_ms']:.2f} "
-                   f"| {m['p99_ms']:.2f} | {m['error_rate']:.2%} |")
+                *bench_concurrency.markdown(conc)]
     soak = data.get("soak")
     if soak:
         out += ["", "## Soak (`python -m scripts.soak`)", "", "| target | req/s | non-2xx | socket errors | p99 ms "

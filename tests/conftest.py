@@ -119,12 +119,21 @@ def baseline_url():
     stop_process(proc)
 
 
+def build_image(kind: str) -> str:
+    """Build an image the way `make image-<kind>` does (offline-capable)."""
+    proc = subprocess.run(["scripts/build_image.sh", kind], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return f"device-price-{kind}:latest"
+
+
 @pytest.fixture(scope="session")
 def fn_image(docker) -> str:
-    """Build the function image the way `make image-fn` does (offline-capable)."""
-    proc = subprocess.run(["scripts/build_image.sh", "fn"], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return "device-price-fn:latest"
+    return build_image("fn")
+
+
+@pytest.fixture(scope="session")
+def server_image(docker) -> str:
+    return build_image("server")
 
 
 def run_container(image: str, port: int, name: str, env: dict[str, str] | None = None,
@@ -139,10 +148,10 @@ def run_container(image: str, port: int, name: str, env: dict[str, str] | None =
     assert proc.returncode == 0, proc.stderr
 
 
-@pytest.fixture(scope="session")
-def fn_container(fn_image):
-    port, name = free_port(), "device-price-fn-test"
-    run_container(fn_image, port, name, {"drain_delay": "0"})
+def serve_container(image: str, name: str, container_port: int):
+    """Run an image as run_container does until the session ends; yields its URL once healthy."""
+    port = free_port()
+    run_container(image, port, name, {"drain_delay": "0"}, container_port)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url)
@@ -154,21 +163,10 @@ def fn_container(fn_image):
 
 
 @pytest.fixture(scope="session")
-def server_image(docker) -> str:
-    proc = subprocess.run(["scripts/build_image.sh", "server"], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return "device-price-server:latest"
+def fn_container(fn_image):
+    yield from serve_container(fn_image, "device-price-fn-test", 8080)
 
 
 @pytest.fixture(scope="session")
 def server_container(server_image):
-    port, name = free_port(), "device-price-server-test"
-    run_container(server_image, port, name, {"drain_delay": "0"}, container_port=8000)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url)
-    except TimeoutError:
-        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
-        pytest.fail(f"container never healthy:\n{logs.stdout}{logs.stderr}")
-    yield url
-    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    yield from serve_container(server_image, "device-price-server-test", 8000)

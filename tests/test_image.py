@@ -10,7 +10,7 @@ import time
 import requests
 
 from fn.features import EXAMPLE
-from scripts.figures import image_sizes
+from scripts.coldstart import image_sizes
 from tests.conftest import free_port, run_container, wait_healthy
 
 
