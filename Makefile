@@ -13,9 +13,6 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	$(BIN)/pip install -q --disable-pip-version-check -c requirements/lock.txt -e '.[train,dev]'
 	touch $@
 
-model/model.tflite: $(STAMP)
-	scripts/convert.sh
-
 model: $(STAMP)
 	scripts/convert.sh
 
@@ -26,8 +23,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# ruff, then the duplicates finder where it is installed (it is a tool of this workplace, not a
+# package): any pair it reports fails the target.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	@if command -v duplicates >/dev/null; then \
+	  out=$$(duplicates); echo "$$out"; case "$$out" in "no duplicates"*) ;; *) exit 1 ;; esac; \
+	else echo "duplicates: not installed here; skipped"; fi
 
 image-fn: $(STAMP)
 	scripts/build_image.sh fn

@@ -1,64 +1,51 @@
 """The server-based baseline: a long-running Waitress server on the function's own modules.
 
-Only the routes differ from the function: parsing, validation, prediction, errors,
-health, drain and workers all come from fn/, so the comparison isolates the deployment
-model, not the code.
+Only the routes and defaults differ from the function: parsing, validation, prediction,
+errors, health, drain and workers all come from fn/, so the comparison isolates the
+deployment model, not the code.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 
-from fn import api, server
+from fn import api, serve, settings
+from fn.app import HEALTH_PATHS as FN_HEALTH_PATHS
+from fn.app import Route
 from fn.inference import ModelError, Predictor
+from fn.messages import Request, Response, json_response
 
 PREDICT_PATHS = ("/", "/predict")
-HEALTH_PATHS = server.HEALTH_PATHS + ("/healthz",)
+HEALTH_PATHS = FN_HEALTH_PATHS + ("/healthz",)
+DESCRIPTION = "The server-based baseline: POST /predict, GET /metadata, GET /healthz."
 
 
-def make_route(predictor: Predictor) -> server.Route:
-    def route(method: str, path: str, body: bytes) -> api.Response:
-        if path in PREDICT_PATHS:
-            if method != "POST":
-                return api.method_not_allowed(method, "POST")
-            return api.predict(predictor, body)
-        if path == "/metadata":
-            if method not in ("GET", "HEAD"):
-                return api.method_not_allowed(method, "GET")
-            return api.metadata(predictor)
-        return api.error(404, f"no route {path}; use POST /predict, GET /metadata or GET /healthz")
+def make_route(plane: api.DataPlane) -> Route:
+    def route(request: Request) -> Response:
+        if request.path in PREDICT_PATHS:
+            if request.method != "POST":
+                raise api.MethodNotAllowed(request.method, "POST")
+            return plane.predict(request)
+        if request.path == "/metadata":
+            if request.method not in ("GET", "HEAD"):
+                raise api.MethodNotAllowed(request.method, "GET")
+            return json_response(200, plane.metadata())
+        raise api.NotFound(f"no route {request.path}; use POST /predict, GET /metadata or GET /healthz")
 
     return route
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m baseline",
-        description="Serve the price model with Waitress. Each flag defaults to the environment "
-                    "variable of the same name (as the function reads it), else to the value shown.")
-    parser.add_argument("--host")
-    parser.add_argument("--port", help="default 8000")
-    parser.add_argument("--workers", help=f"processes sharing the socket (default: one per core, {os.cpu_count()})")
-    parser.add_argument("--threads", help="threads per worker (default 1)")
-    parser.add_argument("--max-inflight", help="per worker; past it 429 (default: no limit)")
-    parser.add_argument("--read-timeout", help="e.g. 10s")
-    parser.add_argument("--write-timeout", help="e.g. 10s")
-    parser.add_argument("--drain-delay", help="serve this long after SIGTERM before closing (e.g. 3s)")
-    parser.add_argument("--model-dir", help="default: the repository's model/")
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    env = dict(os.environ)
-    env.update({k: v for k, v in vars(args).items() if v is not None and k != "model_dir"})
     try:
-        config = server.Config.from_env(env, port=8000, workers=os.cpu_count() or 1)
-        predictor = Predictor(args.model_dir) if args.model_dir else Predictor()
-    except (server.ConfigError, ModelError) as e:
-        print(f"baseline: cannot start: {e}", file=sys.stderr, flush=True)
+        config = settings.load("baseline", DESCRIPTION, argv)  # a bad flag exits 2 with usage
+        model = Predictor(config.model_dir)
+    except (settings.ConfigError, ModelError) as e:
+        serve.say("baseline", f"cannot start: {e}")
         return 1
-    return server.run(make_route(predictor), config, banner=f"baseline model {predictor.version}: ",
-                      health_paths=HEALTH_PATHS)
+    plane = api.DataPlane(model, api.Limits(config.max_batch_rows, config.max_body_bytes))
+    return serve.run(make_route(plane), config, "baseline", banner=f"baseline model {model.version}: ",
+                     health_paths=HEALTH_PATHS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

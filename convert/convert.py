@@ -48,7 +48,7 @@ def to_tflite(keras_model: Any, precision: str) -> bytes:
         return converter.convert()
 
 
-def check_rows(spec: dict[str, Any], data_path: str | None) -> tuple[list[dict[str, Any]], str]:
+def check_rows(data_path: str | None) -> tuple[list[dict[str, Any]], str]:
     """The test rows of the fixed split when the dataset is here, else generated rows."""
     try:
         records, _ = data.load(data_path)
@@ -95,7 +95,7 @@ def convert(model_dir: Path = train.OUT, precision: str = "float32", data_path: 
     }
     (model_dir / inference.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
 
-    records, source = check_rows(spec, data_path)
+    records, source = check_rows(data_path)
     x, _ = features.encode(spec, features.check_records(records))
     expected = model.predict_on_batch(x).reshape(-1).astype(np.float64)
     served = run_tflite(model_dir, records)

@@ -1,43 +1,60 @@
-"""The HTTP contract without HTTP: body bytes in, (status, headers, body) out.
+"""The HTTP contract without HTTP: a Request in, a Response out.
 
-Parsing, validation and the mapping of every failure to a status and a JSON error live
-here once; the OpenFaaS handler, the function's server and the baseline server all call
-these functions.
+Parsing, validation, every answer's body and the mapping of every failure to a status live
+here once (the data plane, as KServe calls it); the function's handler and the baseline's
+routes only choose which of these to call.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from . import features
-from .inference import Predictor
-
-MAX_BATCH_ROWS = int(os.environ.get("max_batch_rows", 1000))
-# 1,000 rows of ~400 bytes each fit with room to spare; Waitress refuses larger bodies itself.
-MAX_BODY_BYTES = int(os.environ.get("max_body_bytes", 1 << 20))
-JSON_TYPE = [("Content-Type", "application/json")]
+from .messages import Request, Response, json_response
+from .model import Model
 
 
-@dataclass
-class Response:
-    status: int
-    body: bytes
-    headers: list[tuple[str, str]] = field(default_factory=lambda: list(JSON_TYPE))
+class ClientError(Exception):
+    """A failure the client caused; its status comes from STATUS, by class."""
 
-
-class BadRequest(Exception):
-    """A failure the client caused, with the status the contract gives it."""
-
-    def __init__(self, status: int, message: str, details: list[dict[str, Any]] | None = None):
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None,
+                 headers: list[tuple[str, str]] | None = None):
         super().__init__(message)
-        self.status, self.message, self.details = status, message, details or []
+        self.message, self.details, self.headers = message, details or [], headers or []
 
 
-def json_response(status: int, value: Any, headers: list[tuple[str, str]] | None = None) -> Response:
-    return Response(status, json.dumps(value, separators=(",", ":")).encode(), list(JSON_TYPE) + (headers or []))
+class BadRequest(ClientError):
+    """The body is not a request of this API (not JSON, wrong shape)."""
+
+
+class TooLarge(ClientError):
+    """The body or the batch is over its limit."""
+
+
+class NotFound(ClientError):
+    pass
+
+
+class MethodNotAllowed(ClientError):
+    def __init__(self, method: str, allowed: str):
+        super().__init__(f"method {method} is not allowed here; use {allowed}", headers=[("Allow", allowed)])
+
+
+# The one table from failure to status. A ValidationError is a well-formed request whose
+# values are wrong; anything not listed is a bug and becomes 500 in the HTTP layer.
+STATUS: dict[type[Exception], int] = {
+    BadRequest: 400,
+    NotFound: 404,
+    MethodNotAllowed: 405,
+    TooLarge: 413,
+    features.ValidationError: 422,
+}
+
+
+CLIENT_ERRORS = tuple(STATUS)
 
 
 def error(status: int, message: str, details: list[dict[str, Any]] | None = None,
@@ -45,72 +62,118 @@ def error(status: int, message: str, details: list[dict[str, Any]] | None = None
     return json_response(status, {"error": {"message": message, "details": details or []}}, headers)
 
 
+def failure(e: Exception) -> Response:
+    """The contract's answer to one of CLIENT_ERRORS."""
+    status = next(status for kind, status in STATUS.items() if isinstance(e, kind))
+    return error(status, getattr(e, "message", str(e)), getattr(e, "details", []), getattr(e, "headers", []))
+
+
 def _reject_constant(name: str) -> None:
-    raise BadRequest(400, f"the body is not valid JSON: {name} is not a JSON number")
+    raise BadRequest(f"the body is not valid JSON: {name} is not a JSON number")
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
-            raise BadRequest(400, f"the body is not valid JSON for this API: the key {key!r} appears twice",
+            raise BadRequest(f"the body is not valid JSON for this API: the key {key!r} appears twice",
                              [{"row": None, "field": key, "reason": "duplicate key"}])
         seen[key] = value
     return seen
 
 
-def parse(body: bytes) -> tuple[list[Any], bool]:
-    """The body as (records, is_batch), whatever the Content-Type (faas-cli sends text/plain)."""
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(413, f"the body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
-    if not body.strip():
-        raise BadRequest(400, "the body is empty; send a JSON object or {\"instances\": [...]}")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise BadRequest(400, f"the body is not UTF-8 (byte {e.start})") from None
-    try:
-        value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
-    except RecursionError:
-        raise BadRequest(400, "the body is not acceptable JSON: nested too deeply") from None
-    except ValueError as e:
-        raise BadRequest(400, f"the body is not valid JSON: {e}") from None
-    if not isinstance(value, dict):
-        raise BadRequest(400, f"the body must be a JSON object or {{\"instances\": [...]}}, got {type(value).__name__}")
-    if "instances" not in value:
-        return [value], False
-    instances = value["instances"]
-    extra = sorted(set(value) - {"instances"})
-    if extra:
-        raise BadRequest(400, "a batch has only the key \"instances\"",
-                         [{"row": None, "field": k, "reason": "is not allowed beside instances"} for k in extra])
-    if not isinstance(instances, list) or not instances:
-        raise BadRequest(400, "\"instances\" must be a non-empty list of records")
-    if len(instances) > MAX_BATCH_ROWS:
-        raise BadRequest(413, f"the batch has {len(instances)} rows; the limit is {MAX_BATCH_ROWS}",
-                         [{"row": None, "field": "instances", "reason": f"at most {MAX_BATCH_ROWS} rows"}])
-    return instances, True
+@dataclass(frozen=True)
+class Limits:
+    max_batch_rows: int = 1000
+    # 1,000 rows of ~400 bytes each fit with room to spare; the server refuses larger bodies itself.
+    max_body_bytes: int = 1 << 20
 
 
-def predict(predictor: Predictor, body: bytes) -> Response:
-    """POST: one record or a batch -> predictions, or the contract's error."""
-    try:
-        records, batch = parse(body)
-        results = predictor.predict(records, batch)
-    except BadRequest as e:
-        return error(e.status, e.message, e.details)
-    except features.ValidationError as e:
-        return error(422, e.message, e.details)
-    if batch:
-        for r in results:
-            del r["model_version"]
-        return json_response(200, {"predictions": results, "model_version": predictor.version})
-    return json_response(200, results[0])
+class DataPlane:
+    """One model behind the contract: predictions and metadata as Responses."""
+
+    def __init__(self, model: Model, limits: Limits | None = None):
+        self.model = model
+        self.limits = limits or Limits()
+
+    def parse(self, body: bytes) -> tuple[list[Any], bool]:
+        """The body as (records, is_batch), whatever the Content-Type (faas-cli sends text/plain)."""
+        limit = self.limits.max_body_bytes
+        if len(body) > limit:
+            raise TooLarge(f"the body is {len(body)} bytes; the limit is {limit}")
+        if not body.strip():
+            raise BadRequest("the body is empty; send a JSON object or {\"instances\": [...]}")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BadRequest(f"the body is not UTF-8 (byte {e.start})") from None
+        try:
+            value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+        except RecursionError:
+            raise BadRequest("the body is not acceptable JSON: nested too deeply") from None
+        except ValueError as e:
+            raise BadRequest(f"the body is not valid JSON: {e}") from None
+        if not isinstance(value, dict):
+            raise BadRequest(f"the body must be a JSON object or {{\"instances\": [...]}}, got {type(value).__name__}")
+        if "instances" not in value:
+            return [value], False
+        instances = value["instances"]
+        extra = sorted(set(value) - {"instances"})
+        if extra:
+            raise BadRequest("a batch has only the key \"instances\"",
+                             [{"row": None, "field": k, "reason": "is not allowed beside instances"} for k in extra])
+        if not isinstance(instances, list) or not instances:
+            raise BadRequest("\"instances\" must be a non-empty list of records")
+        rows = self.limits.max_batch_rows
+        if len(instances) > rows:
+            raise TooLarge(f"the batch has {len(instances)} rows; the limit is {rows}",
+                           [{"row": None, "field": "instances", "reason": f"at most {rows} rows"}])
+        return instances, True
+
+    def predictions(self, records: list[Any], batch: bool = True) -> list[dict[str, Any]]:
+        """Raw client records -> one answer per record; ValidationError lists every bad one."""
+        clean = features.check_records(records, batch)
+        x, warnings = self.model.encoder.encode(clean)
+        y = self.model.predict_matrix(x)
+        return [answer(record, value, notes, self.model.version)
+                for record, value, notes in zip(clean, y.tolist(), warnings, strict=True)]
+
+    def predict(self, request: Request) -> Response:
+        """POST: one record or a batch -> predictions; raises one of CLIENT_ERRORS."""
+        records, batch = self.parse(request.body)
+        results = self.predictions(records, batch)
+        if batch:
+            for r in results:
+                del r["model_version"]
+            return json_response(200, {"predictions": results, "model_version": self.model.version})
+        return json_response(200, results[0])
+
+    def metadata(self) -> dict[str, Any]:
+        model = self.model
+        return {
+            "model_version": model.version,
+            "runtime": model.runtime,
+            "output": OUTPUT,
+            "brands": model.spec["brands"],
+            "os": model.spec["os"],
+            "input": features.schema(),
+            "manifest": model.manifest,
+        }
 
 
-def metadata(predictor: Predictor) -> Response:
-    return json_response(200, predictor.metadata())
+OUTPUT = {
+    "normalized_used_price": "natural log of the predicted used price",
+    "used_price": "exp(normalized_used_price), same currency as exp(normalized_new_price)",
+    "retained_fraction": "used_price / new price",
+}
 
 
-def method_not_allowed(method: str, allowed: str) -> Response:
-    return error(405, f"method {method} is not allowed here; use {allowed}", headers=[("Allow", allowed)])
+def answer(record: dict[str, Any], value: float, warnings: list[str], version: str) -> dict[str, Any]:
+    """One prediction: the predicted log price, and the prices derived from it."""
+    return {
+        "normalized_used_price": value,
+        "used_price": math.exp(value),
+        "retained_fraction": math.exp(value - record["normalized_new_price"]),
+        "model_version": version,
+        "warnings": warnings,
+    }

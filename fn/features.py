@@ -1,65 +1,30 @@
-"""What a device record is, how it is checked, and how it becomes the network's input.
+"""How a device record (fn/fields.py) is checked, and how it becomes the network's input.
 
 The one place these rules live: training (convert/train.py) encodes the dataset with
 these functions and the served model encodes requests with them, so the two cannot
 drift apart. numpy only: this module ships in the function image.
-
-Prices are natural logarithms (exp(normalized_new_price) gives round prices such as
-1000.0 for an iPhone), so used_price = exp(normalized_used_price), in the dataset's
-currency (it appears to be euros).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-OTHERS = "Others"
-YES_NO = {"yes": 1.0, "no": 0.0}
-
-
-@dataclass(frozen=True)
-class Numeric:
-    name: str
-    low: float  # accepted range, inclusive; far wider than the data, narrow enough to catch nonsense
-    high: float
-    required: bool
-    log: bool = False  # skewed quantities (GB, mAh, g) are encoded as log1p
-    integer: bool = False
-    unit: str = ""
-    positive: bool = False  # zero is impossible (a phone with no screen)
-
-
-# Required: the fields the dataset never leaves empty. Optional: the ones it does;
-# a missing optional value is imputed with the training median, as in training.
-NUMERIC = (
-    Numeric("screen_size", 1.0, 100.0, True, unit="cm", positive=True),
-    Numeric("rear_camera_mp", 0.0, 500.0, False, unit="MP"),
-    Numeric("front_camera_mp", 0.0, 500.0, False, unit="MP"),
-    Numeric("internal_memory", 0.001, 8192.0, False, log=True, unit="GB", positive=True),
-    Numeric("ram", 0.001, 128.0, False, log=True, unit="GB", positive=True),
-    Numeric("battery", 50.0, 100_000.0, False, log=True, unit="mAh", positive=True),
-    Numeric("weight", 10.0, 10_000.0, False, log=True, unit="g", positive=True),
-    Numeric("release_year", 2000, 2035, True, integer=True),
-    Numeric("days_used", 0, 20_000, True, integer=True, unit="days"),
-    Numeric("normalized_new_price", 0.0, 15.0, True, unit="ln(price)"),
+from .fields import (  # noqa: F401 (the record's declarations, re-exported)
+    CATEGORICAL,
+    EXAMPLE,
+    FIELDS,
+    FLAGS,
+    NUMERIC,
+    NUMERIC_BY_NAME,
+    OTHERS,
+    REQUIRED,
+    TARGET,
+    YES_NO,
+    Numeric,
 )
-NUMERIC_BY_NAME = {f.name: f for f in NUMERIC}
-CATEGORICAL = ("device_brand", "os")
-FLAGS = ("4g", "5g")
-FIELDS = ("device_brand", "os", "screen_size", "4g", "5g") + tuple(f.name for f in NUMERIC[1:])
-REQUIRED = CATEGORICAL + FLAGS + tuple(f.name for f in NUMERIC if f.required)
-TARGET = "normalized_used_price"
-# A mid-range Android phone, as a client sends it (served in the schema, used by the demo and tests).
-EXAMPLE = {
-    "device_brand": "Samsung", "os": "Android", "screen_size": 15.34, "4g": "yes", "5g": "no",
-    "rear_camera_mp": 13.0, "front_camera_mp": 8.0, "internal_memory": 64.0, "ram": 4.0,
-    "battery": 4000.0, "weight": 180.0, "release_year": 2019, "days_used": 300,
-    "normalized_new_price": 5.3,
-}
 
 
 class ValidationError(Exception):

@@ -1,8 +1,9 @@
 """The OpenFaaS function: handle(event, context) as in the python3-http templates.
 
-Prediction, validation and error mapping come from the shared modules; this file only
-routes. The same folder works under python3-http-debian (PYTHON_VERSION=3.11), whose
-index.py imports this module and calls handle().
+It only routes; answers and errors come from the data plane (fn/api.py). The same folder
+works under python3-http-debian (PYTHON_VERSION=3.11), whose index.py builds the event from
+Flask's request and calls handle(); ours (fn/index.py) passes its Request, which has the
+event's fields (body, headers, method, query, path).
 """
 
 from __future__ import annotations
@@ -10,34 +11,44 @@ from __future__ import annotations
 from typing import Any
 
 from . import api
-from .inference import Predictor
+from .messages import Response, json_response
+from .model import Model
 
-_predictor: Any = None
-
-
-def predictor() -> Predictor:
-    """The process's one Predictor, loaded on first use (the entry loads it before listening)."""
-    global _predictor
-    if _predictor is None:
-        _predictor = Predictor()
-    return _predictor
+_plane: api.DataPlane | None = None
 
 
-def use(loaded: Any) -> Any:
-    """Serve this predictor (the entry loads it before listening; the TensorFlow reference
-    passes its Keras one, which has the same interface)."""
-    global _predictor
-    _predictor = loaded
-    return loaded
+def use(model: Model, limits: api.Limits | None = None) -> api.DataPlane:
+    """Serve this model (the entry loads it before listening)."""
+    global _plane
+    _plane = api.DataPlane(model, limits)
+    return _plane
 
 
-def handle(event: Any, context: Any) -> dict[str, Any]:
+def plane() -> api.DataPlane:
+    """The process's one data plane; under another platform's index.py, loaded on first use."""
+    if _plane is None:
+        from . import settings
+        from .inference import Predictor
+
+        config = settings.from_env()
+        use(Predictor(config.model_dir), api.Limits(config.max_batch_rows, config.max_body_bytes))
+    assert _plane is not None
+    return _plane
+
+
+def route(event: Any) -> Response:
     """POST on any path predicts; GET returns the model's metadata and input schema."""
     method = (getattr(event, "method", None) or "GET").upper()
     if method == "POST":
-        response = api.predict(predictor(), event.body or b"")
-    elif method in ("GET", "HEAD"):
-        response = api.metadata(predictor())
-    else:
-        response = api.method_not_allowed(method, "GET, POST")
+        return plane().predict(event)
+    if method in ("GET", "HEAD"):
+        return json_response(200, plane().metadata())
+    raise api.MethodNotAllowed(method, "GET, POST")
+
+
+def handle(event: Any, context: Any) -> dict[str, Any]:
+    try:
+        response = route(event)
+    except api.CLIENT_ERRORS as e:
+        response = api.failure(e)
     return {"statusCode": response.status, "body": response.body.decode(), "headers": dict(response.headers)}

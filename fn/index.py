@@ -1,28 +1,21 @@
 """The function's own HTTP entry (no watchdog): python -m fn, on :8080 by default.
 
-The platform glue, like the templates' index.py: it turns an HTTP request into the
-event and context that handler.handle() takes, and its answer back into HTTP.
+The platform glue, like the templates' index.py: it hands each Request to
+handler.handle() as the event, and turns the handler's answer back into a Response.
 """
 
 from __future__ import annotations
 
 import socket
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import api, handler, server
-from .inference import ModelError
+from . import api, handler, serve, settings
+from .inference import ModelError, Predictor
+from .messages import Request, Response
 
-
-@dataclass
-class Event:
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    method: str = "GET"
-    query: dict[str, str] = field(default_factory=dict)
-    path: str = "/"
+DESCRIPTION = "The device-price function: POST a device record (or {\"instances\": [...]}) to any path."
 
 
 @dataclass
@@ -33,18 +26,20 @@ class Context:
 CONTEXT = Context()
 
 
-def route(method: str, path: str, body: bytes) -> api.Response:
-    result = handler.handle(Event(body=body, method=method, path=path), CONTEXT)
-    headers = list(result.get("headers", {}).items())
-    return api.Response(result.get("statusCode", 200), result.get("body", "").encode(), headers)
+def route(request: Request) -> Response:
+    result = handler.handle(request, CONTEXT)
+    return Response(result.get("statusCode", 200), result.get("body", "").encode(),
+                    list(result.get("headers", {}).items()))
 
 
-def main(load: Callable[[], Any] = handler.predictor, name: str = "device-price") -> int:
+def main(argv: list[str] | None = None, load: Callable[[Any], Any] = Predictor, program: str = "fn",
+         name: str = "device-price") -> int:
     """Load the model (before the socket listens), then serve handler.handle over HTTP."""
     try:
-        config = server.Config.from_env()
-        predictor = handler.use(load())
-    except (server.ConfigError, ModelError, ValueError, OSError) as e:
-        print(f"{name}: cannot start: {e}", file=sys.stderr, flush=True)
+        config = settings.load(program, DESCRIPTION, argv)  # a bad flag exits 2 with usage
+        model = load(config.model_dir)
+    except (settings.ConfigError, ModelError, ValueError, OSError) as e:
+        serve.say(name, f"cannot start: {e}")
         return 1
-    return server.run(route, config, banner=f"{name} model {predictor.version}: ")
+    handler.use(model, api.Limits(config.max_batch_rows, config.max_body_bytes))
+    return serve.run(route, config, name, banner=f"{name} model {model.version}: ")

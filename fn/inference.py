@@ -1,15 +1,14 @@
 """The served model: a TFLite file, its feature specification and the manifest binding them.
 
-Loaded once per process; predictions are thread-safe (one Interpreter per thread,
-since an Interpreter is not) and vectorised for batches. Imported by the function,
-the baseline server, the tests and the benchmarks alike.
+Predictor is fn.model.Model over TensorFlow Lite. Loaded once per process; predict_matrix
+is thread-safe (one Interpreter per thread, since an Interpreter is not) and vectorised for
+batches. Imported by the function, the baseline server, the tests and the benchmarks alike.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import threading
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import features
+from .settings import DEFAULT_MODEL_DIR
 
 try:  # the slim runtime first: it is what the images ship
     from tflite_runtime.interpreter import Interpreter
@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover - depends on what is installed
         Interpreter = tf.lite.Interpreter
         RUNTIME = "tensorflow.lite"
 
-MODEL_DIR = Path(os.environ.get("MODEL_DIR", Path(__file__).resolve().parent.parent / "model"))
+MODEL_DIR = DEFAULT_MODEL_DIR
 TFLITE, SPEC, MANIFEST = "model.tflite", "feature_spec.json", "manifest.json"
 
 
@@ -64,6 +64,8 @@ def _json(path: Path, data: bytes) -> dict[str, Any]:
 
 
 class Predictor:
+    runtime = RUNTIME
+
     def __init__(self, model_dir: str | os.PathLike = MODEL_DIR):
         model_dir = Path(model_dir)
         self.model_bytes = _read(model_dir / TFLITE)
@@ -127,40 +129,6 @@ class Predictor:
         interpreter.invoke()
         return interpreter.get_tensor(local.output).reshape(rows).astype(np.float64)
 
-    def predict(self, records: list[Any], batch: bool = True) -> list[dict[str, Any]]:
-        """Raw client records -> one result per record; ValidationError lists every bad one."""
-        clean = features.check_records(records, batch)
-        x, warnings = self.encoder.encode(clean)
-        y = self.predict_matrix(x)
-        return [self.result(record, value, notes, self.version)
-                for record, value, notes in zip(clean, y.tolist(), warnings, strict=True)]
-
-    @staticmethod
-    def result(record: dict[str, Any], value: float, warnings: list[str], version: str) -> dict[str, Any]:
-        """One answer: the predicted log price, and the prices derived from it."""
-        return {
-            "normalized_used_price": value,
-            "used_price": math.exp(value),
-            "retained_fraction": math.exp(value - record["normalized_new_price"]),
-            "model_version": version,
-            "warnings": warnings,
-        }
-
-    def metadata(self) -> dict[str, Any]:
-        return {
-            "model_version": self.version,
-            "runtime": RUNTIME,
-            "output": {
-                "normalized_used_price": "natural log of the predicted used price",
-                "used_price": "exp(normalized_used_price), same currency as exp(normalized_new_price)",
-                "retained_fraction": "used_price / new price",
-            },
-            "brands": self.spec["brands"],
-            "os": self.spec["os"],
-            "input": features.schema(),
-            "manifest": self.manifest,
-        }
-
 
 def main() -> None:
     """python -m fn.inference [RECORDS.json]: print predictions (used by convert's parity check)."""
@@ -171,11 +139,13 @@ def main() -> None:
     parser.add_argument("records", nargs="?", help="JSON list of records (default: stdin)")
     parser.add_argument("--model-dir", default=MODEL_DIR)
     args = parser.parse_args()
+    from .api import DataPlane
+
     try:
         predictor = Predictor(args.model_dir)
         text = open(args.records).read() if args.records else sys.stdin.read()
         records = json.loads(text)
-        results = predictor.predict(records if isinstance(records, list) else [records])
+        results = DataPlane(predictor).predictions(records if isinstance(records, list) else [records])
     except (ModelError, features.ValidationError, OSError, ValueError) as e:
         sys.exit(f"error: {e}")
     json.dump({"runtime": RUNTIME, "model_version": predictor.version, "predictions": results}, sys.stdout)

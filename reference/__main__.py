@@ -5,4 +5,4 @@ import sys
 from fn.index import main
 from reference.predictor import KerasPredictor
 
-sys.exit(main(KerasPredictor, name="device-price-tf"))
+sys.exit(main(load=KerasPredictor, program="reference", name="device-price-tf"))

@@ -11,44 +11,34 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from fn import features
-from fn.inference import MODEL_DIR, RUNTIME, Predictor
+from fn.inference import MANIFEST, SPEC
+from fn.settings import DEFAULT_MODEL_DIR
 
 MODES = ("predict", "predict_on_batch")
 
 
 class KerasPredictor:
-    """Predictor's interface (predict, metadata, version, spec) over the .keras file."""
+    """fn.model.Model over the .keras file."""
 
-    def __init__(self, model_dir: str | os.PathLike = MODEL_DIR, mode: str | None = None):
+    def __init__(self, model_dir: str | os.PathLike = DEFAULT_MODEL_DIR, mode: str | None = None):
         import keras
 
         model_dir = Path(model_dir)
         self.mode = mode or os.environ.get("KERAS_PREDICT", "predict")
         if self.mode not in MODES:
             raise ValueError(f"KERAS_PREDICT={self.mode!r}: use one of {', '.join(MODES)}")
-        self.spec = json.loads((model_dir / "feature_spec.json").read_text())
+        self.runtime = f"keras ({self.mode})"
+        self.spec = json.loads((model_dir / SPEC).read_text())
         self.encoder = features.Encoder(self.spec)
-        self.manifest = json.loads((model_dir / "manifest.json").read_text())
+        self.manifest = json.loads((model_dir / MANIFEST).read_text())
         self.version = self.manifest.get("model_version", "keras")
         self.model = keras.models.load_model(model_dir / "model.keras")
         self.model.predict_on_batch(np.zeros((1, len(self.spec["columns"])), dtype=np.float32))  # build once
 
-    def predict(self, records: list[Any], batch: bool = True) -> list[dict[str, Any]]:
-        clean = features.check_records(records, batch)
-        x, warnings = self.encoder.encode(clean)
-        if self.mode == "predict":
-            y = self.model.predict(x, verbose=0)
-        else:
-            y = self.model.predict_on_batch(x)
-        return [Predictor.result(record, float(value), notes, self.version)
-                for record, value, notes in zip(clean, np.asarray(y).reshape(-1), warnings, strict=True)]
-
-    def metadata(self) -> dict[str, Any]:
-        return {"model_version": self.version, "runtime": f"keras ({self.mode}); slim runtime: {RUNTIME}",
-                "input": features.schema(), "manifest": self.manifest}
-
+    def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        y = self.model.predict(x, verbose=0) if self.mode == "predict" else self.model.predict_on_batch(x)
+        return np.asarray(y, dtype=np.float64).reshape(-1)

@@ -1,7 +1,7 @@
 """Throughput and latency of the function's entry and the baseline server at 1 and 8
 connections, with wrk on this machine, and the variants tried on the way.
 
-    python -m scripts.bench_concurrency [--runs 3] [--duration 8] [--json docs/bench/concurrency.json]
+    python -m scripts.bench_concurrency [--only-shipped] [--runs 3] [--duration 8] [--json docs/bench/concurrency.json]
 
 Each configuration runs as its own process on loopback with its access log going to
 /dev/null (still written, as in production). Runs are interleaved (configuration A, B, ...,
@@ -10,50 +10,36 @@ then again) so the machine's drift spreads over all of them; each figure is the 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
+if __package__ in (None, ""):  # run as a file: import the project from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.loadtest import median_of, run_wrk
+from scripts import cli, launch
+from scripts.loadtest import run_wrk
+from scripts.stats import median_of
+from scripts.targets import TARGETS
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "docs" / "bench" / "concurrency.json"
+OUT = launch.ROOT / "docs" / "bench" / "concurrency.json"
 
-# name -> (module, environment); "shipped" ones are the defaults users get.
-TARGETS: dict[str, tuple[str, dict[str, str]]] = {
-    "function (shipped: 1 worker, 1 thread)": ("fn", {}),
-    "server (shipped: 2 workers, 1 thread each)": ("baseline", {"workers": "2"}),
-    "function, 4 threads": ("fn", {"threads": "4"}),
-    "function, stock Waitress settings, 4 threads": ("fn", {"threads": "4", "waitress_tuning": "0"}),
-    "server, 2 workers, 2 threads each": ("baseline", {"workers": "2", "threads": "2"}),
+# configuration -> (target, settings); "shipped" ones are the defaults users get. The access
+# log is on, as shipped, and goes to /dev/null.
+CONFIGURATIONS: dict[str, tuple[str, dict[str, str]]] = {
+    "function (shipped: 1 worker, 1 thread)": ("function", {}),
+    "server (shipped: 2 workers, 1 thread each)": ("server", {}),
+    "function, 4 threads": ("function", {"threads": "4"}),
+    "function, stock Waitress settings, 4 threads": ("function", {"threads": "4", "waitress_tuning": "0"}),
+    "server, 2 workers, 2 threads each": ("server", {"threads": "2"}),
 }
 CONNECTIONS = (1, 8)
 CEILING_TARGET = "server (shipped: 2 workers, 1 thread each)"
-
-
-def start(module: str, env: dict[str, str], port: int) -> tuple[subprocess.Popen, str]:
-    full = {**os.environ, "port": str(port), "drain_delay": "0", **env}
-    proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=full,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url + "/_/health", timeout=1).status_code == 200:
-                return proc, url + ("/predict" if module == "baseline" else "/")
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{module} did not become healthy")
 
 
 def steal_percent(seconds: float) -> float:
@@ -70,9 +56,10 @@ def steal_percent(seconds: float) -> float:
 def bench(runs: int, duration: float, targets: list[str]) -> dict[str, Any]:
     procs = {}
     try:
-        for i, name in enumerate(targets):
-            module, env = TARGETS[name]
-            procs[name] = start(module, env, 18900 + i)
+        for name in targets:
+            target, env = CONFIGURATIONS[name]
+            proc, url = launch.serve_process(TARGETS[target], {"drain_delay": "0", **env})
+            procs[name] = proc, url + TARGETS[target].predict_path
         results: dict[str, dict[str, list]] = {n: {str(c): [] for c in CONNECTIONS} for n in targets}
         ceiling = []
         total = runs * len(targets) * len(CONNECTIONS)
@@ -85,13 +72,12 @@ def bench(runs: int, duration: float, targets: list[str]) -> dict[str, Any]:
                     results[name][str(c)].append(run_wrk(procs[name][1], c, duration))
             # The client's own ceiling: the cheapest endpoint of the server with the most
             # workers, 8 connections.
-            health = procs[CEILING_TARGET][1].rsplit("/", 1)[0] + "/_/health"
+            health = procs[CEILING_TARGET][1].removesuffix(TARGETS["server"].predict_path) + "/_/health"
             ceiling.append(run_wrk(health, 8, duration, method="GET", body=b""))
         steal = steal_percent(1.0)
     finally:
         for proc, _ in procs.values():
-            proc.terminate()
-            proc.wait(10)
+            launch.stop_process(proc)
     return {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release(),
                     "steal_percent_after": round(steal, 2)},
@@ -130,13 +116,14 @@ def markdown(result: dict[str, Any]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=8.0, help="seconds per wrk run")
-    parser.add_argument("--json", type=Path, default=OUT)
+    parser = cli.parser(__spec__, __file__, __doc__)
+    parser.add_argument("--runs", type=int, default=3, help="rounds over every configuration (default 3)")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per wrk run (default 8)")
+    parser.add_argument("--json", type=Path, default=OUT,
+                        help=f"where to write the results (default {OUT.relative_to(launch.ROOT)})")
     parser.add_argument("--only-shipped", action="store_true", help="skip the variants tried")
     args = parser.parse_args(argv)
-    targets = [n for n in TARGETS if "shipped" in n or not args.only_shipped]
+    targets = [n for n in CONFIGURATIONS if "shipped" in n or not args.only_shipped]
     result = bench(args.runs, args.duration, targets)
     print(table(result))
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build one of the project's images, here or on a machine with no registry access.
 #   scripts/build_image.sh fn|server|tf [TAG]
+#   CONTEXT_ONLY=1 scripts/build_image.sh tf   (assemble the build context, build nothing)
 # Online: FROM the pinned python:3.11 image, pip inside the build.
 # Offline (no Docker Hub, containers cannot reach PyPI): a base image made from Debian
 # packages (scripts/build_base.sh) and a wheelhouse downloaded here on the host, both
@@ -14,6 +15,27 @@ case "$kind" in
   tf) file=Dockerfile.tf tag=${2:-device-price-tf:latest} reqs=requirements/tf.txt ;;
   *) echo "unknown image $kind (fn, server or tf)" >&2; exit 2 ;;
 esac
+# The TensorFlow reference gets a context of its own, so its ~330 MB of wheels never
+# travel with the slim images' builds: what its Dockerfile's COPY lines name, and no more.
+context=. wheels=wheelhouse
+if [ "$kind" = tf ]; then
+  context=build/tf-context wheels=build/tf-context/wheelhouse
+  find "$context" -mindepth 1 -maxdepth 1 ! -name wheelhouse -exec rm -rf {} + 2>/dev/null || true
+  mkdir -p "$wheels"
+  grep '^COPY ' "$file" | grep -v -- '--from' | while read -r _ line; do
+    read -ra words <<< "$line"
+    for src in "${words[@]:0:${#words[@]}-1}"; do
+      [ "$src" = wheelhouse/ ] && continue  # filled below with this image's own wheels
+      mkdir -p "$context/$(dirname "$src")"
+      cp -r "${src%/}" "$context/$(dirname "$src")/"
+    done
+  done
+  find "$context" -name __pycache__ -prune -exec rm -rf {} +
+fi
+if [ "${CONTEXT_ONLY:-0}" = 1 ]; then
+  echo "context for $kind: $context"
+  exit 0
+fi
 online_base=$(sed -n 's/^ARG BASE_IMAGE=//p' "$file")
 offline=${OFFLINE:-auto}
 if [ "$offline" = auto ]; then
@@ -23,18 +45,6 @@ if [ "$offline" = auto ]; then
     offline=1
     echo "no registry reachable for $online_base: building offline"
   fi
-fi
-# The TensorFlow reference gets a context of its own, so its ~330 MB of wheels never
-# travel with the slim images' builds.
-context=. wheels=wheelhouse
-if [ "$kind" = tf ]; then
-  context=build/tf-context wheels=build/tf-context/wheelhouse
-  rm -rf "$context/fn" "$context/reference" "$context/model" "$context/requirements"
-  mkdir -p "$context/model" "$context/requirements" "$wheels"
-  cp -r fn reference "$context/"
-  cp model/model.keras model/model.tflite model/feature_spec.json model/manifest.json "$context/model/"
-  cp requirements/tf.txt "$context/requirements/"
-  find "$context" -name __pycache__ -prune -exec rm -rf {} +
 fi
 args=()
 if [ "$offline" = 1 ]; then

@@ -1,9 +1,12 @@
 """Cold start: the time from starting a target to its first successful prediction.
 
-    python -m scripts.coldstart --mode process [--target tflite --target tensorflow] [--runs 5]
-    python -m scripts.coldstart --mode docker --image device-price-fn --image device-price-tf
-    python -m scripts.coldstart --mode pull --image device-price-fn --image device-price-tf [--registry HOST:PORT]
-    python -m scripts.coldstart --mode openfaas --gateway URL [--function device-price]
+    python scripts/coldstart.py --mode process [--target function --target tensorflow] [--runs 5]
+    python scripts/coldstart.py --mode docker --image device-price-fn --image device-price-tf
+    python scripts/coldstart.py --mode pull --image device-price-fn --image device-price-tf [--registry HOST:PORT]
+    python scripts/coldstart.py --mode openfaas --gateway URL [--function device-price]
+
+(or python -m scripts.coldstart). The docker, pull and openfaas modes need only the
+standard library: a bare python3 on a host with Docker runs them.
 
 Targets are interleaved (A B A B ...) so the machine's drift spreads over all of them; the
 table shows min, median, p90 and max, and --json PATH keeps every run.
@@ -15,20 +18,20 @@ table shows min, median, p90 and max, and --json PATH keeps every run.
   local image sharing a layer with it (its base included) are removed, so `docker pull` fetches
   everything; pull + run -> first prediction. Reports the compressed bytes pulled. Removed
   images are restored at the end.
-- openfaas: OpenFaaS CE cannot scale to zero, so each run removes and redeploys the function
-  (from stack.yml) and times the deploy -> first 200 through /function/NAME; on Pro it scales
-  to zero through the REST API, waits for 0 available replicas and times the first call.
-  Credentials as faas-cli takes them: OPENFAAS_URL, OPENFAAS_USERNAME (admin), OPENFAAS_PASSWORD.
+- openfaas: OpenFaaS CE cannot scale to zero, so each run removes the function and deploys it
+  again as the gateway had it, and times the deploy -> first 200 through /function/NAME; on Pro
+  it scales to zero through the REST API, waits for 0 available replicas and times the first
+  call. Credentials as faas-cli takes them: OPENFAAS_URL, OPENFAAS_USERNAME (admin),
+  OPENFAAS_PASSWORD.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,43 +41,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
+if __package__ in (None, ""):  # run as a file: import the project from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fn.features import EXAMPLE
-from scripts.loadtest import percentile
+from scripts import cli, launch
+from scripts.stats import spread
+from scripts.targets import TARGETS
 
-ROOT = Path(__file__).resolve().parent.parent
-PROCESS_TARGETS = {"tflite": "fn", "tensorflow": "reference"}
-BODY = json.dumps(EXAMPLE).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_prediction(url: str, timeout: float = 60.0, started: float | None = None,
-                        alive: Callable[[], bool] | None = None) -> float:
-    """Poll with a prediction until one answers 200; seconds since `started` (default: now)."""
-    started = time.perf_counter() if started is None else started
-    session = requests.Session()
-    while True:
-        try:
-            if session.post(url, data=BODY, timeout=5).status_code == 200:
-                return time.perf_counter() - started
-        except requests.RequestException:
-            pass
-        if time.perf_counter() - started > timeout:
-            raise TimeoutError(f"{url}: no successful prediction within {timeout:g} s")
-        if alive is not None and not alive():
-            raise RuntimeError(f"{url}: the target exited before answering")
-        time.sleep(0.005)
-
-
-def stats(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "min": min(values), "median": statistics.median(values),
-            "p90": percentile(values, 90), "max": max(values)}
+PROCESS_TARGETS = ("function", "tensorflow")
 
 
 def interleave(targets: list[str], runs: int) -> list[str]:
@@ -82,77 +56,27 @@ def interleave(targets: list[str], runs: int) -> list[str]:
     return [t for _ in range(runs) for t in targets]
 
 
-# -- process ---------------------------------------------------------------------------
-
-def time_process(target: str) -> dict[str, Any]:
-    port = free_port()
-    env = {**os.environ, "port": str(port), "drain_delay": "0", "access_log": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+def time_process(name: str) -> dict[str, Any]:
+    target = TARGETS[name]
+    port = launch.free_port()
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", PROCESS_TARGETS[target]], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = launch.start_process(target, port, launch.QUIET)
     try:
-        seconds = wait_for_prediction(f"http://127.0.0.1:{port}/", 120, started, lambda: proc.poll() is None)
+        seconds = launch.wait_for_prediction(f"http://127.0.0.1:{port}{target.predict_path}", 120, started,
+                                             lambda: proc.poll() is None)
     finally:
-        proc.terminate()
-        proc.wait(30)
+        launch.stop_process(proc)
     return {"seconds": seconds}
 
 
-# -- docker ----------------------------------------------------------------------------
-
-def docker(*args: str, check: bool = True) -> str:
-    proc = subprocess.run(["docker", *args], capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)}: {proc.stderr.strip()}")
-    return proc.stdout.strip()
-
-
-def image_sizes(image: str) -> tuple[float, float] | None:
-    """(uncompressed, gzipped) in MB, as `docker image inspect` and `docker save | gzip` give them."""
-    inspect = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image], capture_output=True,
-                             text=True)
-    if inspect.returncode != 0:
-        return None
-    save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
-    gz = subprocess.run(["gzip", "-c"], stdin=save.stdout, capture_output=True, check=True)
-    save.wait()
-    return int(inspect.stdout) / 1e6, len(gz.stdout) / 1e6
-
-
-def exposed_port(image: str) -> int:
-    ports = json.loads(docker("image", "inspect", "-f", "{{json .Config.ExposedPorts}}", image) or "{}") or {}
-    return int(next(iter(ports), "8080/tcp").split("/")[0])
-
-
-def predict_path(image: str) -> str:
-    return "/predict" if "server" in image else "/"
-
-
-def docker_run(image: str, name: str, env: dict[str, str] | None = None,
-               container_port: int | None = None) -> tuple[str, str]:
-    """Start a container as every benchmark runs it; returns (name, base URL)."""
-    docker("rm", "-f", name, check=False)
-    port = free_port()
-    args = ["run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
-            "--security-opt", "no-new-privileges", "-p", f"127.0.0.1:{port}:{container_port or exposed_port(image)}"]
-    for key, value in {"drain_delay": "0", "access_log": "0", **(env or {})}.items():
-        args += ["-e", f"{key}={value}"]
-    docker(*args, image)
-    return name, f"http://127.0.0.1:{port}"
-
-
-def stop_container(name: str) -> None:
-    docker("rm", "-f", name, check=False)
-
-
 def time_docker(image: str) -> dict[str, Any]:
-    container_port = exposed_port(image)  # asked before the clock starts
+    path = launch.image_target(image).predict_path  # asked before the clock starts
     started = time.perf_counter()
-    name, url = docker_run(image, "device-price-coldstart", container_port=container_port)
+    name, url = launch.docker_run(image, "device-price-coldstart")
     try:
-        return {"seconds": wait_for_prediction(url + predict_path(image), 120, started)}
+        return {"seconds": launch.wait_for_prediction(url + path, 120, started)}
     finally:
-        stop_container(name)
+        launch.stop_container(name)
 
 
 # -- pull ------------------------------------------------------------------------------
@@ -169,28 +93,27 @@ class Registry:
         exe = shutil.which("docker-registry")
         if not exe:
             raise RuntimeError("docker-registry not found: apt-get install -y docker-registry, or pass --registry")
-        self.address = f"127.0.0.1:{free_port()}"
+        self.address = f"127.0.0.1:{launch.free_port()}"
         self.dir = tempfile.mkdtemp(prefix="coldstart-registry-")
         config = Path(self.dir) / "config.yml"
         config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {self.dir}/data\n"
                           f"http:\n  addr: {self.address}\n")
         self.proc = subprocess.Popen([exe, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"http://{self.address}/v2/", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise RuntimeError("the local registry did not start")
+        try:
+            launch.wait_until_ok(f"http://{self.address}/v2/", timeout=20, what="the local registry",
+                                 alive=lambda: self.proc.poll() is None)
+        except (TimeoutError, RuntimeError) as e:
+            self.close()
+            raise RuntimeError(f"the local registry did not start: {e}") from None
 
     def name(self, image: str) -> str:
         return f"{self.address}/{image.split(':')[0].split('/')[-1]}:coldstart"
 
     def compressed_bytes(self, remote: str) -> int:
         repo, tag = remote.split("/", 1)[1].rsplit(":", 1)
-        manifest = requests.get(f"http://{self.address}/v2/{repo}/manifests/{tag}", timeout=10, headers={
-            "Accept": "application/vnd.docker.distribution.manifest.v2+json"}).json()
+        _, body = launch.http("GET", f"http://{self.address}/v2/{repo}/manifests/{tag}",
+                              headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+        manifest = json.loads(body)
         return sum(layer["size"] for layer in manifest["layers"]) + manifest["config"]["size"]
 
     def close(self) -> None:
@@ -202,14 +125,14 @@ class Registry:
 
 
 def layers(image: str) -> set[str]:
-    return set(json.loads(docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", image)) or [])
+    return set(json.loads(launch.docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", image)) or [])
 
 
 def sharing_images(image: str) -> list[str]:
     """Tagged local images that share a layer with `image` (its base, for one)."""
     mine = layers(image)
     out = []
-    for ref in docker("images", "--format", "{{.Repository}}:{{.Tag}}").splitlines():
+    for ref in launch.docker("images", "--format", "{{.Repository}}:{{.Tag}}").splitlines():
         if "<none>" in ref or ref == image:
             continue
         if layers(ref) & mine:
@@ -223,61 +146,71 @@ class PullBench:
     def __init__(self, images: list[str], registry: Registry):
         self.registry = registry
         self.remote = {image: registry.name(image) for image in images}
+        self.path = {image: launch.image_target(image).predict_path for image in images}
         self.saved = Path(tempfile.mkdtemp(prefix="coldstart-saved-")) / "images.tar"
         shared = sorted({ref for image in images for ref in sharing_images(image)} - set(images))
         for image in images:
-            docker("tag", image, self.remote[image])
-            docker("push", self.remote[image])
+            launch.docker("tag", image, self.remote[image])
+            launch.docker("push", self.remote[image])
         if shared:  # restored at the end: removing them is what makes the node fresh
-            docker("save", "-o", str(self.saved), *shared)
+            launch.docker("save", "-o", str(self.saved), *shared)
         self.shared = shared
         self.bytes = {image: registry.compressed_bytes(self.remote[image]) for image in images}
 
     def forget(self) -> None:
         for ref in list(self.remote.values()) + list(self.remote) + self.shared:
-            docker("rmi", "-f", ref, check=False)
-        docker("image", "prune", "-f", check=False)
+            launch.docker("rmi", "-f", ref, check=False)
+        launch.docker("image", "prune", "-f", check=False)
 
     def run(self, image: str) -> dict[str, Any]:
         self.forget()
         remote = self.remote[image]
         started = time.perf_counter()
-        docker("pull", "-q", remote)
+        launch.docker("pull", "-q", remote)
         pulled = time.perf_counter() - started
-        name, url = docker_run(remote, "device-price-coldstart", container_port=exposed_port(remote))
+        name, url = launch.docker_run(remote, "device-price-coldstart")
         try:
-            seconds = wait_for_prediction(url + predict_path(image), 300, started)
+            seconds = launch.wait_for_prediction(url + self.path[image], 300, started)
         finally:
-            stop_container(name)
+            launch.stop_container(name)
         return {"seconds": seconds, "pull_seconds": pulled, "compressed_bytes": self.bytes[image]}
 
     def restore(self) -> None:
         for image, remote in self.remote.items():
-            if not docker("images", "-q", remote):
-                docker("pull", "-q", remote)
-            docker("tag", remote, image)
-            docker("rmi", remote, check=False)
+            if not launch.docker("images", "-q", remote):
+                launch.docker("pull", "-q", remote)
+            launch.docker("tag", remote, image)
+            launch.docker("rmi", remote, check=False)
         if self.shared:
-            docker("load", "-i", str(self.saved))
+            launch.docker("load", "-i", str(self.saved))
         shutil.rmtree(self.saved.parent, ignore_errors=True)
 
 
 # -- openfaas --------------------------------------------------------------------------
+
+# What a deploy request (POST /system/functions) takes from a function's status.
+DEPLOY_FIELDS = ("image", "envProcess", "envVars", "labels", "annotations", "constraints", "secrets", "limits",
+                 "requests", "readOnlyRootFilesystem", "namespace")
+
 
 class Gateway:
     """The OpenFaaS REST API, as faas-cli uses it."""
 
     def __init__(self, url: str, username: str, password: str | None, function: str):
         self.url = url.rstrip("/")
-        self.auth = (username, password) if password else None
+        self.headers = {}
+        if password:
+            token = base64.b64encode(f"{username}:{password}".encode()).decode()
+            self.headers["Authorization"] = f"Basic {token}"
         self.function = function
 
-    def api(self, method: str, path: str, **kw: Any) -> requests.Response:
-        return requests.request(method, self.url + path, auth=self.auth, timeout=30, **kw)
+    def api(self, method: str, path: str, value: Any = None) -> tuple[int, bytes]:
+        body = json.dumps(value).encode() if value is not None else None
+        return launch.http(method, self.url + path, body, self.headers)
 
     def status(self) -> dict[str, Any] | None:
-        r = self.api("GET", f"/system/function/{self.function}")
-        return r.json() if r.status_code == 200 else None
+        code, body = self.api("GET", f"/system/function/{self.function}")
+        return json.loads(body) if code == 200 else None
 
     def wait(self, done: Callable[[], bool], what: str, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
@@ -288,28 +221,19 @@ class Gateway:
 
     def scale_to_zero(self) -> bool:
         """True on Pro; CE refuses replicas 0 with 400."""
-        r = self.api("POST", f"/system/scale-function/{self.function}",
-                     json={"serviceName": self.function, "replicas": 0})
-        return r.status_code < 300
+        code, _ = self.api("POST", f"/system/scale-function/{self.function}",
+                           {"serviceName": self.function, "replicas": 0})
+        return code < 300
 
     def invoke_url(self) -> str:
         return f"{self.url}/function/{self.function}"
 
 
-def deployment(stack_path: Path, function: str) -> dict[str, Any]:
-    """The gateway's deploy request for a stack.yml function (image, env, labels, limits)."""
-    import re
-
-    import yaml
-
-    text = re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""),
-                  stack_path.read_text())
-    spec = yaml.safe_load(text)["functions"][function]
-    return {"service": function, "image": spec["image"],
-            "envVars": {k: str(v) for k, v in (spec.get("environment") or {}).items()},
-            "labels": {k: str(v) for k, v in (spec.get("labels") or {}).items()},
-            "limits": spec.get("limits"), "requests": spec.get("requests"),
-            "readOnlyRootFilesystem": bool(spec.get("readonly_root_filesystem"))}
+def deployment(status: dict[str, Any], function: str) -> dict[str, Any]:
+    """The deploy request that recreates a function as its status shows it (faas-cli up made it)."""
+    spec = {"service": function}
+    spec.update({key: status[key] for key in DEPLOY_FIELDS if status.get(key) is not None})
+    return spec
 
 
 def time_openfaas(gateway: Gateway, spec: dict[str, Any], edition: str) -> dict[str, Any]:
@@ -320,13 +244,13 @@ def time_openfaas(gateway: Gateway, spec: dict[str, Any], edition: str) -> dict[
         started = time.perf_counter()
     else:
         if gateway.status() is not None:
-            gateway.api("DELETE", "/system/functions", json={"functionName": gateway.function})
+            gateway.api("DELETE", "/system/functions", {"functionName": gateway.function})
             gateway.wait(lambda: gateway.status() is None, "the function removed")
         started = time.perf_counter()
-        r = gateway.api("POST", "/system/functions", json=spec)
-        if r.status_code >= 300:
-            raise RuntimeError(f"deploy refused: {r.status_code} {r.text[:300]}")
-    return {"seconds": wait_for_prediction(gateway.invoke_url(), 300, started), "edition": edition}
+        code, body = gateway.api("POST", "/system/functions", spec)
+        if code >= 300:
+            raise RuntimeError(f"deploy refused: {code} {body[:300].decode(errors='replace')}")
+    return {"seconds": launch.wait_for_prediction(gateway.invoke_url(), 300, started), "edition": edition}
 
 
 def detect_edition(gateway: Gateway) -> str:
@@ -336,10 +260,8 @@ def detect_edition(gateway: Gateway) -> str:
 # -- the command -----------------------------------------------------------------------
 
 def measure(order: list[str], one: Callable[[str], dict[str, Any]], quiet: bool = False) -> dict[str, list[dict]]:
-    from tqdm import tqdm
-
     runs: dict[str, list[dict]] = {t: [] for t in dict.fromkeys(order)}
-    for target in tqdm(order, desc="cold starts", unit="run", disable=quiet, file=sys.stderr):
+    for target in cli.progress(order, "cold starts", quiet):
         runs[target].append(one(target))
     return runs
 
@@ -355,29 +277,37 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def parser() -> argparse.ArgumentParser:
+    p = cli.parser(__spec__, __file__, __doc__)
+    p.add_argument("--mode", choices=("process", "docker", "pull", "openfaas"), required=True,
+                   help="what a start means (see above)")
+    p.add_argument("--runs", type=int, default=5, help="runs per target (default 5)")
+    p.add_argument("--target", action="append", choices=PROCESS_TARGETS,
+                   help="process mode: which to start (repeat; default both)")
+    p.add_argument("--image", action="append", help="docker and pull modes: an image to start (repeat to compare)")
+    p.add_argument("--registry", help="pull mode: HOST:PORT of a registry (default: start one on loopback)")
+    p.add_argument("--gateway", default=os.environ.get("OPENFAAS_URL", "http://127.0.0.1:8080"),
+                   help="openfaas mode: the gateway's URL (default $OPENFAAS_URL or http://127.0.0.1:8080)")
+    p.add_argument("--function", default="device-price", help="openfaas mode: the function's name")
+    p.add_argument("--edition", choices=("auto", "ce", "pro"), default="auto",
+                   help="openfaas mode: CE removes and redeploys, Pro scales to zero (default: ask)")
+    p.add_argument("--json", type=Path, help="write every run and the statistics here")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=("process", "docker", "pull", "openfaas"), required=True)
-    parser.add_argument("--runs", type=int, default=5, help="per target")
-    parser.add_argument("--target", action="append", choices=sorted(PROCESS_TARGETS), help="process mode")
-    parser.add_argument("--image", action="append", help="docker and pull modes (repeat)")
-    parser.add_argument("--registry", help="pull mode: HOST:PORT of a registry (default: start one)")
-    parser.add_argument("--gateway", default=os.environ.get("OPENFAAS_URL", "http://127.0.0.1:8080"))
-    parser.add_argument("--function", default="device-price")
-    parser.add_argument("--edition", choices=("auto", "ce", "pro"), default="auto")
-    parser.add_argument("--stack", type=Path, default=ROOT / "stack.yml")
-    parser.add_argument("--json", type=Path, help="write every run and the statistics here")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
     if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    images = [i if ":" in i else f"{i}:latest" for i in (args.image or [])]
+        p.error("--runs must be at least 1")
+    images = [i if ":" in i.rsplit("/", 1)[-1] else f"{i}:latest" for i in (args.image or [])]
     if args.mode in ("docker", "pull"):
         if not images:
-            parser.error(f"--mode {args.mode} needs --image (repeat it to compare)")
-        missing = [i for i in images if not docker("images", "-q", i, check=False)]
+            p.error(f"--mode {args.mode} needs --image (repeat it to compare)")
+        missing = [i for i in images if not launch.docker("images", "-q", i, check=False)]
         if missing:
-            parser.error(f"not built: {', '.join(missing)} (make image-fn / image-server / image-tf)")
+            p.error(f"not built: {', '.join(missing)} (make image-fn / image-server / image-tf)")
     extra: dict[str, Any] = {}
     try:
         if args.mode == "process":
@@ -397,15 +327,19 @@ def main(argv: list[str] | None = None) -> int:
         else:
             gateway = Gateway(args.gateway, os.environ.get("OPENFAAS_USERNAME", "admin"),
                               os.environ.get("OPENFAAS_PASSWORD"), args.function)
+            status = gateway.status()
+            if status is None:
+                raise RuntimeError(f"{args.function} is not deployed on {args.gateway}: deploy it first "
+                                   "(faas-cli up -f stack.yml)")
+            spec = deployment(status, args.function)
             edition = detect_edition(gateway) if args.edition == "auto" else args.edition
-            spec = deployment(args.stack, args.function)
             extra = {"gateway": args.gateway, "edition": edition}
             runs = measure([args.function] * args.runs, lambda _: time_openfaas(gateway, spec, edition), args.quiet)
-    except (RuntimeError, TimeoutError, requests.RequestException) as e:
+    except (RuntimeError, TimeoutError, KeyError, OSError) as e:
         print(f"coldstart: {e}", file=sys.stderr)
         return 1
     result = {"mode": args.mode, "date": datetime.now(UTC).isoformat(timespec="seconds"), **extra,
-              "runs": runs, "stats": {t: stats([r["seconds"] for r in rs]) for t, rs in runs.items()}}
+              "runs": runs, "stats": {t: spread([r["seconds"] for r in rs]) for t, rs in runs.items()}}
     print(table(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,24 +1,24 @@
-"""make demo: a prediction in-process, then from the function image run as faas-cli local-run would."""
+"""make demo: a prediction in-process, then from the function image run as faas-cli local-run
+would, then the TFLite function beside the TensorFlow reference."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import requests
+if __package__ in (None, ""):  # run as a file: import the project from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fn.api import DataPlane
 from fn.features import EXAMPLE
 from fn.inference import Predictor
-from scripts import coldstart, loadtest
-
-ROOT = Path(__file__).resolve().parent.parent
-NAME, PORT = "device-price-demo", 8080
+from scripts import cli, coldstart, launch, loadtest
+from scripts.targets import TARGETS
 
 
 def show(label: str, result: dict) -> None:
@@ -31,54 +31,47 @@ def side_by_side() -> None:
     and the reference report's run (100 requests, 10 in flight)."""
     print("\nTFLite function vs TensorFlow reference, as processes on this machine:")
     coldstart.main(["--mode", "process", "--runs", "3", "--quiet"])
-    for target, module in coldstart.PROCESS_TARGETS.items():
-        port = coldstart.free_port()
-        proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env={**os.environ, "port": str(port), "access_log": "0",
-                                                                "drain_delay": "0", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    for name in coldstart.PROCESS_TARGETS:
+        target = TARGETS[name]
+        proc, url = launch.serve_process(target, launch.QUIET)
         try:
-            url = f"http://127.0.0.1:{port}/"
-            coldstart.wait_for_prediction(url, 120)
-            m = loadtest.python_client(url, 100, 10, json.dumps(EXAMPLE).encode())
+            m = loadtest.python_client(url + target.predict_path, 100, 10, launch.EXAMPLE_BODY)
         finally:
-            proc.terminate()
-            proc.wait(30)
-        print(f"reference run, {target:<10}: avg {m['avg_ms']:8.2f} ms, max {m['max_ms']:8.2f} ms, "
+            launch.stop_process(proc)
+        print(f"reference run, {name:<10}: avg {m['avg_ms']:8.2f} ms, max {m['max_ms']:8.2f} ms, "
               f"{m['throughput_rps']:8.1f} req/s, errors {m['error_rate']:.0%}")
 
 
-def main() -> int:
+def function_image() -> int:
+    """Build the function image and ask it once, as `faas-cli local-run` runs it: port 8080,
+    the read-only root of stack.yml, no tmpfs."""
+    target = TARGETS["function"]
+    if subprocess.run(["scripts/build_image.sh", target.build], cwd=launch.ROOT).returncode != 0:
+        return 1
+    started = time.perf_counter()
+    name, url = launch.docker_run(target.image, "device-price-demo", env={"access_log": "1"}, tmpfs=False)
+    try:
+        seconds = launch.wait_for_prediction(url + target.predict_path, 30, started)
+        print(f"function container answered {seconds:.2f} s after docker run")
+        _, body = launch.http("POST", url + target.predict_path, launch.EXAMPLE_BODY)
+        show(f"function image (POST {url}{target.predict_path})", json.loads(body))
+    except TimeoutError as e:
+        print(f"the function did not answer: {e}", file=sys.stderr)
+        return 1
+    finally:
+        launch.stop_container(name)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli.parser(__spec__, __file__, __doc__).parse_args(argv)
     print("sample device:", json.dumps(EXAMPLE))
     predictor = Predictor()
-    show(f"in-process TFLite (model {predictor.version})", predictor.predict([EXAMPLE], batch=False)[0])
+    show(f"in-process TFLite (model {predictor.version})", DataPlane(predictor).predictions([EXAMPLE], batch=False)[0])
     if not shutil.which("docker") or subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
         print("docker is not available: skipping the function image (install docker.io and start dockerd)")
-        side_by_side()
-        return 0
-    if subprocess.run(["scripts/build_image.sh", "fn"], cwd=ROOT).returncode != 0:
+    elif function_image() != 0:
         return 1
-    subprocess.run(["docker", "rm", "-f", NAME], capture_output=True)
-    # As `faas-cli local-run` runs it: port 8080, the read-only root of stack.yml, no tmpfs.
-    started = time.monotonic()
-    subprocess.run(["docker", "run", "-d", "--rm", "--name", NAME, "--read-only", "-p", f"127.0.0.1:{PORT}:8080",
-                    "device-price-fn:latest"], check=True, capture_output=True)
-    try:
-        url = f"http://127.0.0.1:{PORT}"
-        while True:
-            try:
-                r = requests.post(url, json=EXAMPLE, timeout=2)
-                if r.status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() - started > 30:
-                print("the function did not answer within 30 s", file=sys.stderr)
-                return 1
-            time.sleep(0.02)
-        print(f"function container answered {time.monotonic() - started:.2f} s after docker run")
-        show("function image (POST http://127.0.0.1:8080/)", r.json())
-    finally:
-        subprocess.run(["docker", "stop", NAME], capture_output=True)
     side_by_side()
     return 0
 

@@ -10,9 +10,7 @@ machine's cores with the server, so for throughput use --wrk (Debian's wrk, driv
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import shutil
 import statistics
 import subprocess
@@ -26,16 +24,14 @@ from typing import Any
 
 import requests
 
-from fn.features import EXAMPLE
+if __package__ in (None, ""):  # run as a file: import the project from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts import cli
+from scripts.launch import EXAMPLE_BODY
+from scripts.stats import median_of, percentile
 
 PERCENTILES = (50, 90, 99)
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(p / 100 * len(ordered))))
-    return ordered[rank - 1]
 
 
 def summarise(latencies: list[float], errors: int, total: int, elapsed: float) -> dict[str, Any]:
@@ -128,7 +124,7 @@ def run_wrk(url: str, connections: int, duration: float, threads: int = 2, metho
             body: bytes | None = None) -> dict[str, Any]:
     if not shutil.which("wrk"):
         raise RuntimeError("wrk not found: apt-get install -y wrk")
-    payload = (body if body is not None else json.dumps(EXAMPLE).encode()).decode()
+    payload = (body if body is not None else EXAMPLE_BODY).decode()
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_SCRIPT % {"method": method, "body": payload})
     try:
@@ -142,20 +138,14 @@ def run_wrk(url: str, connections: int, duration: float, threads: int = 2, metho
     return result
 
 
-def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-figure median over several runs (each run kept alongside by the callers)."""
-    keys = [k for k, v in runs[0].items() if isinstance(v, (int, float))]
-    return {k: statistics.median(r[k] for r in runs) for k in keys}
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__spec__, __file__, __doc__)
     parser.add_argument("url", help="e.g. http://127.0.0.1:8080/ (function) or http://127.0.0.1:8000/predict")
-    parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=100, help="Python client: requests in all (default 100)")
+    parser.add_argument("--concurrency", type=int, default=10, help="Python client: requests in flight (default 10)")
     parser.add_argument("--wrk", action="store_true", help="drive wrk for a timed run instead")
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--connections", type=int, default=8, help="wrk: connections (default 8)")
+    parser.add_argument("--duration", type=float, default=8.0, help="wrk: seconds per run (default 8)")
     parser.add_argument("--runs", type=int, default=1, help="repeat and report the median")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
@@ -166,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.wrk:
             runs.append(run_wrk(args.url, args.connections, args.duration))
         else:
-            runs.append(python_client(args.url, args.requests, args.concurrency, json.dumps(EXAMPLE).encode()))
+            runs.append(python_client(args.url, args.requests, args.concurrency, EXAMPLE_BODY))
     result = {"url": args.url, "mode": "wrk" if args.wrk else "python", "median": median_of(runs), "runs": runs}
     m = result["median"]
     print(f"{args.url}: {m['throughput_rps']:.1f} req/s, avg {m['avg_ms']:.2f} ms, max {m['max_ms']:.2f} ms, "

@@ -12,27 +12,27 @@ those JSON files; nothing is typed by hand.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scripts import bench_concurrency, coldstart, loadtest
+if __package__ in (None, ""):  # run as a file: import the project from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "docs" / "bench"
-DOCS = ROOT / "docs"
-IMAGES = {"function": "device-price-fn:latest", "server": "device-price-server:latest",
-          "tensorflow": "device-price-tf:latest"}
+from scripts import bench_concurrency, cli, coldstart, launch, loadtest, readme
+from scripts.stats import median_of
+from scripts.targets import TARGETS
+
+DOCS = launch.ROOT / "docs"
+BENCH = DOCS / "bench"
+IMAGES = {name: target.image for name, target in TARGETS.items()}
 REFERENCE_REPORT = {"avg_s": 0.2439, "max_s": 1.2478, "throughput_rps": 39.65, "error_rate": 0.0,
                     "coldstart_s": 2.0, "image": "> 3 GB"}  # the student report we are beating, as it states them
-HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
 
 
 def save(name: str, value: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def load(name: str) -> dict[str, Any] | None:
 def measure(runs: int, pull_runs: int) -> None:
     sizes = {}
     for label, image in IMAGES.items():
-        s = coldstart.image_sizes(image)
+        s = launch.image_sizes(image)
         if s is None:
             sys.exit(f"report: {image} is not built (make image-fn image-server image-tf)")
         sizes[label] = {"image": image, "mb": s[0], "gzip_mb": s[1]}
@@ -69,21 +69,20 @@ def load_runs(runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {"date": now(), "targets": {}}
     for label, image in IMAGES.items():
         print(f"load: {label}", file=sys.stderr)
-        name, url = coldstart.docker_run(image, f"device-price-load-{label}")
+        name, url = launch.docker_run(image, f"device-price-load-{label}")
         try:
-            target = url + coldstart.predict_path(image)
-            coldstart.wait_for_prediction(target, 120)
-            body = json.dumps(coldstart.EXAMPLE).encode()
-            reference = [loadtest.python_client(target, 100, 10, body) for _ in range(runs)]
+            target = url + TARGETS[label].predict_path
+            launch.wait_for_prediction(target, 120)
+            reference = [loadtest.python_client(target, 100, 10, launch.EXAMPLE_BODY) for _ in range(runs)]
             # The same client against the cheapest endpoint: its own share of those latencies.
             ceiling = [loadtest.python_client(url + "/_/health", 100, 10, None, "GET") for _ in range(runs)]
             wrk = {str(c): [loadtest.run_wrk(target, c, 5) for _ in range(runs)] for c in (1, 8)}
         finally:
-            coldstart.stop_container(name)
+            launch.stop_container(name)
         out["targets"][label] = {
-            "reference_run": {"median": loadtest.median_of(reference), "runs": reference},
-            "reference_run_client_ceiling": {"median": loadtest.median_of(ceiling), "runs": ceiling},
-            "wrk": {c: {"median": loadtest.median_of(rs), "runs": rs} for c, rs in wrk.items()},
+            "reference_run": {"median": median_of(reference), "runs": reference},
+            "reference_run_client_ceiling": {"median": median_of(ceiling), "runs": ceiling},
+            "wrk": {c: {"median": median_of(rs), "runs": rs} for c, rs in wrk.items()},
         }
     return out
 
@@ -183,7 +182,7 @@ def short(image_or_target: str) -> str:
 # -- the documents -----------------------------------------------------------------------
 
 def targets_table(data: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
-    """(target, goal, measured, met) for each target of the measurement issue."""
+    """(target, goal, measured, met) for each measurement target the project set itself."""
     sizes = data["sizes"]["images"]
     st = {m: data[f"coldstart-{m}"]["stats"] for m in ("process", "docker", "pull") if data.get(f"coldstart-{m}")}
     fn_img, tf_img = IMAGES["function"], IMAGES["tensorflow"]
@@ -201,7 +200,7 @@ def targets_table(data: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         rows.append(("cold start, pull (median)", "≤ 2.5 s and ≥ 10× faster", f"{a:.2f} s, {b / a:.1f}× faster",
                      a <= 2.5 and b / a >= 10))
     if "process" in st:
-        a, b = st["process"]["tflite"]["median"], st["process"]["tensorflow"]["median"]
+        a, b = st["process"]["function"]["median"], st["process"]["tensorflow"]["median"]
         rows.append(("cold start, process (median)", "≤ 0.2 s", f"{a:.3f} s ({b / a:.0f}× faster than TensorFlow)",
                      a <= 0.2))
     ref = load_t["function"]["reference_run"]["median"]
@@ -231,8 +230,7 @@ def headline(data: dict[str, Any]) -> str:
     sizes = data["sizes"]["images"]
     st = {m: data[f"coldstart-{m}"]["stats"] for m in ("docker", "pull") if data.get(f"coldstart-{m}")}
     load_t = data["load"]["targets"]
-    lines = [HEADLINE_START, "",
-             "| | image (gzipped) | cold start: docker run | cold start: fresh node (pull) "
+    lines = ["| | image (gzipped) | cold start: docker run | cold start: fresh node (pull) "
              "| reference run: avg / max | throughput, 8 connections |",
              "|---|---|---|---|---|---|"]
     for label in IMAGES:
@@ -250,11 +248,11 @@ def headline(data: dict[str, Any]) -> str:
                  f"| {r['avg_s'] * 1000:.0f} / {r['max_s'] * 1000:.0f} ms | {r['throughput_rps']} req/s (c≈10) |")
     lines += ["", f"Medians on one {os.cpu_count()}-core machine, {data['sizes']['date'][:10]}, containers read-only "
               "with no capabilities; details and charts in [docs/results.md](docs/results.md) "
-              "(`make report`).", "", HEADLINE_END]
+              "(`make report`)."]
     return "\n".join(lines)
 
 
-def results_md(data: dict[str, Any], pictures: list[str]) -> str:
+def results_md(data: dict[str, Any]) -> str:
     out = ["# Results", "", f"Generated by `make report` (`python -m scripts.report`) on {data['sizes']['date']}.",
            f"Machine: {machine()}. Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + ".", "",
            "The machine is shared and noisy: every comparison ran in one session, targets interleaved, and the "
@@ -324,9 +322,9 @@ def results_md(data: dict[str, Any], pictures: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5, help="cold starts per target (process, docker)")
-    parser.add_argument("--pull-runs", type=int, default=3)
+    parser = cli.parser(__spec__, __file__, __doc__)
+    parser.add_argument("--runs", type=int, default=5, help="cold starts per target (process, docker; default 5)")
+    parser.add_argument("--pull-runs", type=int, default=3, help="cold starts per image, pull mode (default 3)")
     parser.add_argument("--collect-only", action="store_true", help="rebuild the documents from docs/bench only")
     args = parser.parse_args(argv)
     if not args.collect_only:
@@ -336,12 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     if not data["sizes"] or not data["load"]:
         sys.exit("report: no measurements under docs/bench (run without --collect-only)")
     pictures = charts(data)
-    (DOCS / "results.md").write_text(results_md(data, pictures))
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    if HEADLINE_START in text:
-        pattern = re.escape(HEADLINE_START) + ".*?" + re.escape(HEADLINE_END)
-        readme.write_text(re.sub(pattern, lambda _: headline(data), text, flags=re.S))
+    (DOCS / "results.md").write_text(results_md(data))
+    readme.replace_section("headline", headline(data))
     print(f"wrote docs/results.md, {', '.join('docs/' + p for p in pictures)} and the README's headline table")
     return 0
 

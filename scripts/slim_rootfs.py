@@ -11,6 +11,7 @@ Works with any base whose Python is 3.11 (Debian's python3 or the python:3.11 im
 
 from __future__ import annotations
 
+import argparse
 import compileall
 import os
 import py_compile
@@ -24,7 +25,7 @@ from pathlib import Path
 # Standard-library parts a model server never imports.
 STDLIB_DROP = {
     "test", "idlelib", "tkinter", "turtledemo", "turtle.py", "ensurepip", "lib2to3", "pydoc_data", "pydoc.py",
-    "distutils", "venv", "sqlite3", "curses", "dbm", "xmlrpc", "wsgiref", "msilib", "config-3.11-x86_64-linux-gnu",
+    "distutils", "venv", "sqlite3", "curses", "dbm", "xmlrpc", "msilib", "config-3.11-x86_64-linux-gnu",
     "site-packages", "dist-packages", "unittest", "doctest.py", "pdb.py", "lib-dynload/_test*", "lib-dynload/_tkinter*",
     "lib-dynload/_sqlite3*", "lib-dynload/_curses*", "lib-dynload/_dbm*", "lib-dynload/_gdbm*",
     "lib-dynload/_ctypes_test*", "lib-dynload/xxlimited*", "lib-dynload/audioop*", "lib-dynload/_lzma*",
@@ -122,7 +123,16 @@ def main(rootfs: str, site: str, app: str) -> None:
     print(f"slim_rootfs: {total / 1e6:.1f} MB in {rootfs}")
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    # The build stage has this file alone (no scripts.cli): it names itself as it was run.
+    prog = f"python3 -m {__spec__.name}" if __spec__ is not None else f"python3 {sys.argv[0]}"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("rootfs", help="the folder to fill (the final stage copies it to /)")
+    parser.add_argument("site", help="where pip installed the serving packages (--target)")
+    parser.add_argument("app", help="the application: fn/, baseline/ and model/")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        sys.exit(__doc__)
-    main(*sys.argv[1:])
+    args = parse_args()
+    main(args.rootfs, args.site, args.app)

@@ -10,7 +10,6 @@ Loopback only; bounded by --duration.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -22,12 +21,16 @@ from typing import Any
 
 import requests
 
-from scripts.coldstart import docker_run, stop_container, wait_for_prediction
-from scripts.loadtest import percentile, run_wrk
+if __package__ in (None, ""):  # run as a file: import the project from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "docs" / "bench" / "soak.json"
-IMAGES = {"function": ("device-price-fn:latest", "/"), "server": ("device-price-server:latest", "/predict")}
+from scripts import cli, launch
+from scripts.loadtest import run_wrk
+from scripts.stats import percentile
+from scripts.targets import TARGETS
+
+OUT = launch.ROOT / "docs" / "bench" / "soak.json"
+SOAKED = ("function", "server")
 
 
 def rss_mb(container: str) -> float:
@@ -44,10 +47,10 @@ def rss_mb(container: str) -> float:
 
 
 def soak(name: str, duration: float, connections: int) -> dict[str, Any]:
-    image, path = IMAGES[name]
-    container, url = docker_run(image, f"device-price-soak-{name}", {"access_log": "1"})
+    image, path = TARGETS[name].image, TARGETS[name].predict_path
+    container, url = launch.docker_run(image, f"device-price-soak-{name}", {"access_log": "1"})
     try:
-        wait_for_prediction(url + path, timeout=30)
+        launch.wait_for_prediction(url + path, timeout=30)
         run_wrk(url + path, connections, 5)  # warm-up: allocators and caches settle
         before = rss_mb(container)
         health: list[float] = []
@@ -74,7 +77,7 @@ def soak(name: str, duration: float, connections: int) -> dict[str, Any]:
         prober.join(10)
         after = rss_mb(container)
     finally:
-        stop_container(container)
+        launch.stop_container(container)
     result = {
         "image": image, "connections": connections, "duration_s": duration, "load": load,
         "rss_before_mb": round(before, 1), "rss_after_mb": round(after, 1),
@@ -88,14 +91,14 @@ def soak(name: str, duration: float, connections: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=60)
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--target", choices=sorted(IMAGES), action="append", help="default: both")
-    parser.add_argument("--json", type=Path, default=OUT)
+    parser = cli.parser(__spec__, __file__, __doc__)
+    parser.add_argument("--duration", type=float, default=60, help="seconds of load (default 60)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    parser.add_argument("--target", choices=SOAKED, action="append", help="which container (repeat; default both)")
+    parser.add_argument("--json", type=Path, default=OUT, help="where to write the results")
     args = parser.parse_args(argv)
     results = {}
-    for name in args.target or list(IMAGES):
+    for name in args.target or list(SOAKED):
         print(f"soaking {name} for {args.duration:g} s at {args.connections} connections", file=sys.stderr)
         r = results[name] = soak(name, args.duration, args.connections)
         print(f"{name}: {r['load']['throughput_rps']:.0f} req/s, non-2xx {r['load']['non2xx']}, socket errors "

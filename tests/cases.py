@@ -73,8 +73,8 @@ CASES = [
     Case("every problem listed", body(with_(ram=-1, weight="x", os=...)), 422, ["ram", "weight", "os"]),
     Case("batch with bad rows", body({"instances": [EXAMPLE, with_(ram=-1), EXAMPLE, with_(os=...)]}), 422,
          ["ram", "os"]),
-    Case("body over the limit", b'{"device_brand": "' + b"x" * api.MAX_BODY_BYTES + b'"}', 413),
-    Case("batch over the row limit", body({"instances": [EXAMPLE] * (api.MAX_BATCH_ROWS + 1)}), 413),
+    Case("body over the limit", b'{"device_brand": "' + b"x" * api.Limits().max_body_bytes + b'"}', 413),
+    Case("batch over the row limit", body({"instances": [EXAMPLE] * (api.Limits().max_batch_rows + 1)}), 413),
     Case("empty batch", body({"instances": []}), 400),
     Case("wrong method", b"", 405, method="PUT"),
 ]

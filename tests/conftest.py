@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 # tflite_runtime cannot create an Interpreter once TensorFlow is imported in the same
 # process, unless it was imported first: tests that load Keras rely on this line.
@@ -21,7 +17,11 @@ import tflite_runtime.interpreter  # noqa: F401, I001
 
 from convert import data
 from convert.data import DataError
+from fn.api import DataPlane
 from fn.inference import Predictor
+from scripts import launch
+from scripts.launch import free_port
+from scripts.targets import TARGETS, by_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,68 +55,54 @@ def predictor() -> Predictor:
     return Predictor()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="session")
+def plane(predictor) -> DataPlane:
+    """The data plane over the committed model, with the shipped limits."""
+    return DataPlane(predictor)
+
+
+def start_process(module: str, env: dict[str, str] | None = None, flags: list[str] | tuple[str, ...] = ()):
+    """python -m MODULE [FLAGS] with no drain delay unless `env` says so; its output in proc.log."""
+    log = Path(tempfile.mkstemp(prefix="device-price-server-", suffix=".log")[1])
+    return launch.start_process(by_module(module), None, {"drain_delay": "0", **(env or {})}, log, flags)
 
 
 def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: "
-                               f"{proc.log.read_text()[-3000:] if hasattr(proc, 'log') else ''}")
-        try:
-            if requests.get(url + "/_/health", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"{url} not healthy within {timeout}s")
-
-
-def start_process(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start a server; its output goes to a file (a pipe nobody reads fills up with access-log
-    lines and then blocks the server)."""
-    full_env = {**os.environ, "drain_delay": "0", **(env or {})}
-    log = Path(tempfile.mkstemp(prefix="device-price-server-", suffix=".log")[1])
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
-    proc.log = log  # type: ignore[attr-defined]
-    return proc
+    alive = (lambda: proc.poll() is None) if proc is not None else None
+    try:
+        launch.wait_until_ok(url + "/_/health", timeout=timeout, alive=alive)
+    except RuntimeError as e:
+        raise RuntimeError(f"{e}: {proc.log.read_text()[-3000:]}") from None
 
 
 def stop_process(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if hasattr(proc, "log"):
-        proc.log.unlink(missing_ok=True)
+    launch.stop_process(proc, timeout=10)
+    proc.log.unlink(missing_ok=True)
+
+
+def serve(target: str, env: dict[str, str] | None = None, flags: tuple[str, ...] = ()):
+    """A target's process on a free port until the session ends; yields its URL once healthy."""
+    port = free_port()
+    proc = start_process(TARGETS[target].module, {"port": str(port), **(env or {})}, flags)
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, proc, timeout=120)
+    yield url
+    stop_process(proc)
 
 
 @pytest.fixture(scope="session")
 def fn_url():
-    port = free_port()
-    proc = start_process(["-m", "fn"], {"port": str(port)})
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, proc)
-    yield url
-    stop_process(proc)
+    yield from serve("function")
 
 
 @pytest.fixture(scope="session")
 def baseline_url():
-    port = free_port()
-    proc = start_process(["-m", "baseline", "--port", str(port), "--workers", "2"])
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, proc)
-    yield url
-    stop_process(proc)
+    yield from serve("server", flags=("--workers", "2"))
+
+
+@pytest.fixture(scope="session")
+def reference_url():
+    yield from serve("tensorflow")
 
 
 def build_image(kind: str) -> str:
@@ -136,37 +122,24 @@ def server_image(docker) -> str:
     return build_image("server")
 
 
-def run_container(image: str, port: int, name: str, env: dict[str, str] | None = None,
-                  container_port: int = 8080) -> None:
-    """As faas-cli local-run would, and then some: read-only, no tmpfs, non-root, no capabilities."""
-    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-    args = ["docker", "run", "-d", "--name", name, "--read-only", "--cap-drop", "ALL",
-            "--security-opt", "no-new-privileges", "-p", f"127.0.0.1:{port}:{container_port}"]
-    for key, value in (env or {}).items():
-        args += ["-e", f"{key}={value}"]
-    proc = subprocess.run(args + [image], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-
-
-def serve_container(image: str, name: str, container_port: int):
-    """Run an image as run_container does until the session ends; yields its URL once healthy."""
-    port = free_port()
-    run_container(image, port, name, {"drain_delay": "0"}, container_port)
-    url = f"http://127.0.0.1:{port}"
+def serve_container(image: str, name: str):
+    """Run an image as users run it (read-only, no /tmp, no capabilities, its access log on)
+    until the session ends; yields its URL once healthy."""
+    name, url = launch.docker_run(image, name, {"access_log": "1"}, tmpfs=False)
     try:
         wait_healthy(url)
     except TimeoutError:
         logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
         pytest.fail(f"container never healthy:\n{logs.stdout}{logs.stderr}")
     yield url
-    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    launch.stop_container(name)
 
 
 @pytest.fixture(scope="session")
 def fn_container(fn_image):
-    yield from serve_container(fn_image, "device-price-fn-test", 8080)
+    yield from serve_container(fn_image, "device-price-fn-test")
 
 
 @pytest.fixture(scope="session")
 def server_container(server_image):
-    yield from serve_container(server_image, "device-price-server-test", 8000)
+    yield from serve_container(server_image, "device-price-server-test")

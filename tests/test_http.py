@@ -1,4 +1,5 @@
-"""The HTTP contract against every target: the function's process, its container, the baseline."""
+"""The HTTP contract against every target: the function's process and container, the baseline's
+process and container, and the TensorFlow reference (the same contract over Keras)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ TARGETS = {
     "fn_container": ("/function/device-price/anything", "/"),
     "baseline_url": ("/predict", "/metadata"),
     "server_container": ("/predict", "/metadata"),
+    "reference_url": ("/", "/"),
 }
 
 
@@ -25,17 +27,17 @@ def target(request):
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_contract(target, case: Case, predictor):
+def test_contract(target, case: Case, predictor, plane):
     url, predict_path, _ = target
     response = requests.request(case.method, url + predict_path, data=case.data, headers=case.headers, timeout=30)
     value = check(case, response.status_code, response.headers, response.text)
     if case.name == "valid record":
-        expected = predictor.predict([EXAMPLE], batch=False)[0]
+        expected = plane.predictions([EXAMPLE], batch=False)[0]
         assert abs(value["normalized_used_price"] - expected["normalized_used_price"]) <= 1e-6
         assert value["model_version"] == predictor.version
     if case.name == "valid batch":
         assert [p["normalized_used_price"] for p in value["predictions"]] == pytest.approx(
-            [p["normalized_used_price"] for p in predictor.predict([EXAMPLE, with_(ram=8.0),
+            [p["normalized_used_price"] for p in plane.predictions([EXAMPLE, with_(ram=8.0),
                                                                      with_(device_brand="Apple", os="iOS")])],
             abs=1e-6)
     if case.name == "unknown brand":
@@ -53,11 +55,11 @@ def test_health_and_metadata(target, predictor):
     assert "Samsung" in meta["brands"]
 
 
-def test_threads_get_in_process_answers(target, predictor):
+def test_threads_get_in_process_answers(target, plane):
     """8 threads x 25 requests on keep-alive sessions: no errors, every answer the in-process one."""
     url, predict_path, _ = target
     records = [with_(days_used=100 + 37 * i, ram=[1.0, 2.0, 4.0, 8.0][i % 4]) for i in range(200)]
-    expected = [p["normalized_used_price"] for p in predictor.predict(records)]
+    expected = [p["normalized_used_price"] for p in plane.predictions(records)]
 
     def worker(chunk: range) -> list[tuple[int, float]]:
         with requests.Session() as s:
@@ -73,3 +75,13 @@ def test_threads_get_in_process_answers(target, predictor):
     assert len(results) == 200
     for i, value in results:
         assert abs(value - expected[i]) <= 1e-6
+
+
+def test_reference_answers_what_the_function_answers(fn_url, reference_url):
+    """The API builds every body: only the runtime differs between the two."""
+    fn_meta, tf_meta = (requests.get(url, timeout=10).json() for url in (fn_url, reference_url))
+    assert fn_meta.pop("runtime") != tf_meta.pop("runtime")
+    assert fn_meta == tf_meta
+    fn_answer, tf_answer = (requests.post(url, json=EXAMPLE, timeout=30).json() for url in (fn_url, reference_url))
+    assert set(fn_answer) == set(tf_answer)
+    assert abs(fn_answer["normalized_used_price"] - tf_answer["normalized_used_price"]) <= 1e-5

@@ -10,8 +10,9 @@ import time
 import requests
 
 from fn.features import EXAMPLE
-from scripts.coldstart import image_sizes
-from tests.conftest import free_port, run_container, wait_healthy
+from scripts import launch
+from scripts.launch import image_sizes
+from tests.conftest import wait_healthy
 
 
 def inspect(image: str, fmt: str) -> str:
@@ -37,9 +38,8 @@ def test_runs_as_numeric_non_root_with_nothing_but_python(fn_image):
 
 
 def test_docker_stop_drains_in_flight_batches(fn_image):
-    port, name = free_port(), "device-price-fn-drain"
-    run_container(fn_image, port, name, {"drain_delay": "1s", "write_timeout": "10s", "access_log": "0"})
-    url = f"http://127.0.0.1:{port}"
+    name, url = launch.docker_run(fn_image, "device-price-fn-drain", {"drain_delay": "1s", "write_timeout": "10s"},
+                                  tmpfs=False)
     try:
         wait_healthy(url)
         payload = json.dumps({"instances": [dict(EXAMPLE, days_used=90 + i) for i in range(1000)]}).encode()

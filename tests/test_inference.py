@@ -23,30 +23,30 @@ def model_copy(tmp_path):
     return tmp_path
 
 
-def test_runtime_is_the_slim_one(predictor):
-    assert predictor.metadata()["runtime"] == "tflite_runtime"
+def test_runtime_is_the_slim_one(plane):
+    assert plane.metadata()["runtime"] == "tflite_runtime"
 
 
-def test_single_and_batch_agree(predictor):
+def test_single_and_batch_agree(plane):
     records = [with_(days_used=d) for d in (100, 400, 900)]
-    batch = [p["normalized_used_price"] for p in predictor.predict(records)]
-    single = [predictor.predict([r])[0]["normalized_used_price"] for r in records]
+    batch = [p["normalized_used_price"] for p in plane.predictions(records)]
+    single = [plane.predictions([r])[0]["normalized_used_price"] for r in records]
     assert batch == pytest.approx(single, abs=1e-6)
     assert len(set(batch)) == 3  # days used changes the price
 
 
-def test_derived_prices(predictor):
-    p = predictor.predict([EXAMPLE])[0]
+def test_derived_prices(plane):
+    p = plane.predictions([EXAMPLE])[0]
     assert p["used_price"] == pytest.approx(np.exp(p["normalized_used_price"]))
     assert p["retained_fraction"] == pytest.approx(p["used_price"] / np.exp(EXAMPLE["normalized_new_price"]))
 
 
-def test_thread_safe(predictor):
+def test_thread_safe(plane):
     records = [with_(days_used=90 + i) for i in range(64)]
-    expected = [p["normalized_used_price"] for p in predictor.predict(records)]
+    expected = [p["normalized_used_price"] for p in plane.predictions(records)]
 
     def one(i: int) -> float:
-        return predictor.predict([records[i]])[0]["normalized_used_price"]
+        return plane.predictions([records[i]])[0]["normalized_used_price"]
 
     with ThreadPoolExecutor(8) as pool:
         got = list(pool.map(one, list(range(64)) * 4))
@@ -106,7 +106,7 @@ def test_broken_model_stops_the_server_with_a_message(model_copy):
     assert "cannot start" in proc.stderr and "manifest.json" in proc.stderr
 
 
-def test_validation_error_lists_all(predictor):
+def test_validation_error_lists_all(plane):
     with pytest.raises(features.ValidationError) as e:
-        predictor.predict([with_(ram=0), with_(os=...)])
+        plane.predictions([with_(ram=0), with_(os=...)])
     assert {(d["row"], d["field"]) for d in e.value.details} == {(0, "ram"), (1, "os")}

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from baseline.server import HEALTH_PATHS
-from fn import server
+from fn import settings
 from tests.conftest import ROOT
 
 VERSION = kubernetes_validate.latest_version()
@@ -51,7 +51,7 @@ def test_restrictive_security_and_probes_match_the_server(resources):
 def test_grace_period_covers_the_drain(resources):
     pod = resources["Deployment"]["spec"]["template"]["spec"]
     env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
-    config = server.Config.from_env(env)
+    config = settings.from_env(env, "baseline")
     assert pod["terminationGracePeriodSeconds"] > config.drain_delay + config.write_timeout
     assert resources["Service"]["spec"]["selector"] == resources["Deployment"]["spec"]["selector"]["matchLabels"]
     target = resources["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]

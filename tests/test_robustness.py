@@ -1,4 +1,4 @@
-"""Hard to break: random bodies, idle and slow connections (issue 6).
+"""Hard to break: random bodies, idle and slow connections.
 
 FUZZ_CASES sets the number of hypothesis cases per target (default 200); the long run,
 whose counts the report shows, is

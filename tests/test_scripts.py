@@ -4,6 +4,8 @@ against a fake gateway, and one smoke run of coldstart (process) and loadtest.""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,13 +13,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from scripts import coldstart, loadtest
+from scripts.stats import median_of, percentile, spread
+from tests.conftest import ROOT
 
 
 def test_percentile_nearest_rank():
     values = [float(v) for v in range(1, 101)]
-    assert loadtest.percentile(values, 50) == 50 and loadtest.percentile(values, 99) == 99
-    assert loadtest.percentile([3.0], 90) == 3.0
-    assert loadtest.percentile(values, 100) == 100
+    assert percentile(values, 50) == 50 and percentile(values, 99) == 99
+    assert percentile([3.0], 90) == 3.0
+    assert percentile(values, 100) == 100
 
 
 def test_summarise_reports_what_the_reference_report_did():
@@ -39,12 +43,12 @@ def test_parse_wrk():
 
 def test_median_of_runs():
     runs = [{"a": 1.0, "b": "x"}, {"a": 3.0, "b": "y"}, {"a": 2.0, "b": "z"}]
-    assert loadtest.median_of(runs) == {"a": 2.0}
+    assert median_of(runs) == {"a": 2.0}
 
 
 def test_interleave_and_stats():
     assert coldstart.interleave(["A", "B"], 3) == ["A", "B", "A", "B", "A", "B"]
-    s = coldstart.stats([0.3, 0.1, 0.2, 0.5])
+    s = spread([0.3, 0.1, 0.2, 0.5])
     assert (s["n"], s["min"], s["max"]) == (4, 0.1, 0.5) and s["median"] == pytest.approx(0.25)
     assert s["p90"] == 0.5
 
@@ -83,7 +87,8 @@ class FakeGateway(BaseHTTPRequestHandler):
         s = self.state
         if self.path == "/system/function/device-price" and s.get("deployed"):
             ready = s.get("replicas", 1) > 0 and time.monotonic() >= s["ready_at"]
-            self.reply(200, {"name": "device-price", "availableReplicas": int(ready), "replicas": s.get("replicas", 1)})
+            self.reply(200, {"name": "device-price", "availableReplicas": int(ready), "replicas": s.get("replicas", 1),
+                             **s["spec"]})
         else:
             self.reply(404)
 
@@ -99,8 +104,9 @@ class FakeGateway(BaseHTTPRequestHandler):
         s = self.state
         if self.path == "/system/functions":
             spec = self.body()
-            self.calls.append(("deploy", spec["image"]))
-            s.update(deployed=True, replicas=1, ready_at=time.monotonic() + self.START)
+            self.calls.append(("deploy", spec))
+            s.update(deployed=True, replicas=1, ready_at=time.monotonic() + self.START,
+                     spec={k: v for k, v in spec.items() if k != "service"})
             self.reply(202)
         elif self.path == "/system/scale-function/device-price":
             replicas = self.body()["replicas"]
@@ -122,15 +128,19 @@ class FakeGateway(BaseHTTPRequestHandler):
             self.reply(404)
 
 
+# As faas-cli up deployed it; the gateway's status shows these fields.
+DEPLOYED = {"image": "registry.example/me/device-price:latest", "envVars": {"max_inflight": "64"},
+            "labels": {"com.openfaas.scale.min": "1"}, "readOnlyRootFilesystem": True}
+
+
 @pytest.fixture(params=["ce", "pro"])
 def gateway(request, monkeypatch):
     FakeGateway.edition = request.param
-    FakeGateway.state = {"deployed": True, "replicas": 1, "ready_at": 0.0}
+    FakeGateway.state = {"deployed": True, "replicas": 1, "ready_at": 0.0, "spec": DEPLOYED}
     FakeGateway.calls = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("OPENFAAS_PASSWORD", "secret")
-    monkeypatch.setenv("REGISTRY", "registry.example/me")
     yield request.param, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
@@ -144,18 +154,19 @@ def test_openfaas_mode_against_a_fake_gateway(gateway, tmp_path):
     times = [r["seconds"] for r in result["runs"]["device-price"]]
     assert len(times) == 2 and all(FakeGateway.START <= t < FakeGateway.START + 2 for t in times)
     kinds = [c[0] for c in FakeGateway.calls]
-    if edition == "ce":  # CE: remove and redeploy the function from stack.yml, every run
+    if edition == "ce":  # CE: remove and redeploy the function as it was, every run
         assert kinds.count("delete") == 2 and kinds.count("deploy") == 2
-        assert ("deploy", "registry.example/me/device-price:latest") in FakeGateway.calls
+        assert ("deploy", {"service": "device-price", **DEPLOYED}) in FakeGateway.calls
     else:  # Pro: scale to zero through the API, never redeploy
         assert "deploy" not in kinds and kinds.count("scale") >= 2
 
 
 def test_coldstart_process_smoke(tmp_path):
     out = tmp_path / "process.json"
-    assert coldstart.main(["--mode", "process", "--target", "tflite", "--runs", "1", "--json", str(out), "--quiet"]) == 0
+    assert coldstart.main(["--mode", "process", "--target", "function", "--runs", "1", "--json", str(out),
+                           "--quiet"]) == 0
     result = json.loads(out.read_text())
-    assert 0 < result["stats"]["tflite"]["median"] < 30
+    assert 0 < result["stats"]["function"]["median"] < 30
 
 
 def test_loadtest_smoke(fn_url, tmp_path):
@@ -183,7 +194,7 @@ def sample_results() -> dict:
     def cold(values: dict[str, list[float]], **extra) -> dict:
         return {"mode": "x", "date": "2026-01-01T00:00:00+00:00",
                 "runs": {k: [{"seconds": v, **extra} for v in vs] for k, vs in values.items()},
-                "stats": {k: coldstart.stats(vs) for k, vs in values.items()}}
+                "stats": {k: spread(vs) for k, vs in values.items()}}
 
     fn, tf = report.IMAGES["function"], report.IMAGES["tensorflow"]
     return {
@@ -191,7 +202,7 @@ def sample_results() -> dict:
             "function": {"image": fn, "mb": 75.0, "gzip_mb": 28.0},
             "server": {"image": report.IMAGES["server"], "mb": 76.0, "gzip_mb": 28.5},
             "tensorflow": {"image": tf, "mb": 2000.0, "gzip_mb": 760.0}}},
-        "coldstart-process": cold({"tflite": [0.1, 0.12], "tensorflow": [3.0, 3.5]}),
+        "coldstart-process": cold({"function": [0.1, 0.12], "tensorflow": [3.0, 3.5]}),
         "coldstart-docker": cold({fn: [0.3, 0.4], report.IMAGES["server"]: [0.3], tf: [2.5, 2.6]}),
         "coldstart-pull": cold({fn: [1.4], tf: [22.0]}, compressed_bytes=30_000_000),
         "load": {"date": "2026-01-01", "targets": {label: {
@@ -206,7 +217,7 @@ def sample_results() -> dict:
 
 
 def test_report_from_sample_results(tmp_path, monkeypatch):
-    from scripts import report
+    from scripts import readme, report
 
     data = sample_results()
     monkeypatch.setattr(report, "DOCS", tmp_path)
@@ -217,10 +228,59 @@ def test_report_from_sample_results(tmp_path, monkeypatch):
     assert targets["function image size"] is True  # 75 MB, 26.7x smaller
     assert targets["cold start, docker (median)"] is True  # 0.35 s, 7.3x faster
     assert targets["function, 8 connections"] is False  # 3,900 req/s < 4,000: a miss is shown as one
-    text = report.results_md(data, pictures)
+    text = report.results_md(data)
     assert "| function, 8 connections | ≥ 4,000 req/s, p99 ≤ 5 ms | 3,900 req/s, p99 4.00 ms | **no** |" in text
     assert "30.0 MB compressed pulled per run" in text and "| fn_url | 10 |" in text
     head = report.headline(data)
-    assert head.startswith(report.HEADLINE_START) and head.endswith(report.HEADLINE_END)
+    page = tmp_path / "README.md"
+    page.write_text("before\n<!-- headline:start -->\nold\n<!-- headline:end -->\nafter\n")
+    readme.replace_section("headline", head, page)
+    assert page.read_text() == f"before\n<!-- headline:start -->\n\n{head}\n\n<!-- headline:end -->\nafter\n"
     assert "| function | 75 MB (28 MB) | 0.35 s | 1.4 s |" in head
     assert "| server | 76 MB (28 MB) | 0.30 s | not measured |" in head
+
+
+COMMANDS = ("bench_concurrency", "coldstart", "demo", "figures", "loadtest", "report", "soak", "slim_rootfs")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_runs_both_ways_and_names_itself(command):
+    python = "python3" if command == "slim_rootfs" else "python"  # it runs under the build stage's python3
+    for args, prog in ((["-m", f"scripts.{command}"], f"{python} -m scripts.{command}"),
+                       ([f"scripts/{command}.py"], f"{python} scripts/{command}.py")):
+        proc = subprocess.run([sys.executable, *args, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith(f"usage: {prog}"), proc.stdout[:200]
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "slim_rootfs"])
+def test_every_flag_has_a_help_line(command, monkeypatch):
+    import argparse
+    import importlib
+
+    parsers: list[argparse.ArgumentParser] = []
+
+    def capture(self, *args, **kwargs):
+        parsers.append(self)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
+    with pytest.raises(SystemExit):
+        importlib.import_module(f"scripts.{command}").main([])
+    (parser,) = parsers
+    for action in parser._actions:
+        assert action.help, f"{command}: {action.option_strings or action.dest} has no help"
+
+
+def test_coldstart_docker_modes_need_only_the_standard_library():
+    """-I -S: no site-packages at all, as on a host with only Docker and python3."""
+    proc = subprocess.run([sys.executable, "-I", "-S", "scripts/coldstart.py", "--mode", "docker", "--image",
+                           "no-such-image-here"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "not built: no-such-image-here:latest" in proc.stderr, proc.stderr
+    for mode in ("pull", "openfaas"):
+        proc = subprocess.run([sys.executable, "-I", "-S", "scripts/coldstart.py", "--mode", mode, "--help"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, "-I", "-S", "scripts/coldstart.py", "--mode", "openfaas", "--gateway",
+                           "http://127.0.0.1:9", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.startswith("coldstart: ") and "Traceback" not in proc.stderr

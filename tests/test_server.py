@@ -1,4 +1,4 @@
-"""The platform side: configuration, handler, max_inflight, drain on SIGTERM."""
+"""The platform side: handler, max_inflight, drain on SIGTERM, start-up failures."""
 
 from __future__ import annotations
 
@@ -12,41 +12,20 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from fn import handler, server
+from fn import handler
 from fn.features import EXAMPLE
-from tests.conftest import free_port, start_process, wait_healthy
-
-
-@pytest.mark.parametrize("text, seconds", [("10s", 10), ("500ms", 0.5), ("1m30s", 90), ("2", 2), ("0", 0)])
-def test_durations(text, seconds):
-    assert server.duration(text, "x") == pytest.approx(seconds)
-
-
-@pytest.mark.parametrize("env, message", [
-    ({"read_timeout": "soon"}, "read_timeout='soon' is not a duration"),
-    ({"workers": "two"}, "workers='two' is not a whole number"),
-    ({"workers": "0"}, "workers=0 must be at least 1"),
-    ({"port": "70000"}, "not a TCP port"),
-])
-def test_bad_configuration_is_named(env, message):
-    with pytest.raises(server.ConfigError, match=message):
-        server.Config.from_env(env)
-
-
-def test_configuration_from_environment():
-    config = server.Config.from_env({"port": "9000", "write_timeout": "2s", "max_inflight": "3"}, workers=2)
-    assert (config.port, config.write_timeout, config.max_inflight, config.workers) == (9000, 2.0, 3, 2)
+from tests.conftest import free_port, start_process, stop_process, wait_healthy
 
 
 def event(method: str, body: bytes = b"") -> SimpleNamespace:
     return SimpleNamespace(method=method, body=body, headers={}, query={}, path="/")
 
 
-def test_handler_predicts_on_post(predictor):
+def test_handler_predicts_on_post(plane):
     result = handler.handle(event("POST", json.dumps(EXAMPLE).encode()), SimpleNamespace(hostname="h"))
     assert result["statusCode"] == 200 and result["headers"]["Content-Type"] == "application/json"
     value = json.loads(result["body"])
-    assert value["normalized_used_price"] == pytest.approx(predictor.predict([EXAMPLE])[0]["normalized_used_price"])
+    assert value["normalized_used_price"] == pytest.approx(plane.predictions([EXAMPLE])[0]["normalized_used_price"])
 
 
 def test_handler_errors_and_metadata():
@@ -66,7 +45,7 @@ def test_sigterm_drains_without_losing_requests(workers):
     """Large batches in flight when SIGTERM arrives: all answered 200, health turns 503 at
     once, the process exits 0 within drain_delay + write_timeout."""
     port = free_port()
-    proc = start_process(["-m", "fn"], {"port": str(port), "drain_delay": "1s", "write_timeout": "10s",
+    proc = start_process("fn", {"port": str(port), "drain_delay": "1s", "write_timeout": "10s",
                                         "workers": str(workers), "access_log": "0"})
     url = f"http://127.0.0.1:{port}"
     try:
@@ -105,7 +84,7 @@ def test_sigterm_drains_without_losing_requests(workers):
 
 def test_max_inflight_answers_429_with_retry_after():
     port = free_port()
-    proc = start_process(["-m", "fn"], {"port": str(port), "max_inflight": "1", "threads": "2", "access_log": "0"})
+    proc = start_process("fn", {"port": str(port), "max_inflight": "1", "threads": "2", "access_log": "0"})
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
@@ -124,3 +103,35 @@ def test_max_inflight_answers_429_with_retry_after():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_port_in_use_is_one_line():
+    """A taken port: one `cannot start:` line naming it, exit 1, no traceback."""
+    import socket
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "fn", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    ours = [line for line in proc.stderr.splitlines() if line.startswith("device-price:")]
+    assert ours == [f"device-price: cannot start: cannot listen on 127.0.0.1:{port} (Address already in use)"]
+
+
+@pytest.mark.parametrize("module, workers", [("fn", "1"), ("baseline", "2")])
+def test_sigterm_logs_the_drain_and_the_exit(module, workers):
+    port = free_port()
+    proc = start_process(module, flags=["--port", str(port), "--workers", workers, "--drain-delay", "0.2s"])
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        log = proc.log.read_text()
+        assert "draining" in log and "drained; exiting" in log
+        assert "Traceback" not in log
+    finally:
+        stop_process(proc)

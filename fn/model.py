@@ -1,0 +1,26 @@
+"""What the API needs of a model, and nothing more: the seam where a runtime is swapped.
+
+The TFLite model (fn/inference.py) is what ships; the TensorFlow reference
+(reference/predictor.py) is the same model the old way. Both take rows already encoded by
+the specification's Encoder and return numbers; the API builds every answer from them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from .features import Encoder
+
+
+class Model(Protocol):
+    version: str  # the manifest's model_version
+    runtime: str  # what computes it, e.g. "tflite_runtime 2.14.0"
+    spec: dict[str, Any]  # feature_spec.json: vocabularies, imputation, scaling
+    manifest: dict[str, Any]  # manifest.json: hashes and provenance
+    encoder: Encoder  # spec's encoding, prepared once
+
+    def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        """Encoded rows (n, columns) float32 -> normalized_used_price (n,) float64."""
+        ...

@@ -1,0 +1,41 @@
+"""What every command in scripts/ shares: its name as it was run, and its progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Iterator
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def prog(spec: ModuleSpec | None, file: str) -> str:
+    """`python -m scripts.x` when run (or imported) as a module, `python scripts/x.py` when run as a file."""
+    if spec is not None and spec.name != "__main__":
+        return f"python -m {spec.name}"
+    return f"python {Path(file).resolve().relative_to(ROOT)}"
+
+
+def progress(items: list[Any], desc: str, quiet: bool = False) -> Iterable[Any]:
+    """A tqdm progress bar on stderr; under a bare python3 without tqdm, a line per item."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _lines(items, desc, quiet)
+    return tqdm(items, desc=desc, unit="run", disable=quiet, file=sys.stderr)
+
+
+def _lines(items: list[Any], desc: str, quiet: bool) -> Iterator[Any]:
+    for i, item in enumerate(items, 1):
+        if not quiet:
+            print(f"{desc}: {i}/{len(items)}", file=sys.stderr, flush=True)
+        yield item
+
+
+def parser(spec: ModuleSpec | None, file: str, doc: str | None) -> argparse.ArgumentParser:
+    """A command's parser: named as it was run, its module docstring as the description."""
+    return argparse.ArgumentParser(prog=prog(spec, file), description=doc,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -1,0 +1,164 @@
+"""Start a target as a process or a container, wait until it answers, stop it; the Docker
+calls every command and test shares. Standard library only, so the cold-start command's
+docker, pull and openfaas modes run under a bare python3 on a host that only has Docker."""
+
+from __future__ import annotations
+
+import http.client as http_client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from fn.fields import EXAMPLE
+from scripts.targets import Target, by_module
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_BODY = json.dumps(EXAMPLE).encode()
+# What every measurement turns off unless it says otherwise: no drain wait when stopped,
+# no access log (its cost is measured on its own).
+QUIET = {"drain_delay": "0", "access_log": "0"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+         timeout: float = 30.0) -> tuple[int, bytes]:
+    """One request: (status, body), whatever the status; OSError if nothing answered."""
+    request = urllib.request.Request(url, data=body, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def status(url: str, body: bytes | None = None, timeout: float = 5.0) -> int | None:
+    """The HTTP status of one request (POST when there is a body); None if nothing answered."""
+    try:
+        return http("POST" if body is not None else "GET", url, body, timeout=timeout)[0]
+    except (OSError, http_client.HTTPException):  # urllib's URLError is an OSError
+        return None
+
+
+def wait_until_ok(url: str, body: bytes | None = None, timeout: float = 60.0, started: float | None = None,
+                  alive: Callable[[], bool] | None = None, what: str = "the target") -> float:
+    """Poll until a request answers 200 (a prediction, with `body`); seconds since `started`."""
+    started = time.perf_counter() if started is None else started
+    while True:
+        if status(url, body) == 200:
+            return time.perf_counter() - started
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"{url}: no 200 within {timeout:g} s")
+        if alive is not None and not alive():
+            raise RuntimeError(f"{url}: {what} exited before answering")
+        time.sleep(0.005)
+
+
+def wait_for_prediction(url: str, timeout: float = 60.0, started: float | None = None,
+                        alive: Callable[[], bool] | None = None) -> float:
+    return wait_until_ok(url, EXAMPLE_BODY, timeout, started, alive)
+
+
+# -- processes ---------------------------------------------------------------------------
+
+def start_process(target: Target, port: int | None, env: dict[str, str] | None = None,
+                  log: Path | None = None, flags: list[str] | tuple[str, ...] = ()) -> subprocess.Popen:
+    """python -m MODULE [FLAGS] on `port` (None: as the flags or `env` say); output to `log` (a
+    pipe nobody reads would fill up with access-log lines and block the server), else discarded."""
+    full = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **({"port": str(port)} if port else {}), **(env or {})}
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below; the child keeps its copy)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", target.module, *flags], cwd=ROOT, env=full, stdout=out,
+                                stderr=subprocess.STDOUT)
+    finally:
+        if log:
+            out.close()
+    proc.log = log  # type: ignore[attr-defined]
+    return proc
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 30) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def serve_process(target: Target, env: dict[str, str] | None = None, timeout: float = 120,
+                  log: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """Start a process and wait until its health answers; (process, base URL)."""
+    port = free_port()
+    proc = start_process(target, port, env, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ok(url + "/_/health", timeout=timeout, alive=lambda: proc.poll() is None,
+                      what=f"python -m {target.module}")
+    except (TimeoutError, RuntimeError) as e:
+        stop_process(proc)
+        tail = log.read_text()[-3000:] if log and log.exists() else ""
+        raise RuntimeError(f"{e}\n{tail}") from None
+    return proc, url
+
+
+# -- containers --------------------------------------------------------------------------
+
+def docker(*args: str, check: bool = True) -> str:
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)}: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def image_target(image: str) -> Target:
+    """The target an image runs, asked of the image itself (its entrypoint's python -m MODULE)."""
+    entrypoint = json.loads(docker("image", "inspect", "-f", "{{json .Config.Entrypoint}}", image) or "null") or []
+    module = entrypoint[entrypoint.index("-m") + 1] if "-m" in entrypoint else ""
+    return by_module(module)
+
+
+def docker_run(image: str, name: str, env: dict[str, str] | None = None, tmpfs: bool = True) -> tuple[str, str]:
+    """Start a container as users run it, hardened: read-only root, no capabilities, no new
+    privileges (tmpfs: a /tmp, which TensorFlow needs and the slim images do not). The
+    QUIET settings unless `env` says otherwise. Returns (name, base URL)."""
+    docker("rm", "-f", name, check=False)
+    port = free_port()
+    args = ["run", "-d", "--name", name, "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+            "-p", f"127.0.0.1:{port}:{image_target(image).port}"]
+    if tmpfs:
+        args += ["--tmpfs", "/tmp"]
+    for key, value in {**QUIET, **(env or {})}.items():
+        args += ["-e", f"{key}={value}"]
+    docker(*args, image)
+    return name, f"http://127.0.0.1:{port}"
+
+
+def stop_container(name: str) -> None:
+    docker("rm", "-f", name, check=False)
+
+
+def image_sizes(image: str) -> tuple[float, float] | None:
+    """(uncompressed, gzipped) in MB, as `docker image inspect` and `docker save | gzip` give them."""
+    inspect = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image], capture_output=True, text=True)
+    if inspect.returncode != 0:
+        return None
+    with tempfile.TemporaryFile() as gz:
+        save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+        subprocess.run(["gzip", "-c"], stdin=save.stdout, stdout=gz, check=True)
+        save.wait()
+        return int(inspect.stdout) / 1e6, gz.tell() / 1e6

@@ -1,0 +1,115 @@
+"""Every Waitress internal fn/waitress_adapter.py relies on, checked one by one, so that a Waitress
+upgrade fails here, naming the assumption it broke, instead of somewhere in the drain or the 429."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import socket
+import threading
+import time
+from importlib import metadata
+
+import pytest
+import requests
+import waitress
+from waitress import channel, task, wasyncore
+from waitress.adjustments import Adjustments
+
+from fn import waitress_adapter
+from tests.conftest import ROOT
+
+
+def test_waitress_is_the_pinned_version():
+    pinned = re.search(r"^waitress==(\S+)", (ROOT / "requirements/serve.txt").read_text(), re.M).group(1)
+    assert metadata.version("waitress") == pinned, "the adapter was checked against the pinned Waitress only"
+
+
+def test_create_server_still_takes_a_dispatcher():
+    assert "_dispatcher" in inspect.signature(waitress.create_server).parameters, \
+        "waitress.create_server lost its _dispatcher seam: max_inflight cannot count queued requests"
+
+
+def test_send_bytes_is_still_an_adjustment():
+    assert "send_bytes" in dict(Adjustments._params), \
+        "Waitress dropped send_bytes: responses are sent piecemeal again and the loop spins under concurrency"
+
+
+def test_task_dispatcher_interface():
+    params = inspect.signature(task.ThreadedTaskDispatcher.shutdown).parameters
+    assert {"cancel_pending", "timeout"} <= set(params), "ThreadedTaskDispatcher.shutdown changed its arguments"
+    assert list(inspect.signature(task.ThreadedTaskDispatcher.add_task).parameters) == ["self", "task"], \
+        "ThreadedTaskDispatcher.add_task changed its arguments"
+    ours = {"limit", "exempt", "inflight", "count_lock", "trigger"}
+    clash = ours & set(vars(task.ThreadedTaskDispatcher())) | ours & set(dir(task.ThreadedTaskDispatcher))
+    assert not clash, f"ThreadedTaskDispatcher now has attributes named like the adapter's: {clash}"
+
+
+def test_channel_interface():
+    for name in ("service", "cancel", "total_outbufs_len", "will_close"):
+        assert hasattr(channel.HTTPChannel, name), f"HTTPChannel.{name} is gone: the drain or the 429 needs it"
+    source = inspect.getsource(channel.HTTPChannel.__init__)
+    assert "self.requests = []" in source, "HTTPChannel no longer keeps its parsed requests in .requests"
+
+
+def test_loop_takes_a_map_and_a_count():
+    assert {"timeout", "use_poll", "map", "count"} <= set(inspect.signature(wasyncore.loop).parameters), \
+        "wasyncore.loop changed: the adapter runs the loop one pass at a time"
+
+
+@pytest.fixture
+def running_server():
+    """A real adapter Server on loopback with max_inflight 1, its loop in a thread."""
+    release = threading.Event()
+
+    def slow(environ, start_response):
+        if environ["PATH_INFO"] == "/slow":
+            release.wait(10)
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    def overloaded(environ, start_response):
+        start_response("429 Too Many Requests", [("Content-Length", "4")])
+        return [b"busy"]
+
+    sock = socket.create_server(("127.0.0.1", 0))
+    # The loop must run in the main thread for the 429 (it tells the loop by its thread):
+    # here the test's own thread runs it between requests.
+    server = waitress_adapter.Server(slow, overloaded, sock, threads=2, max_inflight=1, exempt=("/_/health",),
+                                     read_timeout=5, connection_limit=100, max_body_bytes=1 << 20)
+    yield server, f"http://127.0.0.1:{sock.getsockname()[1]}", release
+    release.set()
+    server.shutdown()
+
+
+def test_server_internals_used_by_the_drain(running_server):
+    server, url, release = running_server
+    for name in ("_map", "accepting", "trigger", "del_channel", "task_dispatcher"):
+        assert hasattr(server.server, name), f"Waitress's server has no .{name}: the drain needs it"
+    assert server.server.task_dispatcher is server.dispatcher, "the _dispatcher seam was ignored"
+    answers: list[int] = []
+    slow = threading.Thread(target=lambda: answers.append(requests.get(url + "/slow", timeout=10).status_code))
+    slow.start()
+    deadline = time.monotonic() + 5
+    while not server.busy() and time.monotonic() < deadline:
+        server.run_once(0.05)
+    assert server.busy() and server.dispatcher.inflight == 1
+    fast = threading.Thread(target=lambda: answers.append(requests.get(url + "/fast", timeout=10).status_code))
+    fast.start()
+    while len(answers) < 1 and time.monotonic() < deadline:
+        server.run_once(0.05)
+    assert answers == [429], "a request past max_inflight was not answered by the loop at once"
+    release.set()
+    while len(answers) < 2 and time.monotonic() < deadline:
+        server.run_once(0.05)
+    slow.join(5)
+    fast.join(5)
+    assert sorted(answers) == [200, 429]
+    server.call_in_loop(server.close_listener)
+    server.run_once(0.05)
+    server.run_once(0.05)
+    assert not server.server.accepting and server.sock.fileno() == -1
+    while server.busy() and time.monotonic() < deadline:
+        server.call_in_loop(server.close_idle)
+        server.run_once(0.05)
+    assert not server.busy()
