@@ -49,10 +49,14 @@ def to_tflite(keras_model: Any, precision: str) -> bytes:
 
 
 def check_rows(data_path: str | None) -> tuple[list[dict[str, Any]], str]:
-    """The test rows of the fixed split when the dataset is here, else generated rows."""
+    """The test rows of the fixed split when the dataset is here, else generated rows. A dataset
+    named with --data must load: a typo in its path stops the conversion instead of falling
+    back to generated rows unnoticed."""
     try:
         records, _ = data.load(data_path)
     except data.DataError:
+        if data_path is not None:
+            raise
         return synthetic.records(500, seed=1), "generated"
     _, test_idx = train.split(len(records))
     return [data.as_sent(records[i]) for i in test_idx], "test split"
@@ -73,6 +77,7 @@ def run_tflite(model_dir: Path, records: list[dict[str, Any]]) -> dict[str, Any]
 
 def convert(model_dir: Path = train.OUT, precision: str = "float32", data_path: str | None = None,
             report_path: Path = REPORT) -> dict[str, Any]:
+    records, source = check_rows(data_path)  # first: a bad --data path stops before anything is written
     import keras
     import tensorflow as tf
 
@@ -95,7 +100,6 @@ def convert(model_dir: Path = train.OUT, precision: str = "float32", data_path: 
     }
     (model_dir / inference.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
 
-    records, source = check_rows(data_path)
     x, _ = features.encode(spec, features.check_records(records))
     expected = model.predict_on_batch(x).reshape(-1).astype(np.float64)
     served = run_tflite(model_dir, records)
@@ -144,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         report = convert(args.model_dir, args.precision, args.data, args.report)
-    except ConversionError as e:
+    except (ConversionError, data.DataError) as e:
         sys.exit(f"error: {e}")
     print(f"converted {report['tflite_path']}: {report['tflite_bytes']:,} bytes ({report['precision']}), "
           f"Keras {report['keras_bytes']:,} bytes")

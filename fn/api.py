@@ -38,6 +38,15 @@ class NotFound(ClientError):
     pass
 
 
+class Unauthorized(ClientError):
+    """No bearer token, or not the one in force (never quoted back)."""
+
+    def __init__(self, sent: bool):
+        challenge = 'Bearer realm="device-price"' + (', error="invalid_token"' if sent else "")
+        super().__init__("a wrong bearer token" if sent else "this service needs Authorization: Bearer <token>",
+                         headers=[("WWW-Authenticate", challenge)])
+
+
 class MethodNotAllowed(ClientError):
     def __init__(self, method: str, allowed: str):
         super().__init__(f"method {method} is not allowed here; use {allowed}", headers=[("Allow", allowed)])
@@ -47,6 +56,7 @@ class MethodNotAllowed(ClientError):
 # values are wrong; anything not listed is a bug and becomes 500 in the HTTP layer.
 STATUS: dict[type[Exception], int] = {
     BadRequest: 400,
+    Unauthorized: 401,
     NotFound: 404,
     MethodNotAllowed: 405,
     TooLarge: 413,
@@ -68,16 +78,28 @@ def failure(e: Exception) -> Response:
     return error(status, getattr(e, "message", str(e)), getattr(e, "details", []), getattr(e, "headers", []))
 
 
+def body_too_large(length: int, limit: int) -> TooLarge:
+    return TooLarge(f"the body is {length} bytes; the limit is {limit}",
+                    [{"row": None, "field": None, "reason": f"at most {limit} bytes"}])
+
+
 def _reject_constant(name: str) -> None:
     raise BadRequest(f"the body is not valid JSON: {name} is not a JSON number")
+
+
+def _parse_int(digits: str) -> int | float:
+    # Python refuses to convert integers of over 4,300 digits, with advice about Python; no
+    # field takes more than a few digits, so a long one becomes a float (inf past 308 digits)
+    # and is refused by the field's range check, in the API's words.
+    return int(digits) if len(digits) <= 20 else float(digits)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
-            raise BadRequest(f"the body is not valid JSON for this API: the key {key!r} appears twice",
-                             [{"row": None, "field": key, "reason": "duplicate key"}])
+            raise BadRequest(f"the body is not valid JSON for this API: the key {features.quote(key)} appears twice",
+                             [{"row": None, "field": key[:40], "reason": "duplicate key"}])
         seen[key] = value
     return seen
 
@@ -98,30 +120,30 @@ class DataPlane:
 
     def parse(self, body: bytes) -> tuple[list[Any], bool]:
         """The body as (records, is_batch), whatever the Content-Type (faas-cli sends text/plain)."""
-        limit = self.limits.max_body_bytes
-        if len(body) > limit:
-            raise TooLarge(f"the body is {len(body)} bytes; the limit is {limit}")
+        if len(body) > self.limits.max_body_bytes:
+            raise body_too_large(len(body), self.limits.max_body_bytes)
         if not body.strip():
             raise BadRequest("the body is empty; send a JSON object or {\"instances\": [...]}")
         try:
-            text = body.decode("utf-8")
+            text = body.decode("utf-8-sig")  # a byte order mark is harmless: accepted
         except UnicodeDecodeError as e:
             raise BadRequest(f"the body is not UTF-8 (byte {e.start})") from None
         try:
-            value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+            value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates,
+                               parse_int=_parse_int)
         except RecursionError:
             raise BadRequest("the body is not acceptable JSON: nested too deeply") from None
         except ValueError as e:
             raise BadRequest(f"the body is not valid JSON: {e}") from None
         if not isinstance(value, dict):
-            raise BadRequest(f"the body must be a JSON object or {{\"instances\": [...]}}, got {type(value).__name__}")
+            raise BadRequest(f"the body must be a JSON object or {{\"instances\": [...]}}, got {features.json_type(value)}")
         if "instances" not in value:
             return [value], False
         instances = value["instances"]
         extra = sorted(set(value) - {"instances"})
         if extra:
             raise BadRequest("a batch has only the key \"instances\"",
-                             [{"row": None, "field": k, "reason": "is not allowed beside instances"} for k in extra])
+                             [{"row": None, "field": k[:40], "reason": "is not allowed beside instances"} for k in extra])
         if not isinstance(instances, list) or not instances:
             raise BadRequest("\"instances\" must be a non-empty list of records")
         rows = self.limits.max_batch_rows

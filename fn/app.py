@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import api
+from .auth import BearerToken
 from .messages import Request, Response, json_response
 
 Route = Callable[[Request], Response]
@@ -21,8 +22,11 @@ log = logging.getLogger("device-price")
 
 class App:
     def __init__(self, route: Route, *, access_log: bool = True, max_inflight: int = 0,
+                 max_body_bytes: int = api.Limits().max_body_bytes, token: BearerToken | None = None,
                  health_paths: tuple[str, ...] = HEALTH_PATHS):
         self.route = route
+        self.max_body_bytes = max_body_bytes
+        self.token = token
         self.access_log = access_log
         self.max_inflight = max_inflight
         self.health_paths = health_paths
@@ -31,12 +35,22 @@ class App:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         started = time.perf_counter()
-        request = Request.from_wsgi(environ, _read_body(environ))
-        if request.path in self.health_paths:
-            response = self.health(request)
+        length = _content_length(environ)
+        path = environ.get("PATH_INFO") or "/"
+        if path not in self.health_paths and self.token and not self.token.allows(environ.get("HTTP_AUTHORIZATION")):
+            request = Request.from_wsgi(environ, b"")
+            response = api.failure(api.Unauthorized(bool(environ.get("HTTP_AUTHORIZATION"))))
+        elif length > self.max_body_bytes:  # the server has read and discarded it: nothing to parse
+            request = Request.from_wsgi(environ, b"")
+            response = api.failure(api.body_too_large(length, self.max_body_bytes))
         else:
-            response = self.answer(request)
+            request = Request.from_wsgi(environ, environ["wsgi.input"].read(length) if length else b"")
+            response = self.health(request) if request.path in self.health_paths else self.answer(request)
         return self._send(environ, request, response, start_response, started)
+
+    def error_body(self, status: int, message: str) -> bytes:
+        """What the server refuses before a request reaches the application, in the contract's JSON."""
+        return api.error(status, message).body
 
     def overloaded(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         """The answer past max_inflight, given by the server's loop without reading the body."""
@@ -76,10 +90,9 @@ class App:
         return [response.body]
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
+def _content_length(environ: dict[str, Any]) -> int:
     # Waitress has already buffered the whole body (chunked bodies get their length set).
-    return environ["wsgi.input"].read(length) if length > 0 else b""
+    try:
+        return max(0, int(environ.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0

@@ -17,6 +17,7 @@ from .fields import (  # noqa: F401 (the record's declarations, re-exported)
     EXAMPLE,
     FIELDS,
     FLAGS,
+    MAX_TEXT,
     NUMERIC,
     NUMERIC_BY_NAME,
     OTHERS,
@@ -44,23 +45,45 @@ class ValidationError(Exception):
         return "\n".join(lines)
 
 
+def json_type(value: Any) -> str:
+    """A value's type as JSON names it (what a client sent, in the API's words)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def quote(text: str, limit: int = 40) -> str:
+    """A client's text in a message: quoted, at most `limit` characters of it."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def _problem(row: int | None, field: str | None, reason: str) -> dict[str, Any]:
-    return {"row": row, "field": field, "reason": reason}
+    return {"row": row, "field": field if field is None or len(field) <= 40 else field[:40] + "…", "reason": reason}
 
 
 def _check_number(spec: Numeric, value: Any, row: int | None) -> tuple[float | None, dict | None]:
     # bool is an int in Python; "true" is no screen size.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None, _problem(row, spec.name, f"must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        return None, _problem(row, spec.name, "must be a finite number")
+        return None, _problem(row, spec.name, f"must be a number, got {json_type(value)}")
+    out_of_range = _problem(row, spec.name, f"must be between {spec.low:g} and {spec.high:g}")
+    try:
+        value = float(value)
+    except OverflowError:  # an integer of 310 digits or more
+        return None, out_of_range
+    if not math.isfinite(value):  # JSON has no NaN or Infinity: this was a number too large for a float
+        return None, out_of_range
     if spec.integer and value != int(value):
         return None, _problem(row, spec.name, "must be a whole number")
     if spec.positive and value <= 0:
         return None, _problem(row, spec.name, "must be greater than 0")
     if not spec.low <= value <= spec.high:
-        return None, _problem(row, spec.name, f"must be between {spec.low:g} and {spec.high:g}")
+        return None, out_of_range
     return value, None
 
 
@@ -72,7 +95,7 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
     is empty.
     """
     if not isinstance(record, dict):
-        return {}, [_problem(row, None, f"must be a JSON object, got {type(record).__name__}")]
+        return {}, [_problem(row, None, f"must be a JSON object, got {json_type(record)}")]
     problems = []
     unknown = sorted(set(record) - set(FIELDS))
     for name in unknown:
@@ -85,6 +108,8 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
             problems.append(_problem(row, name, "is required"))
         elif not isinstance(value, str) or not value.strip():
             problems.append(_problem(row, name, "must be a non-empty string"))
+        elif len(value) > MAX_TEXT:
+            problems.append(_problem(row, name, f"must be at most {MAX_TEXT} characters, got {len(value)}"))
         else:
             clean[name] = value.strip()
     for name in FLAGS:
@@ -194,11 +219,11 @@ class Encoder:
             j = self.brands.get(r["device_brand"].lower())
             if j is None:
                 j = others_brand
-                notes.append(f"unknown device_brand {r['device_brand']!r} was treated as {OTHERS!r}")
+                notes.append(f"unknown device_brand {quote(r['device_brand'])} was treated as {OTHERS!r}")
             k = self.systems.get(r["os"].lower())
             if k is None:
                 k = others_os
-                notes.append(f"unknown os {r['os']!r} was treated as {OTHERS!r}")
+                notes.append(f"unknown os {quote(r['os'])} was treated as {OTHERS!r}")
             one_hot[i, brand_at + j] = 1.0
             one_hot[i, os_at + k] = 1.0
             warnings.append(notes)
@@ -230,8 +255,9 @@ def encode(spec: dict[str, Any], records: list[dict[str, Any]]) -> tuple[np.ndar
 def schema() -> dict[str, Any]:
     """The input schema as clients see it (served by GET)."""
     fields: dict[str, Any] = {
-        "device_brand": {"type": "string", "required": True, "note": f"unknown brands count as {OTHERS!r}"},
-        "os": {"type": "string", "required": True, "note": f"unknown systems count as {OTHERS!r}"},
+        "device_brand": {"type": "string", "required": True, "max_length": MAX_TEXT,
+                         "note": f"unknown brands count as {OTHERS!r}"},
+        "os": {"type": "string", "required": True, "max_length": MAX_TEXT, "note": f"unknown systems count as {OTHERS!r}"},
         "4g": {"type": '"yes" | "no" | boolean', "required": True},
         "5g": {"type": '"yes" | "no" | boolean', "required": True},
     }

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 OTHERS = "Others"
 YES_NO = {"yes": 1.0, "no": 0.0}
+# The longest device_brand or os accepted (the dataset's longest is 10 characters).
+MAX_TEXT = 64
 
 
 @dataclass(frozen=True)

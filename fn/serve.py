@@ -6,21 +6,25 @@
   platform stops routing here; then the listener closes, accepted requests finish within
   write_timeout, and the process exits 0.
 - workers > 1: processes forked after the model is loaded share the socket; the parent
-  forwards signals, and a worker that dies on its own stops the rest (exit 1), so the
-  platform's restart policy takes over.
+  (Supervisor) forwards signals, replaces a worker that dies or hangs, and stops with exit 1
+  on a crash loop, so that the platform's restart policy takes over.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .app import HEALTH_PATHS, App, Route
+from .auth import BearerToken
 from .waitress_adapter import Server
 
 # Set by a SIGTERM/SIGINT that arrives before serve_socket has installed its own handlers
@@ -49,9 +53,11 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_socket(app: App, sock: socket.socket, config: Any, name: str, parent: int | None = None) -> None:
-    """Serve on an already listening socket until SIGTERM/SIGINT has drained it."""
-    server = Server(app, app.overloaded, sock, threads=config.threads, max_inflight=config.max_inflight,
+def serve_socket(app: App, sock: socket.socket, config: Any, name: str, parent: int | None = None,
+                 heartbeat: Callable[[], None] | None = None) -> None:
+    """Serve on an already listening socket until SIGTERM/SIGINT has drained it; `heartbeat`
+    is called after every turn of the loop (at least once a second)."""
+    server = Server(app, app.overloaded, app.error_body, sock, threads=config.threads, max_inflight=config.max_inflight,
                     exempt=app.health_paths, read_timeout=config.read_timeout,
                     connection_limit=config.connection_limit, max_body_bytes=config.max_body_bytes,
                     tuned=config.waitress_tuning)
@@ -98,73 +104,142 @@ def serve_socket(app: App, sock: socket.socket, config: Any, name: str, parent: 
 
     while not stopped.is_set():
         server.run_once()
+        if heartbeat is not None:
+            heartbeat()
     server.shutdown()
 
 
 def run(route: Route, config: Any, name: str, banner: str = "", health_paths: tuple[str, ...] = HEALTH_PATHS) -> int:
     """Listen, then serve in this process (workers=1) or in forked workers sharing the socket."""
-    app = App(route, access_log=config.access_log, max_inflight=config.max_inflight, health_paths=health_paths)
+    app = App(route, access_log=config.access_log, max_inflight=config.max_inflight,
+              max_body_bytes=config.max_body_bytes, token=BearerToken(config.token_file), health_paths=health_paths)
     try:
         sock = listen(config.host, config.port)
     except StartError as e:
         say(name, f"cannot start: {e}")
         return 1
-    print(f"{banner}listening on http://{config.host}:{config.port} "
-          f"(workers={config.workers}, threads={config.threads}, max_inflight={config.max_inflight or 'none'})",
-          flush=True)
+    auth = f"bearer token from {config.token_file}" if app.token.current() is not None else "none"
+    print(f"{banner}listening on http://{config.host}:{config.port} (workers={config.workers}, "
+          f"threads={config.threads}, max_inflight={config.max_inflight or 'none'}, auth={auth})", flush=True)
     if config.workers == 1:
         serve_socket(app, sock, config, name)
         say(name, "drained; exiting")
         return 0
-    parent = os.getpid()
-    signal.signal(signal.SIGTERM, _note_stop)  # inherited by each worker until it is ready
-    signal.signal(signal.SIGINT, _note_stop)
-    children = []
-    for _ in range(config.workers):
+    return Supervisor(app, sock, config, name).run()
+
+
+# A crash loop: this many unexpected worker exits within the window stop the server (exit 1),
+# so that the platform's restart policy takes over.
+CRASH_LOOP = (5, 60.0)
+
+
+class Supervisor:
+    """The parent of the workers. It holds the loaded model and the listening socket, so a
+    worker that dies (an OOM kill, say) is replaced by a fork in about a millisecond, and one
+    whose loop stops turning (no heartbeat for worker_timeout) is killed and replaced."""
+
+    def __init__(self, app: App, sock: socket.socket, config: Any, name: str):
+        self.app, self.sock, self.config, self.name = app, sock, config, name
+        self.parent = os.getpid()
+        self.workers: dict[int, int] = {}  # pid -> slot
+        # One heartbeat per slot, in memory shared with the forked workers: CLOCK_MONOTONIC
+        # is the same clock in every process.
+        self.beats = mmap.mmap(-1, 8 * config.workers)
+        self.stopping = False
+        self.deaths: list[float] = []
+        self.replaced = 0
+
+    def beat(self, slot: int) -> None:
+        struct.pack_into("d", self.beats, 8 * slot, time.monotonic())
+
+    def last_beat(self, slot: int) -> float:
+        return struct.unpack_from("d", self.beats, 8 * slot)[0]
+
+    def spawn(self, slot: int) -> int:
+        self.beat(slot)  # a new worker starts with a fresh heartbeat
+        # Signals wait until the child has its own handlers (the parent's would forward them).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
         pid = os.fork()
         if pid == 0:
+            signal.signal(signal.SIGTERM, _note_stop)
+            signal.signal(signal.SIGINT, _note_stop)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
             code = 1
             try:
-                serve_socket(app, sock, config, name, parent)
+                serve_socket(self.app, self.sock, self.config, self.name, self.parent, lambda: self.beat(slot))
                 code = 0
             finally:
                 sys.stdout.flush()
                 os._exit(code)
-        children.append(pid)
-    sock.close()
-    return _supervise(children, name, config)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+        self.workers[pid] = slot
+        return pid
+
+    def stop(self, signum: int = 0, _: Any = None) -> None:
+        if not self.stopping and signum in (signal.SIGTERM, signal.SIGINT):
+            say(self.name, f"draining {len(self.workers)} workers: serving {self.config.drain_delay:g} s more, "
+                           f"then finishing what is in flight (at most {self.config.write_timeout:g} s)")
+        self.stopping = True
+        self.stop_by = time.monotonic() + self.config.drain_delay + self.config.write_timeout + 5
+        for pid in self.workers:
+            _signal(pid, signal.SIGTERM)
+
+    def run(self) -> int:
+        """Forward SIGTERM/SIGINT to every worker; exit 0 only if they all drained cleanly."""
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        for slot in range(self.config.workers):
+            self.spawn(slot)
+        if _stop_requested.is_set():
+            self.stop(signal.SIGTERM)
+        status = 0
+        while self.workers:
+            pid, code = os.waitpid(-1, os.WNOHANG)
+            if pid:
+                status |= self.reap(pid, os.waitstatus_to_exitcode(code))
+                continue
+            if self.stopping:
+                if time.monotonic() > self.stop_by:  # a worker that cannot drain (stopped, say)
+                    for pid in self.workers:
+                        _signal(pid, signal.SIGKILL)
+            else:
+                self.check_heartbeats()
+            time.sleep(0.05)
+        self.sock.close()
+        say(self.name, "drained; exiting" if status == 0 else "stopped; exiting 1")
+        return status
+
+    def reap(self, pid: int, code: int) -> int:
+        """A worker exited: while stopping, note how; otherwise replace it (1 on a crash loop)."""
+        slot = self.workers.pop(pid)
+        if self.stopping:
+            return int(code != 0)
+        now = time.monotonic()
+        self.deaths = [t for t in self.deaths if now - t < CRASH_LOOP[1]] + [now]
+        if len(self.deaths) >= CRASH_LOOP[0]:
+            say(self.name, f"worker {pid} exited with {code}: {len(self.deaths)} worker exits within "
+                           f"{CRASH_LOOP[1]:g} s; stopping")
+            self.stop()
+            return 1
+        new = self.spawn(slot)
+        self.replaced += 1
+        say(self.name, f"worker {pid} exited with {code}; replaced by worker {new} "
+                       f"({self.replaced} replaced since start)")
+        return 0
+
+    def check_heartbeats(self) -> None:
+        now = time.monotonic()
+        for pid, slot in list(self.workers.items()):
+            silent = now - self.last_beat(slot)
+            if silent > self.config.worker_timeout:
+                say(self.name, f"worker {pid} has not answered for {silent:.1f} s "
+                               f"(worker_timeout {self.config.worker_timeout:g} s); killing it")
+                _signal(pid, signal.SIGKILL)
+                self.beat(slot)  # not again before it is reaped
 
 
-def _supervise(children: list[int], name: str, config: Any) -> int:
-    """Forward SIGTERM/SIGINT to every worker; exit 0 only if they all drained cleanly."""
-    stopping = False
-
-    def forward(signum: int, _: Any) -> None:
-        nonlocal stopping
-        if not stopping and signum in (signal.SIGTERM, signal.SIGINT):
-            say(name, f"draining {len(children)} workers: serving {config.drain_delay:g} s more, then finishing "
-                      f"what is in flight (at most {config.write_timeout:g} s)")
-        stopping = True
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    if _stop_requested.is_set():  # it came while the workers were being forked
-        forward(signal.SIGTERM, None)
-    status = 0
-    remaining = set(children)
-    while remaining:
-        pid, code = os.wait()
-        remaining.discard(pid)
-        if os.waitstatus_to_exitcode(code) != 0:
-            status = 1
-        if not stopping:  # a worker died on its own: stop the rest, let the platform restart us
-            say(name, f"worker {pid} exited with {os.waitstatus_to_exitcode(code)}; stopping")
-            status = 1
-            forward(0, None)
-    say(name, "drained; exiting" if status == 0 else "stopped; exiting 1")
-    return status
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass

@@ -107,11 +107,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("read_timeout", duration, 10.0, "an idle or stalled connection is closed after this"),
     Setting("write_timeout", duration, 10.0, "the longest a request may take to finish during a drain"),
     Setting("drain_delay", duration, 5.0, "keep serving this long after SIGTERM while the platform stops routing"),
+    Setting("worker_timeout", duration, 30.0, "workers > 1: a worker whose loop has not turned for this long is "
+                                              "killed and replaced"),
     Setting("connection_limit", count, 1000, "open connections per worker (Waitress's 100 lets idle ones "
                                              "lock everyone out)"),
     Setting("access_log", switch, True, "one line per request on stdout"),
     Setting("max_batch_rows", count, 1000, "rows in one batch request; more get 413"),
     Setting("max_body_bytes", count, 1 << 20, "bytes in one request body; more get 413"),
+    Setting("token_file", Path, Path("/var/openfaas/secrets/device-price-token"),
+            "when this file exists, requests but health probes need Authorization: Bearer <its content>"),
     Setting("model_dir", Path, DEFAULT_MODEL_DIR, "folder with model.tflite, feature_spec.json and manifest.json",
             aliases=("MODEL_DIR",)),
     # A test seam, not a knob: off only to measure what the Waitress tuning buys

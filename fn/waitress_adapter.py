@@ -10,11 +10,16 @@ assumption below, naming the one a new release breaks. What is used, and why:
   drops queued work) and the rejection above;
 - `send_bytes` (deprecated, still honoured): a worker thread then sends a response in one
   piece; with the default the main loop spins against the channel's lock under concurrency;
-- `wasyncore.loop`: the loop is run here, one pass at a time, so a drain can end it.
+- `wasyncore.loop`: the loop is run here, one pass at a time, so a drain can end it;
+- the channel's `parser_class` and `error_task_class`: a body over the limit is read and
+  discarded (up to DISCARD_BOUND) rather than refused mid-upload, so a client that writes the
+  whole body before reading (Python's urllib, for one) reads the 413 instead of a reset
+  connection; and what Waitress still refuses itself is answered in the contract's JSON.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import socket
 import threading
@@ -24,9 +29,17 @@ from typing import Any
 
 import waitress
 from waitress import wasyncore
-from waitress.task import ThreadedTaskDispatcher
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.task import ErrorTask, ThreadedTaskDispatcher
+from waitress.utilities import RequestEntityTooLarge
 
 WSGIApp = Callable[[dict[str, Any], Callable], Iterable[bytes]]
+# (status, message) -> the contract's JSON error body.
+ErrorBody = Callable[[int, str], bytes]
+# A declared body up to this size is read and thrown away before the 413; past it the
+# connection is refused at once (a client still sending then sees a reset).
+DISCARD_BOUND = 256 << 20
 
 
 class _Rejecting(threading.local):
@@ -91,12 +104,70 @@ class _Counted:
         self.channel.cancel()
 
 
+class _Discarded:
+    """A body receiver that counts the declared bytes and keeps none of them."""
+
+    error = None
+
+    def __init__(self, length: int):
+        self.remaining = length
+        self.completed = length == 0
+
+    def received(self, data: bytes) -> int:
+        taken = min(len(data), self.remaining)
+        self.remaining -= taken
+        self.completed = self.remaining == 0
+        return taken
+
+    def getfile(self) -> io.BytesIO:
+        return io.BytesIO(b"")
+
+    def getbuf(self) -> io.BytesIO:  # the parser only closes it
+        return io.BytesIO(b"")
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _channel_class(max_body_bytes: int, error_body: ErrorBody) -> type:
+    class Parser(HTTPRequestParser):
+        def received(self, data: bytes) -> int:
+            consumed = super().received(data)
+            if self.completed:
+                return consumed
+            if self.chunked:  # no declared length to read to: refuse once past the limit
+                if self.body_bytes_received > max_body_bytes:
+                    self.error = RequestEntityTooLarge(f"the body is over the limit of {max_body_bytes} bytes")
+                    self.completed = True
+            elif self.headers_finished and self.content_length > max_body_bytes \
+                    and not isinstance(self.body_rcv, _Discarded):
+                # The application sees CONTENT_LENGTH over its limit and an empty body.
+                self.body_rcv = _Discarded(self.content_length)
+            return consumed
+
+    class JSONErrorTask(ErrorTask):
+        def execute(self) -> None:
+            e = self.request.error
+            body = error_body(e.code, e.body)
+            self.status = f"{e.code} {e.reason}"
+            self.response_headers.append(("Content-Type", "application/json"))
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class Channel(HTTPChannel):
+        parser_class = Parser
+        error_task_class = JSONErrorTask
+
+    return Channel
+
+
 class Server:
     """A Waitress server on a listening socket, run one loop pass at a time."""
 
-    def __init__(self, app: WSGIApp, overloaded: WSGIApp, sock: socket.socket, *, threads: int,
-                 max_inflight: int, exempt: tuple[str, ...], read_timeout: float, connection_limit: int,
-                 max_body_bytes: int, tuned: bool = True):
+    def __init__(self, app: WSGIApp, overloaded: WSGIApp, error_body: ErrorBody, sock: socket.socket, *,
+                 threads: int, max_inflight: int, exempt: tuple[str, ...], read_timeout: float,
+                 connection_limit: int, max_body_bytes: int, tuned: bool = True):
         self.sock = sock
         self.dispatcher = AdmissionDispatcher(max_inflight, exempt)
         self.dispatcher.set_thread_count(threads)
@@ -120,7 +191,7 @@ class Server:
                 channel_timeout=max(1, int(read_timeout)),
                 connection_limit=connection_limit,
                 asyncore_use_poll=True,  # select() stops at 1,024 descriptors
-                max_request_body_size=max_body_bytes,
+                max_request_body_size=DISCARD_BOUND,
                 # Bodies and responses stay in memory: no temporary files under a read-only root.
                 inbuf_overflow=max_body_bytes + (1 << 16),
                 outbuf_overflow=64 << 20,
@@ -128,6 +199,7 @@ class Server:
                 ident="device-price",
             )
         self.dispatcher.trigger = self.server.trigger
+        self.server.channel_class = _channel_class(max_body_bytes, error_body)
 
     def run_once(self, timeout: float = 1.0) -> None:
         wasyncore.loop(timeout=timeout, map=self.server._map, use_poll=True, count=1)

@@ -132,10 +132,12 @@ def image_target(image: str) -> Target:
     return by_module(module)
 
 
-def docker_run(image: str, name: str, env: dict[str, str] | None = None, tmpfs: bool = True) -> tuple[str, str]:
+def docker_run(image: str, name: str, env: dict[str, str] | None = None, tmpfs: bool = True,
+               extra: tuple[str, ...] = ()) -> tuple[str, str]:
     """Start a container as users run it, hardened: read-only root, no capabilities, no new
     privileges (tmpfs: a /tmp, which TensorFlow needs and the slim images do not). The
-    QUIET settings unless `env` says otherwise. Returns (name, base URL)."""
+    QUIET settings unless `env` says otherwise; `extra`: more `docker run` arguments (a volume,
+    say). Returns (name, base URL)."""
     docker("rm", "-f", name, check=False)
     port = free_port()
     args = ["run", "-d", "--name", name, "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
@@ -144,7 +146,7 @@ def docker_run(image: str, name: str, env: dict[str, str] | None = None, tmpfs: 
         args += ["--tmpfs", "/tmp"]
     for key, value in {**QUIET, **(env or {})}.items():
         args += ["-e", f"{key}={value}"]
-    docker(*args, image)
+    docker(*args, *extra, image)
     return name, f"http://127.0.0.1:{port}"
 
 

@@ -4,6 +4,7 @@ function container, baseline server)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,13 @@ CASES = [
     Case("body over the limit", b'{"device_brand": "' + b"x" * api.Limits().max_body_bytes + b'"}', 413),
     Case("batch over the row limit", body({"instances": [EXAMPLE] * (api.Limits().max_batch_rows + 1)}), 413),
     Case("empty batch", body({"instances": []}), 400),
+    Case("integer too large for a float", body(with_(ram=10**309)), 422, ["ram"]),
+    Case("5,000-digit integer", body(with_(battery=...))[:-1] + b', "battery": 1' + b"0" * 5000 + b"}", 422,
+         ["battery"]),
+    Case("1 MB device_brand", body(with_(device_brand="x" * 1_000_000)), 422, ["device_brand"]),
+    Case("1 MB unknown field name", body(with_(**{"x" * 1_000_000: 1})), 422),
+    Case("UTF-8 byte order mark", b"\xef\xbb\xbf" + body(EXAMPLE), 200),
+    Case("odd Unicode brand", body(with_(device_brand="\u202e\U0001f4f1 \u00f1\u0301\ud800")), 200),
     Case("wrong method", b"", 405, method="PUT"),
 ]
 
@@ -84,8 +92,11 @@ def check(case: Case, status: int, headers: Any, text: str) -> dict[str, Any] | 
     """Assert a response honours the case; returns the JSON body when there is one."""
     assert status == case.status, f"{case.name}: {status} {text[:300]}"
     assert status < 500
-    if status == 413 and not headers.get("Content-Type", "").startswith("application/json"):
-        return None  # Waitress refuses an oversized body itself, in plain text: allowed
+    assert headers.get("Content-Type", "").startswith("application/json"), f"{case.name}: {headers}"
+    assert len(text) < 16_384, f"{case.name}: a {len(text)}-character answer (an echo of the request?)"
+    # The API's words, not Python's.
+    assert not re.search(r"\b(NoneType|utf-8-sig|set_int_max_str_digits|got (str|list|dict|int|float|bool))\b", text), \
+        f"{case.name}: {text[:300]}"
     value = json.loads(text)
     if status == 200:
         results = value["predictions"] if "instances" in case.data.decode("utf-8", "replace")[:20] else [value]

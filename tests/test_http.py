@@ -3,6 +3,9 @@ process and container, and the TensorFlow reference (the same contract over Kera
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -85,3 +88,20 @@ def test_reference_answers_what_the_function_answers(fn_url, reference_url):
     fn_answer, tf_answer = (requests.post(url, json=EXAMPLE, timeout=30).json() for url in (fn_url, reference_url))
     assert set(fn_answer) == set(tf_answer)
     assert abs(fn_answer["normalized_used_price"] - tf_answer["normalized_used_price"]) <= 1e-5
+
+
+@pytest.mark.parametrize("what", ["5 MB body", "100,000-row batch"])
+def test_oversized_bodies_get_the_json_413_not_a_reset(target, what):
+    """urllib writes the whole body before it reads: the server must read (and discard) it and
+    answer, not close mid-upload."""
+    url, predict_path, _ = target
+    data = (b'{"device_brand": "' + b"x" * 5_000_000 + b'"}' if what == "5 MB body"
+            else json.dumps({"instances": [EXAMPLE] * 100_000}).encode())
+    request = urllib.request.Request(url + predict_path, data=data, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=60)
+    assert answer.value.code == 413
+    assert answer.value.headers["Content-Type"] == "application/json"
+    error = json.loads(answer.value.read())["error"]
+    assert f"the body is {len(data)} bytes" in error["message"]

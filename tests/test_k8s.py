@@ -56,3 +56,15 @@ def test_grace_period_covers_the_drain(resources):
     assert resources["Service"]["spec"]["selector"] == resources["Deployment"]["spec"]["selector"]["matchLabels"]
     target = resources["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]
     assert target["name"] == resources["Deployment"]["metadata"]["name"]
+
+
+def test_the_token_secret_is_optional_and_mounted_where_the_server_looks(resources):
+    from fn import settings
+
+    pod = resources["Deployment"]["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "token"]
+    assert volume["secret"]["optional"] is True  # no Secret: the server runs without a token
+    (mount,) = pod["containers"][0]["volumeMounts"]
+    token_file = settings.defaults("baseline").token_file
+    assert mount["readOnly"] and str(token_file.parent) == mount["mountPath"]
+    assert token_file.name == volume["secret"]["secretName"]  # the key's file name

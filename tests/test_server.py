@@ -135,3 +135,29 @@ def test_sigterm_logs_the_drain_and_the_exit(module, workers):
         assert "Traceback" not in log
     finally:
         stop_process(proc)
+
+
+def test_an_oversized_body_is_discarded_not_buffered():
+    """50 MB declared and sent: the function's peak memory barely moves (nothing is kept)."""
+    import urllib.error
+    import urllib.request
+
+    port = free_port()
+    proc = start_process("fn", {"port": str(port), "access_log": "0"})
+    url = f"http://127.0.0.1:{port}"
+
+    def peak_mb() -> float:
+        status = open(f"/proc/{proc.pid}/status").read()
+        return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+    try:
+        wait_healthy(url, proc)
+        requests.post(url, json=EXAMPLE, timeout=5)
+        before = peak_mb()
+        request = urllib.request.Request(url, data=b"x" * (50 << 20), method="POST")
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(request, timeout=60)
+        assert answer.value.code == 413
+        assert peak_mb() - before < 10
+    finally:
+        stop_process(proc)

@@ -87,3 +87,21 @@ def test_committed_tflite_matches_keras(dataset, predictor):
     x, _ = features.encode(predictor.spec, [records[i] for i in test_idx])
     expected = keras.models.load_model(MODEL_DIR / "model.keras").predict_on_batch(x).reshape(-1)
     assert np.max(np.abs(predictor.predict_matrix(x) - expected)) <= 1e-5
+
+
+def test_convert_command_explains_itself_and_refuses_a_bad_dataset_path(tmp_path):
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["scripts/convert.sh", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    helped = run("--help")
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: scripts/convert.sh")
+    bare = run("--data")
+    assert bare.returncode == 2 and "--data needs the path" in bare.stderr and "unbound" not in bare.stderr
+    before = {p.name: p.stat().st_mtime_ns for p in (ROOT / "model").iterdir()}
+    typo = run("--data", str(tmp_path / "no-such-file.csv"))
+    assert typo.returncode == 1 and "no-such-file.csv: cannot read the dataset" in typo.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in (ROOT / "model").iterdir()} == before  # nothing rewritten

@@ -15,6 +15,8 @@ import requests
 import waitress
 from waitress import channel, task, wasyncore
 from waitress.adjustments import Adjustments
+from waitress.parser import HTTPRequestParser
+from waitress.task import ErrorTask
 
 from fn import waitress_adapter
 from tests.conftest import ROOT
@@ -52,6 +54,23 @@ def test_channel_interface():
     assert "self.requests = []" in source, "HTTPChannel no longer keeps its parsed requests in .requests"
 
 
+def test_parser_and_error_task_interface():
+    assert channel.HTTPChannel.parser_class is HTTPRequestParser and channel.HTTPChannel.error_task_class is ErrorTask, \
+        "HTTPChannel no longer names its parser_class and error_task_class: the 413 cannot be JSON"
+    from waitress.server import BaseWSGIServer
+
+    assert BaseWSGIServer.channel_class is channel.HTTPChannel, "the server no longer makes channels from channel_class"
+    for name in ("completed", "chunked", "headers_finished", "content_length", "body_bytes_received", "body_rcv",
+                 "error"):
+        assert hasattr(HTTPRequestParser, name), f"HTTPRequestParser.{name} is gone: the oversized-body reader needs it"
+    parser_source = inspect.getsource(HTTPRequestParser)
+    assert "br.received(data)" in parser_source and ".getfile()" in parser_source and ".getbuf()" in parser_source, \
+        "the parser's body receiver interface changed (received, getfile, getbuf)"
+    for name in ("set_close_on_finish", "write", "response_headers", "content_length", "status"):
+        assert hasattr(ErrorTask, name) or name in inspect.getsource(ErrorTask.__mro__[1]), \
+            f"ErrorTask.{name} is gone: the JSON error task needs it"
+
+
 def test_loop_takes_a_map_and_a_count():
     assert {"timeout", "use_poll", "map", "count"} <= set(inspect.signature(wasyncore.loop).parameters), \
         "wasyncore.loop changed: the adapter runs the loop one pass at a time"
@@ -75,8 +94,9 @@ def running_server():
     sock = socket.create_server(("127.0.0.1", 0))
     # The loop must run in the main thread for the 429 (it tells the loop by its thread):
     # here the test's own thread runs it between requests.
-    server = waitress_adapter.Server(slow, overloaded, sock, threads=2, max_inflight=1, exempt=("/_/health",),
-                                     read_timeout=5, connection_limit=100, max_body_bytes=1 << 20)
+    server = waitress_adapter.Server(slow, overloaded, lambda status, message: b"{}", sock, threads=2,
+                                     max_inflight=1, exempt=("/_/health",), read_timeout=5, connection_limit=100,
+                                     max_body_bytes=1 << 20)
     yield server, f"http://127.0.0.1:{sock.getsockname()[1]}", release
     release.set()
     server.shutdown()

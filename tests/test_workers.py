@@ -1,0 +1,144 @@
+"""A worker that dies or hangs: replaced at once, the service answering throughout; a crash
+loop still stops the server. Against the server's process and its container (whose workers
+the host sees as ordinary processes)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from fn.features import EXAMPLE
+from scripts import launch
+from tests.conftest import free_port, start_process, stop_process, wait_healthy
+
+
+@dataclass
+class Running:
+    url: str
+    parent: int  # the supervisor's pid, as the host sees it
+    log: Callable[[], str]
+    exit_code: Callable[[], int | None]  # None while it runs
+
+
+def workers(parent: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout
+    return sorted(int(pid) for pid in out.split())
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
+        time.sleep(0.02)
+
+
+SETTINGS = {"workers": "2", "worker_timeout": "1s", "access_log": "0", "drain_delay": "0"}
+
+
+@pytest.fixture(params=["process", "container"])
+def server(request) -> Iterator[Running]:
+    if request.param == "process":
+        port = free_port()
+        proc = start_process("baseline", {**SETTINGS, "port": str(port)})
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, proc)
+        yield Running(url, proc.pid, proc.log.read_text, proc.poll)
+        stop_process(proc)
+    else:
+        image = request.getfixturevalue("server_image")
+        name, url = launch.docker_run(image, "device-price-workers-test", SETTINGS, tmpfs=False)
+        try:
+            wait_healthy(url)
+            pid = int(launch.docker("inspect", "-f", "{{.State.Pid}}", name))
+
+            def exit_code() -> int | None:
+                state = launch.docker("inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", name).split()
+                return None if state[0] == "true" else int(state[1])
+
+            def log() -> str:
+                logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+                return logs.stdout + logs.stderr
+
+            yield Running(url, pid, log, exit_code)
+        finally:
+            launch.stop_container(name)
+
+
+def test_a_killed_worker_is_replaced_under_load(server: Running):
+    """kill -9 (what an OOM kill does) one of two workers while 4 clients send requests, each on
+    a new connection: only requests in flight on that worker may fail (at most one per client)."""
+    before = workers(server.parent)
+    assert len(before) == 2
+    failures, successes = [], []
+    stop = threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            try:
+                r = requests.post(server.url + "/predict", json=EXAMPLE, timeout=5, headers={"Connection": "close"})
+                (successes if r.status_code == 200 else failures).append(r.status_code)
+            except requests.RequestException as e:
+                failures.append(type(e).__name__)
+
+    clients = [threading.Thread(target=client) for _ in range(4)]
+    for t in clients:
+        t.start()
+    time.sleep(0.5)
+    killed = before[0]
+    subprocess.run(["kill", "-9", str(killed)], check=True)
+    answered_before_kill = len(successes)
+    wait_for(lambda: len(workers(server.parent)) == 2 and killed not in workers(server.parent), 5,
+             "a replacement worker")
+    time.sleep(1.0)
+    stop.set()
+    for t in clients:
+        t.join(10)
+    assert len(failures) <= 4, failures
+    assert len(successes) > answered_before_kill + 20  # it kept answering
+    assert server.exit_code() is None
+    assert "exited with -9; replaced by worker" in server.log()  # its own pid namespace in a container
+
+
+def test_a_hung_worker_is_detected_and_replaced(server: Running):
+    before = workers(server.parent)
+    hung = before[0]
+    subprocess.run(["kill", "-STOP", str(hung)], check=True)
+    try:
+        wait_for(lambda: hung not in workers(server.parent) and len(workers(server.parent)) == 2, 6,
+                 "the stopped worker replaced")
+    finally:
+        subprocess.run(["kill", "-CONT", str(hung)], capture_output=True)
+    assert "has not answered for" in server.log()
+    for _ in range(10):
+        assert requests.post(server.url + "/predict", json=EXAMPLE, timeout=5).status_code == 200
+
+
+def test_a_crash_loop_stops_the_server_with_exit_1():
+    port = free_port()
+    proc = start_process("baseline", {**SETTINGS, "port": str(port)})
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        for _ in range(5):
+            current = workers(proc.pid)
+            if not current:
+                break
+            subprocess.run(["kill", "-9", str(current[0])], capture_output=True)
+            wait_for(lambda c=current[0]: c not in workers(proc.pid), 5, "the worker gone")
+            time.sleep(0.1)
+        assert proc.wait(15) == 1
+        assert "worker exits within 60 s; stopping" in proc.log.read_text()
+    finally:
+        stop_process(proc)
+
+
+def test_sigterm_still_drains_with_exit_0(server: Running):
+    subprocess.run(["kill", "-TERM", str(server.parent)], check=True)
+    wait_for(lambda: server.exit_code() is not None, 15, "the server stopped")
+    assert server.exit_code() == 0
+    assert "drained; exiting" in server.log()
