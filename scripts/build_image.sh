@@ -48,9 +48,14 @@ if [ "$offline" = auto ]; then
 fi
 args=()
 if [ "$offline" = 1 ]; then
-  scripts/build_base.sh
+  base=${BASE_IMAGE:-device-price-base:bookworm-cc}
+  BASE_IMAGE=$base scripts/build_base.sh
   WHEELHOUSE=$wheels scripts/wheelhouse.sh "$reqs"
-  args=(--build-arg BASE_IMAGE="${BASE_IMAGE:-device-price-base:bookworm}" --build-arg OFFLINE=1)
+  if [ "$kind" != tf ]; then  # numpy's source and what compiling it needs
+    WHEELHOUSE=wheelhouse/numpy scripts/wheelhouse.sh requirements/numpy-build.txt
+    python3 scripts/fetch_sdist.py requirements/numpy.txt wheelhouse/numpy
+  fi
+  args=(--build-arg BASE_IMAGE="$base" --build-arg BUILDER_IMAGE="$base" --build-arg OFFLINE=1)
 fi
 mkdir -p build
 echo "building $tag from $file (log: build/image-$kind.log)"

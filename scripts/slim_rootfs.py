@@ -30,10 +30,20 @@ STDLIB_DROP = {
     "lib-dynload/_sqlite3*", "lib-dynload/_curses*", "lib-dynload/_dbm*", "lib-dynload/_gdbm*",
     "lib-dynload/_ctypes_test*", "lib-dynload/xxlimited*", "lib-dynload/audioop*", "lib-dynload/_lzma*",
     "lib-dynload/_bz2*", "lib-dynload/_decimal*", "lib-dynload/_ssl*", "lib-dynload/_hashlib*",
+    # Interactive, legacy or foreign-protocol modules; nis and readline alone pull in Kerberos,
+    # NSL and terminal libraries (3 MB).
+    "lib-dynload/nis*", "lib-dynload/readline*", "lib-dynload/_crypt*", "lib-dynload/ossaudiodev*",
+    "lib-dynload/_xx*", "lib-dynload/_lsprof*", "lib-dynload/_codecs_*", "lib-dynload/_multibytecodec*",
+    "lib-dynload/_asyncio*", "lib-dynload/_multiprocessing*", "lib-dynload/_posixshmem*", "lib-dynload/pyexpat*",
+    "asyncio", "multiprocessing", "xml", "html", "mailbox.py", "crypt.py", "nntplib.py", "smtplib.py",
+    "imaplib.py", "ftplib.py", "poplib.py", "telnetlib.py", "cgi.py", "cgitb.py", "rlcompleter.py",
 }
-# Package parts that only tests, builds or type checkers use.
+# Package parts that only tests, builds or type checkers use (numpy's _simd and *_tests
+# extension modules included, but _multiarray_tests, which numpy's import documents).
 SITE_DROP = re.compile(
     r"(^|/)(tests?|__pycache__|include|f2py|distutils|_pyinstaller|testing/_private)(/|$)|\.(pyi|h|c|pxd|a)$"
+    r"|(^|/)_(simd|umath_tests|rational_tests|struct_ufunc_tests|operand_flag_tests)\.cpython"
+    r"|^numpy/(array_api|doc)(/|$)"
 )
 
 

@@ -106,9 +106,9 @@ def test_faas_cli_context_builds_the_same_image(stack, fn_image, tmp_path):
     assert (context / "Dockerfile").read_text() == (ROOT / "Dockerfile.fn").read_text()
     fn = stack["functions"]["device-price"]
     args = []
-    base = "device-price-base:bookworm"
+    base = "device-price-base:bookworm-cc"
     if subprocess.run(["docker", "image", "inspect", base], capture_output=True).returncode == 0:
-        args = ["--build-arg", f"BASE_IMAGE={base}", "--build-arg", "OFFLINE=1"]
+        args = ["--build-arg", f"BASE_IMAGE={base}", "--build-arg", f"BUILDER_IMAGE={base}", "--build-arg", "OFFLINE=1"]
     else:
         args = [a for k, v in fn["build_args"].items() if v for a in ("--build-arg", f"{k}={v}")]
     proc = subprocess.run(["docker", "build", "-q", "-t", "device-price-fn:faas-context", *args, "."],

@@ -13,17 +13,38 @@ from tests.conftest import ROOT
 
 
 def pins(path: str) -> dict[str, tuple[str, str]]:
-    """name -> (version, sha256) from a requirements file in pip's hash-checking form."""
+    """name -> (version, first sha256) from a requirements file in pip's hash-checking form."""
     text = (ROOT / path).read_text()
     found = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\\n\s+--hash=sha256:([0-9a-f]{64})", text, re.M)
     return {name: (version, digest) for name, version, digest in found}
 
 
+IMAGE_REQUIREMENTS = ("requirements/serve.txt", "requirements/numpy.txt", "requirements/numpy-build.txt",
+                      "requirements/tf.txt")
+
+
 def test_every_image_requirement_is_pinned_with_a_hash():
-    for path in ("requirements/serve.txt", "requirements/tf.txt"):
-        lines = [ln for ln in (ROOT / path).read_text().splitlines() if "==" in ln]
+    for path in IMAGE_REQUIREMENTS:
+        lines = [ln for ln in (ROOT / path).read_text().splitlines() if "==" in ln and not ln.startswith("#")]
         assert lines and len(pins(path)) == len(lines), path
-    assert set(pins("requirements/serve.txt")) == {"numpy", "tflite-runtime", "waitress"}
+    assert set(pins("requirements/serve.txt")) == {"tflite-runtime", "waitress"}
+    assert set(pins("requirements/numpy.txt")) == {"numpy"}  # its source: compiled without BLAS in the image
+    assert "--no-binary numpy" in (ROOT / "requirements/numpy.txt").read_text()
+
+
+@pytest.mark.parametrize("platform", ["x86_64", "aarch64"])
+def test_serving_wheels_resolve_for_both_architectures(platform, tmp_path):
+    """What the images install from wheels, for Linux x86_64 and arm64 (Raspberry Pi, Apple Silicon
+    nodes): every wheel exists for CPython 3.11 there and matches a pinned hash."""
+    tags = {"x86_64": ["manylinux2014_x86_64"], "aarch64": ["manylinux2014_aarch64", "manylinux_2_34_aarch64"]}
+    for reqs in ("requirements/serve.txt", "requirements/numpy-build.txt"):
+        got = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                              "--require-hashes", "--python-version", "3.11", "--implementation", "cp",
+                              *[a for tag in tags[platform] for a in ("--platform", tag)],
+                              "-d", str(tmp_path / platform), "-r", str(ROOT / reqs)], capture_output=True, text=True)
+        assert got.returncode == 0, got.stderr[-2000:]
+    wheels = sorted(p.name for p in (tmp_path / platform).glob("*.whl"))
+    assert any(w.startswith("tflite_runtime-2.14.0-cp311") and platform in w for w in wheels), wheels
 
 
 def test_tampered_wheel_is_refused(tmp_path):
