@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build one of the project's images, here or on a machine with no registry access.
-#   scripts/build_image.sh fn|server|tf [TAG]
+#   scripts/build_image.sh fn|server|tf|numpy [TAG]   (numpy: the images' numpy build stage alone)
 #   CONTEXT_ONLY=1 scripts/build_image.sh tf   (assemble the build context, build nothing)
 # Online: FROM the pinned python:3.11 image, pip inside the build.
 # Offline (no Docker Hub, containers cannot reach PyPI): a base image made from Debian
@@ -8,12 +8,14 @@
 # checked (apt signatures; pip --require-hashes). OFFLINE=1/0 forces either; default: try.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kind=${1:?usage: scripts/build_image.sh fn|server|tf [TAG]}
+kind=${1:?usage: scripts/build_image.sh fn|server|tf|numpy [TAG]}
+target=()
 case "$kind" in
   fn) file=Dockerfile.fn tag=${2:-device-price-fn:latest} reqs=requirements/serve.txt ;;
+  numpy) file=Dockerfile.fn tag=${2:-device-price-numpy:latest} reqs=requirements/serve.txt target=(--target numpy) ;;
   server) file=Dockerfile.server tag=${2:-device-price-server:latest} reqs=requirements/serve.txt ;;
   tf) file=Dockerfile.tf tag=${2:-device-price-tf:latest} reqs=requirements/tf.txt ;;
-  *) echo "unknown image $kind (fn, server or tf)" >&2; exit 2 ;;
+  *) echo "unknown image $kind (fn, server, tf or numpy)" >&2; exit 2 ;;
 esac
 # The TensorFlow reference gets a context of its own, so its ~330 MB of wheels never
 # travel with the slim images' builds: what its Dockerfile's COPY lines name, and no more.
@@ -59,6 +61,6 @@ if [ "$offline" = 1 ]; then
 fi
 mkdir -p build
 echo "building $tag from $file (log: build/image-$kind.log)"
-DOCKER_BUILDKIT=0 docker build -f "$PWD/$file" -t "$tag" "${args[@]}" "$context" > build/image-$kind.log 2>&1 || { tail -n 30 build/image-$kind.log >&2; exit 1; }
+DOCKER_BUILDKIT=0 docker build -f "$PWD/$file" -t "$tag" "${target[@]}" "${args[@]}" "$context" > build/image-$kind.log 2>&1 || { tail -n 30 build/image-$kind.log >&2; exit 1; }
 size=$(docker image inspect -f '{{.Size}}' "$tag")
 echo "built $tag: $((size / 1000000)) MB"

@@ -9,8 +9,12 @@
 standard library: a bare python3 on a host with Docker runs them.
 
 Targets are interleaved (A B A B ...) so the machine's drift spreads over all of them; the
-table shows min, median, p90 and max, and --json PATH keeps every run.
-- process: spawn the server process, poll until a prediction answers 200.
+table shows min, median, p90 and max, and --json PATH keeps every run. --floor adds, in the
+same interleaving, what no server can beat: in process mode a bare interpreter that imports
+numpy and tflite_runtime and exits; in docker mode `docker run` of a container that exits at
+once (the first image's python3, -I -S -c pass).
+- process: spawn the server process, poll until a prediction answers 200. --site DIR runs the
+  function (and the floor) on the packages in DIR, as the image has them (scripts/slim_site.sh).
 - docker: the image is present; `docker run` -> first prediction. Every image runs the same
   way: --read-only, --tmpfs /tmp (TensorFlow needs one; the slim images do not), no capabilities.
 - pull: a fresh node. Each image is pushed to a local registry (Debian's docker-registry,
@@ -49,6 +53,22 @@ from scripts.stats import spread
 from scripts.targets import TARGETS
 
 PROCESS_TARGETS = ("function", "tensorflow")
+FLOOR = "floor"
+
+
+def with_site(site: Path | None) -> dict[str, str]:
+    """The environment that puts a package folder first on the path (the function's, the floor's)."""
+    return {"PYTHONPATH": os.pathsep.join([str(site.resolve()), str(launch.ROOT)])} if site else {}
+
+
+def time_exit(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Seconds for a command that exits at once (a floor)."""
+    started = time.perf_counter()
+    proc = subprocess.run(args, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:4])}: {proc.stderr.strip()[-300:]}")
+    return {"seconds": seconds}
 
 
 def interleave(targets: list[str], runs: int) -> list[str]:
@@ -56,11 +76,13 @@ def interleave(targets: list[str], runs: int) -> list[str]:
     return [t for _ in range(runs) for t in targets]
 
 
-def time_process(name: str) -> dict[str, Any]:
+def time_process(name: str, site: Path | None = None) -> dict[str, Any]:
+    if name == FLOOR:
+        return time_exit([sys.executable, "-c", "import numpy, tflite_runtime.interpreter"], with_site(site))
     target = TARGETS[name]
     port = launch.free_port()
     started = time.perf_counter()
-    proc = launch.start_process(target, port, launch.QUIET)
+    proc = launch.start_process(target, port, {**launch.QUIET, **(with_site(site) if name == "function" else {})})
     try:
         seconds = launch.wait_for_prediction(f"http://127.0.0.1:{port}{target.predict_path}", 120, started,
                                              lambda: proc.poll() is None)
@@ -69,7 +91,10 @@ def time_process(name: str) -> dict[str, Any]:
     return {"seconds": seconds}
 
 
-def time_docker(image: str) -> dict[str, Any]:
+def time_docker(image: str, floor_image: str | None = None) -> dict[str, Any]:
+    if image == FLOOR:
+        return time_exit(["docker", "run", "--rm", "--read-only", "--entrypoint", "/usr/bin/python3", floor_image,
+                          "-I", "-S", "-c", "pass"])
     path = launch.image_target(image).predict_path  # asked before the clock starts
     started = time.perf_counter()
     name, url = launch.docker_run(image, "device-price-coldstart")
@@ -284,6 +309,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=5, help="runs per target (default 5)")
     p.add_argument("--target", action="append", choices=PROCESS_TARGETS,
                    help="process mode: which to start (repeat; default both)")
+    p.add_argument("--site", type=Path, help="process mode: run the function on the packages in this folder "
+                                             "(scripts/slim_site.sh makes the image's)")
+    p.add_argument("--floor", action="store_true", help="process and docker modes: measure the floor too")
     p.add_argument("--image", action="append", help="docker and pull modes: an image to start (repeat to compare)")
     p.add_argument("--registry", help="pull mode: HOST:PORT of a registry (default: start one on loopback)")
     p.add_argument("--gateway", default=os.environ.get("OPENFAAS_URL", "http://127.0.0.1:8080"),
@@ -310,10 +338,15 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"not built: {', '.join(missing)} (make image-fn / image-server / image-tf)")
     extra: dict[str, Any] = {}
     try:
+        floor = [FLOOR] if args.floor else []
         if args.mode == "process":
-            runs = measure(interleave(args.target or list(PROCESS_TARGETS), args.runs), time_process, args.quiet)
+            if args.site and not (args.site / "numpy").is_dir():
+                p.error(f"--site {args.site}: no numpy there (scripts/slim_site.sh {args.site})")
+            targets = list(args.target or PROCESS_TARGETS) + floor
+            runs = measure(interleave(targets, args.runs), lambda t: time_process(t, args.site), args.quiet)
+            extra = {"site": str(args.site) if args.site else "the current environment"}
         elif args.mode == "docker":
-            runs = measure(interleave(images, args.runs), time_docker, args.quiet)
+            runs = measure(interleave(images + floor, args.runs), lambda t: time_docker(t, images[0]), args.quiet)
         elif args.mode == "pull":
             registry = Registry(args.registry)
             bench = None
