@@ -8,6 +8,7 @@ deployment model, not the code.
 from __future__ import annotations
 
 import sys
+import time
 
 from fn import api, serve, settings
 from fn.app import HEALTH_PATHS as FN_HEALTH_PATHS
@@ -38,13 +39,12 @@ def make_route(plane: api.DataPlane) -> Route:
 def main(argv: list[str] | None = None) -> int:
     try:
         config = settings.load("baseline", DESCRIPTION, argv)  # a bad flag exits 2 with usage
+        started = time.perf_counter()
         model = Predictor(config.model_dir)
     except (settings.ConfigError, ModelError) as e:
         serve.say("baseline", f"cannot start: {e}")
         return 1
-    plane = api.DataPlane(model, api.Limits(config.max_batch_rows, config.max_body_bytes))
-    return serve.run(make_route(plane), config, "baseline", banner=f"baseline model {model.version}: ",
-                     health_paths=HEALTH_PATHS)
+    return serve.run(config, "baseline", model, make_route, time.perf_counter() - started, health_paths=HEALTH_PATHS)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,20 @@ def to_tflite(keras_model: Any, precision: str) -> bytes:
         return converter.convert()
 
 
+def add_training_range(spec: dict[str, Any], data_path: str | None, model_dir: Path) -> None:
+    """The numeric fields' ranges over the training rows, as fit_spec now records them, added to
+    an older specification (the dataset must be here: that is what they describe)."""
+    try:
+        records, _ = data.load(data_path)
+    except data.DataError:
+        return
+    if spec.get("dataset_sha256") != data.sha256(data.find_data(data_path)):
+        raise ConversionError("the dataset is not the one the model was trained on: cannot add its training ranges")
+    train_idx, _ = train.split(len(records))
+    spec["training_range"] = features.fit_spec([records[i] for i in train_idx])["training_range"]
+    (model_dir / inference.SPEC).write_text(json.dumps(spec, indent=1) + "\n")
+
+
 def check_rows(data_path: str | None) -> tuple[list[dict[str, Any]], str]:
     """The test rows of the fixed split when the dataset is here, else generated rows. A dataset
     named with --data must load: a typo in its path stops the conversion instead of falling
@@ -85,8 +99,10 @@ def convert(model_dir: Path = train.OUT, precision: str = "float32", data_path: 
     if not keras_path.exists():
         raise ConversionError(f"{keras_path}: no trained model (run python -m convert.train)")
     model = keras.models.load_model(keras_path)
+    spec = json.loads((model_dir / inference.SPEC).read_bytes())
+    if "training_range" not in spec:  # a specification written before it had them
+        add_training_range(spec, data_path, model_dir)
     spec_bytes = (model_dir / inference.SPEC).read_bytes()
-    spec = json.loads(spec_bytes)
     tflite = to_tflite(model, precision)
     (model_dir / inference.TFLITE).write_bytes(tflite)
     manifest = {

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from . import features
 from .messages import Request, Response, json_response
@@ -111,12 +112,24 @@ class Limits:
     max_body_bytes: int = 1 << 20
 
 
-class DataPlane:
-    """One model behind the contract: predictions and metadata as Responses."""
+class Observer(Protocol):
+    """Hears of every prediction and every refused record (the metrics, the log line)."""
 
-    def __init__(self, model: Model, limits: Limits | None = None):
+    def predicted(self, rows: int, batch: bool, seconds: float, outside: list[str]) -> None:
+        """rows encoded and predicted in `seconds`; one field name per value outside the training range"""
+
+    def invalid(self, fields: list[str | None]) -> None:
+        """the field of each problem found in refused records"""
+
+
+class DataPlane:
+    """One model behind the contract: predictions and metadata as Responses. `observe` hears of
+    every prediction (the metrics); it never changes an answer."""
+
+    def __init__(self, model: Model, limits: Limits | None = None, observe: Observer | None = None):
         self.model = model
         self.limits = limits or Limits()
+        self.observe = observe
 
     def parse(self, body: bytes) -> tuple[list[Any], bool]:
         """The body as (records, is_batch), whatever the Content-Type (faas-cli sends text/plain)."""
@@ -154,9 +167,18 @@ class DataPlane:
 
     def predictions(self, records: list[Any], batch: bool = True) -> list[dict[str, Any]]:
         """Raw client records -> one answer per record; ValidationError lists every bad one."""
-        clean = features.check_records(records, batch)
+        try:
+            clean = features.check_records(records, batch)
+        except features.ValidationError as e:
+            if self.observe is not None:
+                self.observe.invalid([d["field"] for d in e.details])
+            raise
+        started = time.perf_counter()
         x, warnings = self.model.encoder.encode(clean)
         y = self.model.predict_matrix(x)
+        if self.observe is not None:
+            self.observe.predicted(len(clean), batch, time.perf_counter() - started,
+                                   features.outside_training_range(self.model.spec, clean))
         return [answer(record, value, notes, self.model.version)
                 for record, value, notes in zip(clean, y.tolist(), warnings, strict=True)]
 

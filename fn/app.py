@@ -1,65 +1,73 @@
-"""The WSGI application around a route: health, the 429 answer, the contract's errors, the
-access log. A route takes a Request and returns a Response; it knows nothing of WSGI.
+"""The WSGI application around a route: health, the bearer token, the 429 answer, the
+contract's errors, call ids, metrics and the access log. A route takes a Request and returns a
+Response; it knows nothing of WSGI.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
-import threading
+import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 from . import api
 from .auth import BearerToken
+from .logs import REQUEST, AccessLog, call_id, log
 from .messages import Request, Response, json_response
+from .metrics import Metrics
 
 Route = Callable[[Request], Response]
 HEALTH_PATHS = ("/_/health", "/_/ready")
-log = logging.getLogger("device-price")
+# Why a request was refused, by status: the label of device_price_requests_rejected_total.
+REFUSALS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+            413: "too_large", 422: "validation", 429: "over_max_inflight"}
 
 
 class App:
-    def __init__(self, route: Route, *, access_log: bool = True, max_inflight: int = 0,
-                 max_body_bytes: int = api.Limits().max_body_bytes, token: BearerToken | None = None,
-                 health_paths: tuple[str, ...] = HEALTH_PATHS):
+    def __init__(self, route: Route, *, access: AccessLog | None = None, metrics: Metrics | None = None,
+                 max_inflight: int = 0, max_body_bytes: int = api.Limits().max_body_bytes,
+                 token: BearerToken | None = None, health_paths: tuple[str, ...] = HEALTH_PATHS):
         self.route = route
+        self.access = access
+        self.metrics = metrics
+        self.max_inflight = max_inflight
         self.max_body_bytes = max_body_bytes
         self.token = token
-        self.access_log = access_log
-        self.max_inflight = max_inflight
         self.health_paths = health_paths
         self.draining = False  # set on SIGTERM: health turns 503 so the platform stops routing here
-        self._log_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         started = time.perf_counter()
-        length = _content_length(environ)
         path = environ.get("PATH_INFO") or "/"
-        if path not in self.health_paths and self.token and not self.token.allows(environ.get("HTTP_AUTHORIZATION")):
-            request = Request.from_wsgi(environ, b"")
-            response = api.failure(api.Unauthorized(bool(environ.get("HTTP_AUTHORIZATION"))))
-        elif length > self.max_body_bytes:  # the server has read and discarded it: nothing to parse
-            request = Request.from_wsgi(environ, b"")
-            response = api.failure(api.body_too_large(length, self.max_body_bytes))
-        else:
-            request = Request.from_wsgi(environ, environ["wsgi.input"].read(length) if length else b"")
-            response = self.health(request) if request.path in self.health_paths else self.answer(request)
-        return self._send(environ, request, response, start_response, started)
-
-    def error_body(self, status: int, message: str) -> bytes:
-        """What the server refuses before a request reaches the application, in the contract's JSON."""
-        return api.error(status, message).body
+        probe = path in self.health_paths
+        length = _content_length(environ)
+        request = Request.from_wsgi(environ, b"")
+        context = {"call_id": call_id(request.headers)}
+        REQUEST.set(context)
+        if self.metrics and not probe:
+            self.metrics.in_flight.inc()
+        try:
+            if not probe and self.token and not self.token.allows(request.headers.get("Authorization")):
+                response = api.failure(api.Unauthorized(bool(request.headers.get("Authorization"))))
+            elif length > self.max_body_bytes:  # the server has read and discarded it: nothing to parse
+                response = api.failure(api.body_too_large(length, self.max_body_bytes))
+            else:
+                request.body = environ["wsgi.input"].read(length) if length else b""
+                response = self.health(request) if probe else self.answer(request)
+        finally:
+            if self.metrics and not probe:
+                self.metrics.in_flight.dec()
+        return self._send(request, response, start_response, started, context, probe)
 
     def overloaded(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         """The answer past max_inflight, given by the server's loop without reading the body."""
         started = time.perf_counter()
         request = Request.from_wsgi(environ, b"")
+        context = {"call_id": call_id(request.headers)}
         n = self.max_inflight
         response = api.error(429, f"more than {n} request{'s' if n != 1 else ''} in flight; retry shortly",
                              headers=[("Retry-After", "1")])
-        return self._send(environ, request, response, start_response, started)
+        return self._send(request, response, start_response, started, context, False)
 
     def health(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
@@ -73,21 +81,36 @@ class App:
             return self.route(request)
         except api.CLIENT_ERRORS as e:
             return api.failure(e)
-        except Exception:  # a bug, never bad input: the client gets no traceback
-            log.exception("request failed: %s %s", request.method, request.path)
+        except Exception:  # a bug, never bad input: the traceback goes to the log only
+            log.exception("request failed", extra={"fields": {"method": request.method, "path": request.path[:200]}})
             return api.error(500, "internal error")
 
-    def _send(self, environ: dict[str, Any], request: Request, response: Response, start_response: Callable,
-              started: float) -> list[bytes]:
-        start_response(response.status_line, response.headers + [("Content-Length", str(len(response.body)))])
-        if self.access_log:
-            ms = (time.perf_counter() - started) * 1000
-            line = (f"{environ.get('REMOTE_ADDR', '-')} {request.method} {request.path} {response.status} "
-                    f"{len(response.body)} {ms:.2f}ms\n")
-            with self._log_lock:
-                sys.stdout.write(line)
-                sys.stdout.flush()
+    def error_body(self, status: int, message: str) -> bytes:
+        """What the server refuses before a request reaches the application, in the contract's JSON."""
+        return api.error(status, message).body
+
+    def _send(self, request: Request, response: Response, start_response: Callable, started: float,
+              context: dict[str, Any], probe: bool) -> list[bytes]:
+        headers = response.headers + [("Content-Length", str(len(response.body))), ("X-Call-Id", context["call_id"])]
+        start_response(response.status_line, headers)
+        seconds = time.perf_counter() - started
+        if self.metrics and not probe:
+            self.metrics.answered(request.method, response.status, seconds)
+            if response.status in REFUSALS:
+                self.metrics.refused(REFUSALS[response.status])
+        if self.access:
+            reason = _reason(response) if response.status >= 400 else None
+            self.access.write(context["call_id"], request.method, request.path[:200], response.status, seconds * 1000,
+                              context.get("rows"), reason)
         return [response.body]
+
+
+def _reason(response: Response) -> str | None:
+    """An error answer's message, for the log line (the contract's JSON, ours: small)."""
+    try:
+        return json.loads(response.body)["error"]["message"][:200]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _content_length(environ: dict[str, Any]) -> int:

@@ -160,6 +160,10 @@ def fit_spec(records: list[dict[str, Any]]) -> dict[str, Any]:
     for spec in NUMERIC:
         present = [r[spec.name] for r in records if r[spec.name] is not None]
         impute[spec.name] = float(np.median(present))
+    training_range = {}
+    for spec in NUMERIC:
+        present = [r[spec.name] for r in records if r[spec.name] is not None]
+        training_range[spec.name] = [float(min(present)), float(max(present))]
     spec = {
         "format": 1,
         "fields": list(FIELDS),
@@ -170,6 +174,8 @@ def fit_spec(records: list[dict[str, Any]]) -> dict[str, Any]:
         "impute": impute,
         "log1p": [f.name for f in NUMERIC if f.log],
         "ranges": {f.name: [f.low, f.high] for f in NUMERIC},
+        # What the model learnt from (the accepted ranges above are far wider).
+        "training_range": training_range,
         "columns": [],
         "mean": [],
         "std": [],
@@ -245,6 +251,13 @@ class Encoder:
             raise ValueError("the specification has no scaling statistics yet (fit_spec makes them)")
         raw, warnings = self.raw(records)
         return ((raw - self.mean) / self.std).astype(np.float32), warnings
+
+
+def outside_training_range(spec: dict[str, Any], records: list[dict[str, Any]]) -> list[str]:
+    """The fields, once per record, whose value lies outside the training rows' range."""
+    ranges = spec.get("training_range") or {}
+    return [name for r in records for name, (low, high) in ranges.items()
+            if r.get(name) is not None and not low <= r[name] <= high]
 
 
 def encode(spec: dict[str, Any], records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[str]]]:

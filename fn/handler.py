@@ -12,15 +12,14 @@ from typing import Any
 
 from . import api
 from .messages import Response, json_response
-from .model import Model
 
 _plane: api.DataPlane | None = None
 
 
-def use(model: Model, limits: api.Limits | None = None) -> api.DataPlane:
-    """Serve this model (the entry loads it before listening)."""
+def use(plane: api.DataPlane) -> api.DataPlane:
+    """Serve through this data plane (the entry makes it once the model is loaded)."""
     global _plane
-    _plane = api.DataPlane(model, limits)
+    _plane = plane
     return _plane
 
 
@@ -31,7 +30,7 @@ def plane() -> api.DataPlane:
         from .inference import Predictor
 
         config = settings.from_env()
-        use(Predictor(config.model_dir), api.Limits(config.max_batch_rows, config.max_body_bytes))
+        use(api.DataPlane(Predictor(config.model_dir), api.Limits(config.max_batch_rows, config.max_body_bytes)))
     assert _plane is not None
     return _plane
 

@@ -7,11 +7,13 @@ handler.handle() as the event, and turns the handler's answer back into a Respon
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import api, handler, serve, settings
+from .app import Route
 from .inference import ModelError, Predictor
 from .messages import Request, Response
 
@@ -32,14 +34,19 @@ def route(request: Request) -> Response:
                     list(result.get("headers", {}).items()))
 
 
+def serve_handler(plane: api.DataPlane) -> Route:
+    handler.use(plane)
+    return route
+
+
 def main(argv: list[str] | None = None, load: Callable[[Any], Any] = Predictor, program: str = "fn",
          name: str = "device-price") -> int:
     """Load the model (before the socket listens), then serve handler.handle over HTTP."""
     try:
         config = settings.load(program, DESCRIPTION, argv)  # a bad flag exits 2 with usage
+        started = time.perf_counter()
         model = load(config.model_dir)
     except (settings.ConfigError, ModelError, ValueError, OSError) as e:
         serve.say(name, f"cannot start: {e}")
         return 1
-    handler.use(model, api.Limits(config.max_batch_rows, config.max_body_bytes))
-    return serve.run(route, config, name, banner=f"{name} model {model.version}: ")
+    return serve.run(config, name, model, serve_handler, time.perf_counter() - started)

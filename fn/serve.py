@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -23,8 +24,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import api, logs, metrics
 from .app import HEALTH_PATHS, App, Route
 from .auth import BearerToken
+from .fields import FIELDS
+from .model import Model
 from .waitress_adapter import Server
 
 # Set by a SIGTERM/SIGINT that arrives before serve_socket has installed its own handlers
@@ -41,7 +45,27 @@ class StartError(Exception):
 
 
 def say(name: str, message: str) -> None:
+    """A line before logging is set up (a setting that does not parse, a port in use)."""
     print(f"{name}: {message}", file=sys.stderr, flush=True)
+
+
+class Observer:
+    """What the data plane reports of each request: its rows (for the access log line) and the
+    model's metrics."""
+
+    def __init__(self, metrics: metrics.Metrics | None):
+        self.metrics = metrics
+
+    def predicted(self, rows: int, batch: bool, seconds: float, outside: list[str]) -> None:
+        request = logs.REQUEST.get()
+        if request is not None:
+            request["rows"] = rows
+        if self.metrics:
+            self.metrics.predicted(rows, batch, seconds, outside)
+
+    def invalid(self, fields: list[str | None]) -> None:
+        if self.metrics:
+            self.metrics.invalid_fields(fields)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -86,8 +110,8 @@ def serve_socket(app: App, sock: socket.socket, config: Any, name: str, parent: 
         if not drain_started.is_set():
             drain_started.set()
             if parent is None:
-                say(name, f"draining: serving {config.drain_delay:g} s more, then finishing what is in "
-                          f"flight (at most {config.write_timeout:g} s)")
+                logs.event(f"draining: serving {config.drain_delay:g} s more, then finishing what is in "
+                           f"flight (at most {config.write_timeout:g} s)")
             threading.Thread(target=drain, name="drain", daemon=True).start()
 
     signal.signal(signal.SIGTERM, begin_drain)
@@ -109,23 +133,56 @@ def serve_socket(app: App, sock: socket.socket, config: Any, name: str, parent: 
     server.shutdown()
 
 
-def run(route: Route, config: Any, name: str, banner: str = "", health_paths: tuple[str, ...] = HEALTH_PATHS) -> int:
-    """Listen, then serve in this process (workers=1) or in forked workers sharing the socket."""
-    app = App(route, access_log=config.access_log, max_inflight=config.max_inflight,
-              max_body_bytes=config.max_body_bytes, token=BearerToken(config.token_file), health_paths=health_paths)
+def run(config: Any, name: str, model: Model, make_route: Callable[[api.DataPlane], Route], load_seconds: float,
+        health_paths: tuple[str, ...] = HEALTH_PATHS) -> int:
+    """Listen, then serve `model` in this process (workers=1) or in forked workers sharing the socket."""
     try:
         sock = listen(config.host, config.port)
     except StartError as e:
         say(name, f"cannot start: {e}")
         return 1
-    auth = f"bearer token from {config.token_file}" if app.token.current() is not None else "none"
-    print(f"{banner}listening on http://{config.host}:{config.port} (workers={config.workers}, "
-          f"threads={config.threads}, max_inflight={config.max_inflight or 'none'}, auth={auth})", flush=True)
+    logs.configure(config.log_format)
+    multiprocess_dir = None
+    measured = endpoint = None
+    if config.metrics_port:
+        try:
+            if config.workers > 1:  # before any metric exists
+                multiprocess_dir = metrics.use_multiprocess(config.metrics_dir)
+        except OSError as e:
+            say(name, f"cannot start: metrics_dir={config.metrics_dir} is not writable ({e.strerror or e})")
+            return 1
+        try:
+            endpoint = metrics.Endpoint(config.host, config.metrics_port, multiprocess_dir)
+        except OSError as e:
+            say(name, f"cannot start: cannot listen on {config.host}:{config.metrics_port} for metrics "
+                      f"({os.strerror(e.errno) if e.errno else e})")
+            return 1
+        measured = metrics.Metrics(FIELDS)
+        measured.started(model.version, model.runtime, _version_of(model.runtime), load_seconds, config.max_inflight)
+    plane = api.DataPlane(model, api.Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured))
+    app = App(make_route(plane), access=logs.AccessLog(config.log_format, model.version) if config.access_log else None,
+              metrics=measured, max_inflight=config.max_inflight, max_body_bytes=config.max_body_bytes,
+              token=BearerToken(config.token_file), health_paths=health_paths)
+    logs.event(f"{name} listening on http://{config.host}:{config.port}", model_version=model.version,
+               model_load_seconds=round(load_seconds, 4), auth="bearer token" if app.token.current() is not None
+               else "none", metrics=f"http://{config.host}:{config.metrics_port}/metrics" if measured else "off",
+               settings={k: str(v) for k, v in vars(config).items()})
     if config.workers == 1:
+        if endpoint:
+            endpoint.start()
         serve_socket(app, sock, config, name)
-        say(name, "drained; exiting")
+        logs.event("drained; exiting")
         return 0
-    return Supervisor(app, sock, config, name).run()
+    return Supervisor(app, sock, config, name, multiprocess_dir, endpoint).run()
+
+
+def _version_of(runtime: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(runtime.split()[0].replace("_", "-"))
+    except (metadata.PackageNotFoundError, ValueError):
+        return "unknown"
 
 
 # A crash loop: this many unexpected worker exits within the window stop the server (exit 1),
@@ -138,8 +195,11 @@ class Supervisor:
     worker that dies (an OOM kill, say) is replaced by a fork in about a millisecond, and one
     whose loop stops turning (no heartbeat for worker_timeout) is killed and replaced."""
 
-    def __init__(self, app: App, sock: socket.socket, config: Any, name: str):
+    def __init__(self, app: App, sock: socket.socket, config: Any, name: str, multiprocess_dir: Any = None,
+                 endpoint: metrics.Endpoint | None = None):
         self.app, self.sock, self.config, self.name = app, sock, config, name
+        self.multiprocess_dir = multiprocess_dir  # the workers' metric files, when there are metrics
+        self.endpoint = endpoint
         self.parent = os.getpid()
         self.workers: dict[int, int] = {}  # pid -> slot
         # One heartbeat per slot, in memory shared with the forked workers: CLOCK_MONOTONIC
@@ -163,6 +223,8 @@ class Supervisor:
         if pid == 0:
             signal.signal(signal.SIGTERM, _note_stop)
             signal.signal(signal.SIGINT, _note_stop)
+            if self.endpoint is not None:  # the parent's to serve
+                self.endpoint.server.server_close()
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
             code = 1
             try:
@@ -177,8 +239,8 @@ class Supervisor:
 
     def stop(self, signum: int = 0, _: Any = None) -> None:
         if not self.stopping and signum in (signal.SIGTERM, signal.SIGINT):
-            say(self.name, f"draining {len(self.workers)} workers: serving {self.config.drain_delay:g} s more, "
-                           f"then finishing what is in flight (at most {self.config.write_timeout:g} s)")
+            logs.event(f"draining {len(self.workers)} workers: serving {self.config.drain_delay:g} s more, "
+                       f"then finishing what is in flight (at most {self.config.write_timeout:g} s)")
         self.stopping = True
         self.stop_by = time.monotonic() + self.config.drain_delay + self.config.write_timeout + 5
         for pid in self.workers:
@@ -190,6 +252,8 @@ class Supervisor:
         signal.signal(signal.SIGINT, self.stop)
         for slot in range(self.config.workers):
             self.spawn(slot)
+        if self.endpoint is not None:  # the sum of every worker's metrics, served here
+            self.endpoint.start()
         if _stop_requested.is_set():
             self.stop(signal.SIGTERM)
         status = 0
@@ -206,25 +270,31 @@ class Supervisor:
                 self.check_heartbeats()
             time.sleep(0.05)
         self.sock.close()
-        say(self.name, "drained; exiting" if status == 0 else "stopped; exiting 1")
+        if self.multiprocess_dir is not None:
+            shutil.rmtree(self.multiprocess_dir, ignore_errors=True)
+        logs.event("drained; exiting" if status == 0 else "stopped; exiting 1")
         return status
 
     def reap(self, pid: int, code: int) -> int:
         """A worker exited: while stopping, note how; otherwise replace it (1 on a crash loop)."""
         slot = self.workers.pop(pid)
+        if self.multiprocess_dir is not None:
+            metrics.worker_gone(pid)
         if self.stopping:
             return int(code != 0)
         now = time.monotonic()
         self.deaths = [t for t in self.deaths if now - t < CRASH_LOOP[1]] + [now]
         if len(self.deaths) >= CRASH_LOOP[0]:
-            say(self.name, f"worker {pid} exited with {code}: {len(self.deaths)} worker exits within "
+            logs.log.error(f"worker {pid} exited with {code}: {len(self.deaths)} worker exits within "
                            f"{CRASH_LOOP[1]:g} s; stopping")
             self.stop()
             return 1
         new = self.spawn(slot)
         self.replaced += 1
-        say(self.name, f"worker {pid} exited with {code}; replaced by worker {new} "
-                       f"({self.replaced} replaced since start)")
+        if self.app.metrics:
+            self.app.metrics.workers_replaced.inc()
+        logs.log.warning(f"worker {pid} exited with {code}; replaced by worker {new} "
+                         f"({self.replaced} replaced since start)")
         return 0
 
     def check_heartbeats(self) -> None:
@@ -232,8 +302,8 @@ class Supervisor:
         for pid, slot in list(self.workers.items()):
             silent = now - self.last_beat(slot)
             if silent > self.config.worker_timeout:
-                say(self.name, f"worker {pid} has not answered for {silent:.1f} s "
-                               f"(worker_timeout {self.config.worker_timeout:g} s); killing it")
+                logs.log.warning(f"worker {pid} has not answered for {silent:.1f} s "
+                                 f"(worker_timeout {self.config.worker_timeout:g} s); killing it")
                 _signal(pid, signal.SIGKILL)
                 self.beat(slot)  # not again before it is reaped
 

@@ -80,6 +80,12 @@ def text(value: str) -> str:
     return value
 
 
+def log_format(value: str) -> str:
+    if value.strip().lower() not in ("json", "text"):
+        raise ValueError("is not json or text")
+    return value.strip().lower()
+
+
 # -- the table ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -112,6 +118,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("connection_limit", count, 1000, "open connections per worker (Waitress's 100 lets idle ones "
                                              "lock everyone out)"),
     Setting("access_log", switch, True, "one line per request on stdout"),
+    Setting("log_format", log_format, "json", "json: one JSON object per line (for log collectors); text"),
+    Setting("metrics_port", natural, 8081, "Prometheus /metrics on this port (0: none)", server_default=8001),
+    Setting("metrics_dir", Path, Path("/dev/shm"), "workers > 1: where the workers' metric files live (memory)"),
     Setting("max_batch_rows", count, 1000, "rows in one batch request; more get 413"),
     Setting("max_body_bytes", count, 1 << 20, "bytes in one request body; more get 413"),
     Setting("token_file", Path, Path("/var/openfaas/secrets/device-price-token"),

@@ -29,11 +29,14 @@ from scripts.targets import TARGETS
 
 OUT = launch.ROOT / "docs" / "bench" / "concurrency.json"
 
-# configuration -> (target, settings); "shipped" ones are the defaults users get. The access
-# log is on, as shipped, and goes to /dev/null.
+# configuration -> (target, settings); "shipped" ones are the defaults users get: metrics on
+# and one JSON access-log line per request (to /dev/null here; its cost in a container's log
+# driver is apart, see README). "observability off" measures what those two cost.
 CONFIGURATIONS: dict[str, tuple[str, dict[str, str]]] = {
     "function (shipped: 1 worker, 1 thread)": ("function", {}),
     "server (shipped: 2 workers, 1 thread each)": ("server", {}),
+    "function, observability off (no metrics, no access log)": ("function", {"metrics_port": "0", "access_log": "0"}),
+    "server, observability off (no metrics, no access log)": ("server", {"metrics_port": "0", "access_log": "0"}),
     "function, 4 threads": ("function", {"threads": "4"}),
     "function, stock Waitress settings, 4 threads": ("function", {"threads": "4", "waitress_tuning": "0"}),
     "server, 2 workers, 2 threads each": ("server", {"threads": "2"}),
@@ -122,8 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=OUT,
                         help=f"where to write the results (default {OUT.relative_to(launch.ROOT)})")
     parser.add_argument("--only-shipped", action="store_true", help="skip the variants tried")
+    parser.add_argument("--observability", action="store_true",
+                        help="only the shipped configurations and the same with metrics and access log off")
     args = parser.parse_args(argv)
-    targets = [n for n in CONFIGURATIONS if "shipped" in n or not args.only_shipped]
+    targets = [n for n in CONFIGURATIONS
+               if "shipped" in n or not (args.only_shipped or args.observability) or
+               (args.observability and "observability off" in n)]
     result = bench(args.runs, args.duration, targets)
     print(table(result))
     args.json.parent.mkdir(parents=True, exist_ok=True)

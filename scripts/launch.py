@@ -78,7 +78,9 @@ def start_process(target: Target, port: int | None, env: dict[str, str] | None =
                   log: Path | None = None, flags: list[str] | tuple[str, ...] = ()) -> subprocess.Popen:
     """python -m MODULE [FLAGS] on `port` (None: as the flags or `env` say); output to `log` (a
     pipe nobody reads would fill up with access-log lines and block the server), else discarded."""
-    full = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **({"port": str(port)} if port else {}), **(env or {})}
+    # Its metrics on a free port too, so that several can run side by side.
+    full = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "metrics_port": str(free_port()),
+            **({"port": str(port)} if port else {}), **(env or {})}
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below; the child keeps its copy)
     try:
         proc = subprocess.Popen([sys.executable, "-m", target.module, *flags], cwd=ROOT, env=full, stdout=out,

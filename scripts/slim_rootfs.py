@@ -35,7 +35,7 @@ STDLIB_DROP = {
     "lib-dynload/nis*", "lib-dynload/readline*", "lib-dynload/_crypt*", "lib-dynload/ossaudiodev*",
     "lib-dynload/_xx*", "lib-dynload/_lsprof*", "lib-dynload/_codecs_*", "lib-dynload/_multibytecodec*",
     "lib-dynload/_asyncio*", "lib-dynload/_multiprocessing*", "lib-dynload/_posixshmem*", "lib-dynload/pyexpat*",
-    "asyncio", "multiprocessing", "xml", "html", "mailbox.py", "crypt.py", "nntplib.py", "smtplib.py",
+    "asyncio", "multiprocessing", "xml", "mailbox.py", "crypt.py", "nntplib.py", "smtplib.py",
     "imaplib.py", "ftplib.py", "poplib.py", "telnetlib.py", "cgi.py", "cgitb.py", "rlcompleter.py",
 }
 # Package parts that only tests, builds or type checkers use (numpy's _simd and *_tests

@@ -27,7 +27,7 @@ def test_every_image_requirement_is_pinned_with_a_hash():
     for path in IMAGE_REQUIREMENTS:
         lines = [ln for ln in (ROOT / path).read_text().splitlines() if "==" in ln and not ln.startswith("#")]
         assert lines and len(pins(path)) == len(lines), path
-    assert set(pins("requirements/serve.txt")) == {"tflite-runtime", "waitress"}
+    assert set(pins("requirements/serve.txt")) == {"tflite-runtime", "waitress", "prometheus-client"}
     assert set(pins("requirements/numpy.txt")) == {"numpy"}  # its source: compiled without BLAS in the image
     assert "--no-binary numpy" in (ROOT / "requirements/numpy.txt").read_text()
 
