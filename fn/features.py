@@ -71,20 +71,23 @@ def _check_number(spec: Numeric, value: Any, row: int | None) -> tuple[float | N
     # bool is an int in Python; "true" is no screen size.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None, _problem(row, spec.name, f"must be a number, got {json_type(value)}")
-    out_of_range = _problem(row, spec.name, f"must be between {spec.low:g} and {spec.high:g}")
     try:
         value = float(value)
     except OverflowError:  # an integer of 310 digits or more
-        return None, out_of_range
+        return None, _out_of_range(spec, row)
     if not math.isfinite(value):  # JSON has no NaN or Infinity: this was a number too large for a float
-        return None, out_of_range
+        return None, _out_of_range(spec, row)
     if spec.integer and value != int(value):
         return None, _problem(row, spec.name, "must be a whole number")
     if spec.positive and value <= 0:
         return None, _problem(row, spec.name, "must be greater than 0")
     if not spec.low <= value <= spec.high:
-        return None, out_of_range
+        return None, _out_of_range(spec, row)
     return value, None
+
+
+def _out_of_range(spec: Numeric, row: int | None) -> dict[str, Any]:
+    return _problem(row, spec.name, f"must be between {spec.low:g} and {spec.high:g}")
 
 
 def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], list[dict]]:

@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
-from wsgiref.headers import Headers
 
 JSON = "application/json"
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
@@ -19,27 +18,38 @@ REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
            503: "Service Unavailable"}
 
 
+class Headers(dict):
+    """Request headers by lower-case name: headers.get("X-Call-Id") finds "x-call-id"."""
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+    def __getitem__(self, name: str) -> Any:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+
 @dataclass
 class Request:
     method: str
     path: str
     body: bytes = b""
-    # Case-insensitive: headers.get("x-call-id") finds "X-Call-Id".
-    headers: Headers = field(default_factory=lambda: Headers([]))
+    headers: Headers = field(default_factory=Headers)
     query: dict[str, str] = field(default_factory=dict)  # the first value of each key
 
     @classmethod
     def from_wsgi(cls, environ: dict[str, Any], body: bytes) -> Request:
-        headers = Headers([])
-        for key, value in environ.items():
-            if key.startswith("HTTP_"):
-                headers.add_header(key[5:].replace("_", "-").title(), value)
+        headers = Headers((key[5:].replace("_", "-").lower(), value) for key, value in environ.items()
+                          if key.startswith("HTTP_"))
         for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             if environ.get(key):
-                headers.add_header(key.replace("_", "-").title(), environ[key])
+                headers[key.replace("_", "-").lower()] = environ[key]
         query: dict[str, str] = {}
-        for key, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
-            query.setdefault(key, value)
+        if environ.get("QUERY_STRING"):
+            for key, value in parse_qsl(environ["QUERY_STRING"], keep_blank_values=True):
+                query.setdefault(key, value)
         return cls(environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/", body, headers, query)
 
 

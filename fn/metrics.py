@@ -54,7 +54,7 @@ class Metrics:
                                   multiprocess_mode="max")
         self.workers_replaced = Counter("device_price_workers_replaced_total",
                                         "Workers that exited or hung and were replaced")
-        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._children: dict[Any, Any] = {}  # label children by their labels, looked up once
 
     def started(self, model_version: str, runtime: str, runtime_version: str, load_seconds: float,
                 max_inflight: int) -> None:
@@ -71,7 +71,11 @@ class Metrics:
         children[1].observe(seconds)
 
     def predicted(self, rows: int, batch: bool, seconds: float, outside: Iterable[str]) -> None:
-        self.rows.labels("batch" if batch else "single").inc(rows)
+        kind = "batch" if batch else "single"
+        child = self._children.get(kind)
+        if child is None:
+            child = self._children[kind] = self.rows.labels(kind)
+        child.inc(rows)
         self.inference.observe(seconds)
         for field in outside:
             self.outside.labels(field).inc()

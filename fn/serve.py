@@ -131,6 +131,8 @@ def serve_socket(app: App, sock: socket.socket, config: Any, name: str, parent: 
         if heartbeat is not None:
             heartbeat()
     server.shutdown()
+    if app.access is not None:
+        app.access.flush()
 
 
 def run(config: Any, name: str, model: Model, make_route: Callable[[api.DataPlane], Route], load_seconds: float,

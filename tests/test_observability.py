@@ -155,6 +155,7 @@ def test_a_bug_is_a_500_with_its_traceback_in_the_log_only():
                    "HTTP_X_CALL_ID": "bug-1"}
         statuses = []
         body = b"".join(app(environ, lambda status, headers: statuses.append(status)))
+        app.access.flush()
     assert statuses == ["500 Internal Server Error"]
     assert b"Traceback" not in body and b"ZeroDivisionError" not in body
     entries = [json.loads(line) for line in out.getvalue().splitlines()]
