@@ -43,6 +43,7 @@ image-tf: $(STAMP)
 # Benchmarks (never part of make test): each writes JSON under docs/bench/.
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench_concurrency
+	$(BIN)/python -m scripts.bench_request
 
 soak: $(STAMP) image-fn image-server
 	$(BIN)/python -m scripts.soak

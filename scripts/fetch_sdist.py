@@ -9,13 +9,17 @@ Standard library only.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import re
 import sys
 import urllib.request
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: import the project from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts import cli
 
 INDEX = "https://pypi.org/simple"
 
@@ -52,8 +56,7 @@ def fetch(name: str, version: str, digests: set[str], dest: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    prog = f"python3 -m {__spec__.name}" if __spec__ is not None else "python3 scripts/fetch_sdist.py"
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__spec__, __file__, __doc__)
     parser.add_argument("requirements", type=Path, help="a requirements file with name==version and --hash lines")
     parser.add_argument("dest", type=Path, help="the folder to put the .tar.gz files in")
     args = parser.parse_args(argv)

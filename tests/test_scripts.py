@@ -243,7 +243,8 @@ def test_report_from_sample_results(tmp_path, monkeypatch):
     assert "| server | 76 MB (28 MB) | 0.30 s | not measured |" in head
 
 
-COMMANDS = ("bench_concurrency", "coldstart", "demo", "figures", "loadtest", "report", "soak", "slim_rootfs")
+COMMANDS = ("bench_concurrency", "bench_request", "coldstart", "demo", "fetch_sdist", "figures", "loadtest", "report",
+            "soak", "slim_rootfs")
 
 
 @pytest.mark.parametrize("command", COMMANDS)
