@@ -16,7 +16,6 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
@@ -182,15 +181,20 @@ def test_promtool_checks_the_scrape_config_and_the_rules():
 
 
 def test_the_rules_name_only_metrics_the_service_exports():
-    from fn import fields, metrics
+    from fn.app import REFUSALS
 
     source = (ROOT / "fn" / "metrics.py").read_text()
-    exported = set(re.findall(r'"((?:http|device_price)_[a-z_]+)"', source)) | {"up"}
+    exported = set(re.findall(r'"((?:http|device_price)_[a-z_]+)"', source))
     rules = yaml.safe_load((PROMETHEUS_FILES / "rules.yml").read_text())
+    used = set()
     for rule in rules["groups"][0]["rules"]:
-        for name in re.findall(r"\b((?:http|device_price)_[a-z_]+?)(?:_bucket)?\b[{\[)]", rule["expr"]):
-            assert name in exported, f"{rule['alert']} uses {name}, which nothing exports"
-    assert metrics.REJECTIONS and fields.FIELDS
+        for name in re.findall(r"\b((?:http|device_price)_[a-z_]+)", rule["expr"]):
+            base = re.sub(r"_(bucket|count|sum)$", "", name)
+            assert base in exported, f"{rule['alert']} uses {name}, which nothing exports"
+            used.add(base)
+        for reason in re.findall(r'reason="([a-z_]+)"', rule["expr"]):
+            assert reason in REFUSALS.values(), f"{rule['alert']}: no refusal is labelled {reason}"
+    assert {"http_requests_total", "http_request_duration_seconds"} <= used  # errors and latency are watched
 
 
 def test_a_real_prometheus_sees_what_was_sent(fn_image, server_image, tmp_path):
@@ -281,4 +285,3 @@ def test_the_deploy_files_carry_the_scrape_annotations():
             pod = doc["spec"]["template"]
             assert pod["metadata"]["annotations"]["prometheus.io/port"] == "8001"
             assert {"name": "metrics", "containerPort": 8001} in pod["spec"]["containers"][0]["ports"]
-    assert Path(PROMETHEUS_FILES / "rules.yml").exists()
