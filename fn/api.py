@@ -115,8 +115,8 @@ class Limits:
 class Observer(Protocol):
     """Hears of every prediction and every refused record (the metrics, the log line)."""
 
-    def predicted(self, rows: int, batch: bool, seconds: float, outside: list[str]) -> None:
-        """rows encoded and predicted in `seconds`; one field name per value outside the training range"""
+    def predicted(self, records: list[dict[str, Any]], batch: bool, seconds: float) -> None:
+        """the cleaned records encoded and predicted in `seconds`"""
 
     def invalid(self, fields: list[str | None]) -> None:
         """the field of each problem found in refused records"""
@@ -177,8 +177,7 @@ class DataPlane:
         x, warnings = self.model.encoder.encode(clean)
         y = self.model.predict_matrix(x)
         if self.observe is not None:
-            self.observe.predicted(len(clean), batch, time.perf_counter() - started,
-                                   features.outside_training_range(self.model.spec, clean))
+            self.observe.predicted(clean, batch, time.perf_counter() - started)
         return [answer(record, value, notes, self.model.version)
                 for record, value, notes in zip(clean, y.tolist(), warnings, strict=True)]
 

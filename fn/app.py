@@ -38,17 +38,17 @@ class App:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         started = time.perf_counter()
-        path = environ.get("PATH_INFO") or "/"
-        probe = path in self.health_paths
         length = _content_length(environ)
         request = Request.from_wsgi(environ, b"")
+        probe = request.path in self.health_paths
         context = {"call_id": call_id(request.headers)}
         REQUEST.set(context)
         if self.metrics and not probe:
             self.metrics.in_flight.inc()
         try:
-            if not probe and self.token and not self.token.allows(request.headers.get("Authorization")):
-                response = api.failure(api.Unauthorized(bool(request.headers.get("Authorization"))))
+            authorization = request.headers.get("Authorization")
+            if not probe and self.token and not self.token.allows(authorization):
+                response = api.failure(api.Unauthorized(bool(authorization)))
             elif length > self.max_body_bytes:  # the server has read and discarded it: nothing to parse
                 response = api.failure(api.body_too_large(length, self.max_body_bytes))
             else:

@@ -27,6 +27,7 @@ from typing import Any
 from . import api, logs, metrics
 from .app import HEALTH_PATHS, App, Route
 from .auth import BearerToken
+from .features import outside_training_range
 from .fields import FIELDS
 from .model import Model
 from .waitress_adapter import Server
@@ -51,28 +52,32 @@ def say(name: str, message: str) -> None:
 
 class Observer:
     """What the data plane reports of each request: its rows (for the access log line) and the
-    model's metrics."""
+    model's metrics (values outside the training range are looked for only when there are)."""
 
-    def __init__(self, metrics: metrics.Metrics | None):
-        self.metrics = metrics
+    def __init__(self, metrics: metrics.Metrics | None, spec: dict[str, Any]):
+        self.metrics, self.spec = metrics, spec
 
-    def predicted(self, rows: int, batch: bool, seconds: float, outside: list[str]) -> None:
+    def predicted(self, records: list[dict[str, Any]], batch: bool, seconds: float) -> None:
         request = logs.REQUEST.get()
         if request is not None:
-            request["rows"] = rows
+            request["rows"] = len(records)
         if self.metrics:
-            self.metrics.predicted(rows, batch, seconds, outside)
+            self.metrics.predicted(len(records), batch, seconds, outside_training_range(self.spec, records))
 
     def invalid(self, fields: list[str | None]) -> None:
         if self.metrics:
             self.metrics.invalid_fields(fields)
 
 
+def cannot_listen(host: str, port: int, e: OSError) -> str:
+    return f"cannot listen on {host}:{port} ({os.strerror(e.errno) if e.errno else e})"
+
+
 def listen(host: str, port: int) -> socket.socket:
     try:
         sock = socket.create_server((host, port), backlog=2048, reuse_port=False)
     except OSError as e:
-        raise StartError(f"cannot listen on {host}:{port} ({os.strerror(e.errno) if e.errno else e})") from None
+        raise StartError(cannot_listen(host, port, e)) from None
     sock.set_inheritable(True)
     return sock
 
@@ -156,12 +161,11 @@ def run(config: Any, name: str, model: Model, make_route: Callable[[api.DataPlan
         try:
             endpoint = metrics.Endpoint(config.host, config.metrics_port, multiprocess_dir)
         except OSError as e:
-            say(name, f"cannot start: cannot listen on {config.host}:{config.metrics_port} for metrics "
-                      f"({os.strerror(e.errno) if e.errno else e})")
+            say(name, f"cannot start: metrics: {cannot_listen(config.host, config.metrics_port, e)}")
             return 1
         measured = metrics.Metrics(FIELDS)
         measured.started(model.version, model.runtime, _version_of(model.runtime), load_seconds, config.max_inflight)
-    plane = api.DataPlane(model, api.Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured))
+    plane = api.DataPlane(model, api.Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured, model.spec))
     app = App(make_route(plane), access=logs.AccessLog(config.log_format, model.version) if config.access_log else None,
               metrics=measured, max_inflight=config.max_inflight, max_body_bytes=config.max_body_bytes,
               token=BearerToken(config.token_file), health_paths=health_paths)

@@ -43,7 +43,8 @@ def one_round(mode: str, calls: int) -> float:
     from fn.metrics import Metrics
 
     metrics = Metrics(FIELDS) if mode != "off" else None
-    plane = api.DataPlane(Predictor(), observe=serve.Observer(metrics))
+    model = Predictor()
+    plane = api.DataPlane(model, observe=serve.Observer(metrics, model.spec))
     app = App(index.serve_handler(plane), access=logs.AccessLog("json", "v") if mode != "off" else None,
               metrics=metrics)
     if app.access:

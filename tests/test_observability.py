@@ -79,6 +79,8 @@ def test_metrics_count_exactly_what_was_answered(served: Served):
     for _ in range(25):  # a new connection each: spread over the workers
         r = requests.post(served.url + served.predict, json=EXAMPLE, timeout=5, headers={"Connection": "close"})
         assert r.status_code == 200
+    unusual = requests.post(served.url + served.predict, json=with_(days_used=5000), timeout=5)  # trained on <= 1094
+    assert unusual.status_code == 200
     bad = requests.post(served.url + served.predict, json=with_(ram=-1, os=...), timeout=5,
                         headers={"Connection": "close"})
     assert bad.status_code == 422
@@ -93,12 +95,14 @@ def test_metrics_count_exactly_what_was_answered(served: Served):
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    assert delta("http_requests_total", code="200", method="POST") == 26
+    assert delta("http_requests_total", code="200", method="POST") == 27
     assert delta("http_requests_total", code="422", method="POST") == 1
     assert delta("http_requests_total", code="400", method="POST") == 1
     assert not any(k[0] == "http_requests_total" and ("method", "GET") in k[1] for k in after)
-    assert delta("http_request_duration_seconds_count", code="200", method="POST") == 26
-    assert delta("device_price_rows_predicted_total", kind="single") == 25
+    assert delta("http_request_duration_seconds_count", code="200", method="POST") == 27
+    assert delta("device_price_rows_predicted_total", kind="single") == 26
+    assert delta("device_price_inputs_outside_training_range_total", field="days_used") == 1
+    assert delta("device_price_inputs_outside_training_range_total", field="ram") == 0
     assert delta("device_price_rows_predicted_total", kind="batch") == 7
     assert delta("device_price_validation_failures_total", field="ram") == 1
     assert delta("device_price_validation_failures_total", field="os") == 1
