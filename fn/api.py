@@ -66,17 +66,35 @@ STATUS: dict[type[Exception], int] = {
 
 
 CLIENT_ERRORS = tuple(STATUS)
+# The standard protocols (v1, v2) answer every bad input with 400, a wrong value included.
+PROTOCOL_STATUS = {**STATUS, features.ValidationError: 400}
+# Paths of the standard protocols: their errors take the protocols' shape, {"error": "<message>"}.
+PROTOCOL_PATHS = ("/v1/", "/v2")
 
 
 def error(status: int, message: str, details: list[dict[str, Any]] | None = None,
-          headers: list[tuple[str, str]] | None = None) -> Response:
-    return json_response(status, {"error": {"message": message, "details": details or []}}, headers)
+          headers: list[tuple[str, str]] | None = None, flat: bool = False) -> Response:
+    """An error answer: the native {"error": {"message", "details"}}, or with `flat` the standard
+    protocols' {"error": "<message>"} with the same details beside it."""
+    body = {"error": message, "details": details or []} if flat else \
+        {"error": {"message": message, "details": details or []}}
+    return json_response(status, body, headers)
 
 
-def failure(e: Exception) -> Response:
-    """The contract's answer to one of CLIENT_ERRORS."""
-    status = next(status for kind, status in STATUS.items() if isinstance(e, kind))
-    return error(status, getattr(e, "message", str(e)), getattr(e, "details", []), getattr(e, "headers", []))
+def failure(e: Exception, path: str = "/") -> Response:
+    """The answer to one of CLIENT_ERRORS, in the shape of the API that `path` belongs to."""
+    flat = path.startswith(PROTOCOL_PATHS)
+    status = next(status for kind, status in (PROTOCOL_STATUS if flat else STATUS).items() if isinstance(e, kind))
+    return error(status, getattr(e, "message", str(e)), getattr(e, "details", []), getattr(e, "headers", []), flat)
+
+
+def error_message(body: bytes) -> str | None:
+    """An error answer's message, in either shape (for the log line)."""
+    try:
+        value = json.loads(body)["error"]
+        return (value if isinstance(value, str) else value["message"])[:200]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def body_too_large(length: int, limit: int) -> TooLarge:
@@ -128,15 +146,16 @@ class DataPlane:
 
     def __init__(self, model: Model, limits: Limits | None = None, observe: Observer | None = None):
         self.model = model
+        self.ready = True  # False once draining: the readiness answers turn 503
         self.limits = limits or Limits()
         self.observe = observe
 
-    def parse(self, body: bytes) -> tuple[list[Any], bool]:
-        """The body as (records, is_batch), whatever the Content-Type (faas-cli sends text/plain)."""
+    def read_json(self, body: bytes, expected: str = "a JSON object or {\"instances\": [...]}") -> Any:
+        """The body as JSON, whatever the Content-Type (faas-cli sends text/plain)."""
         if len(body) > self.limits.max_body_bytes:
             raise body_too_large(len(body), self.limits.max_body_bytes)
         if not body.strip():
-            raise BadRequest("the body is empty; send a JSON object or {\"instances\": [...]}")
+            raise BadRequest(f"the body is empty; send {expected}")
         try:
             text = body.decode("utf-8-sig")  # a byte order mark is harmless: accepted
         except UnicodeDecodeError as e:
@@ -148,6 +167,11 @@ class DataPlane:
             raise BadRequest("the body is not acceptable JSON: nested too deeply") from None
         except ValueError as e:
             raise BadRequest(f"the body is not valid JSON: {e}") from None
+        return value
+
+    def parse(self, body: bytes) -> tuple[list[Any], bool]:
+        """The body as (records, is_batch): one record, or {"instances": [records]}."""
+        value = self.read_json(body)
         if not isinstance(value, dict):
             raise BadRequest(f"the body must be a JSON object or {{\"instances\": [...]}}, got {features.json_type(value)}")
         if "instances" not in value:

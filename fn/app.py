@@ -5,7 +5,6 @@ Response; it knows nothing of WSGI.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +16,9 @@ from .messages import Request, Response, json_response
 from .metrics import Metrics
 
 Route = Callable[[Request], Response]
-HEALTH_PATHS = ("/_/health", "/_/ready")
+# The watchdog's probes, and the Open Inference Protocol's (live: the process answers; ready:
+# it takes requests, 503 once draining).
+HEALTH_PATHS = ("/_/health", "/_/ready", "/v2/health/live", "/v2/health/ready")
 # Why a request was refused, by status: the label of device_price_requests_rejected_total.
 REFUSALS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
             413: "too_large", 422: "validation", 429: "over_max_inflight"}
@@ -26,7 +27,8 @@ REFUSALS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "met
 class App:
     def __init__(self, route: Route, *, access: AccessLog | None = None, metrics: Metrics | None = None,
                  max_inflight: int = 0, max_body_bytes: int = api.Limits().max_body_bytes,
-                 token: BearerToken | None = None, health_paths: tuple[str, ...] = HEALTH_PATHS):
+                 token: BearerToken | None = None, health_paths: tuple[str, ...] = HEALTH_PATHS,
+                 plane: api.DataPlane | None = None):
         self.route = route
         self.access = access
         self.metrics = metrics
@@ -34,7 +36,19 @@ class App:
         self.max_body_bytes = max_body_bytes
         self.token = token
         self.health_paths = health_paths
-        self.draining = False  # set on SIGTERM: health turns 503 so the platform stops routing here
+        self.plane = plane  # told when draining starts: its readiness answers turn 503 too
+        self._draining = False
+
+    @property
+    def draining(self) -> bool:
+        """Set on SIGTERM: readiness turns 503 so that the platform stops routing here."""
+        return self._draining
+
+    @draining.setter
+    def draining(self, value: bool) -> None:
+        self._draining = value
+        if self.plane is not None:
+            self.plane.ready = not value
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         started = time.perf_counter()
@@ -44,19 +58,19 @@ class App:
         context = {"call_id": call_id(request.headers)}
         REQUEST.set(context)
         if self.metrics and not probe:
-            self.metrics.in_flight.inc()
+            self.metrics.begin()
         try:
             authorization = request.headers.get("Authorization")
             if not probe and self.token and not self.token.allows(authorization):
-                response = api.failure(api.Unauthorized(bool(authorization)))
+                response = api.failure(api.Unauthorized(bool(authorization)), request.path)
             elif length > self.max_body_bytes:  # the server has read and discarded it: nothing to parse
-                response = api.failure(api.body_too_large(length, self.max_body_bytes))
+                response = api.failure(api.body_too_large(length, self.max_body_bytes), request.path)
             else:
                 request.body = environ["wsgi.input"].read(length) if length else b""
                 response = self.health(request) if probe else self.answer(request)
         finally:
             if self.metrics and not probe:
-                self.metrics.in_flight.dec()
+                self.metrics.end()
         return self._send(request, response, start_response, started, context, probe)
 
     def overloaded(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
@@ -71,7 +85,11 @@ class App:
 
     def health(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
-            return api.failure(api.MethodNotAllowed(request.method, "GET"))
+            return api.failure(api.MethodNotAllowed(request.method, "GET"), request.path)
+        if request.path == "/v2/health/live":
+            return json_response(200, {"live": True})
+        if request.path == "/v2/health/ready":
+            return json_response(503 if self.draining else 200, {"ready": not self.draining})
         if self.draining:
             return json_response(503, {"status": "draining"})
         return json_response(200, {"status": "ok"})
@@ -80,10 +98,10 @@ class App:
         try:
             return self.route(request)
         except api.CLIENT_ERRORS as e:
-            return api.failure(e)
+            return api.failure(e, request.path)
         except Exception:  # a bug, never bad input: the traceback goes to the log only
             log.exception("request failed", extra={"fields": {"method": request.method, "path": request.path[:200]}})
-            return api.error(500, "internal error")
+            return api.error(500, "internal error", flat=request.path.startswith(api.PROTOCOL_PATHS))
 
     def error_body(self, status: int, message: str) -> bytes:
         """What the server refuses before a request reaches the application, in the contract's JSON."""
@@ -99,18 +117,10 @@ class App:
             if response.status in REFUSALS:
                 self.metrics.refused(REFUSALS[response.status])
         if self.access:
-            reason = _reason(response) if response.status >= 400 else None
+            reason = api.error_message(response.body) if response.status >= 400 else None
             self.access.write(context["call_id"], request.method, request.path[:200], response.status, seconds * 1000,
                               context.get("rows"), reason)
         return [response.body]
-
-
-def _reason(response: Response) -> str | None:
-    """An error answer's message, for the log line (the contract's JSON, ours: small)."""
-    try:
-        return json.loads(response.body)["error"]["message"][:200]
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 def _content_length(environ: dict[str, Any]) -> int:

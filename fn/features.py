@@ -90,6 +90,10 @@ def _out_of_range(spec: Numeric, row: int | None) -> dict[str, Any]:
     return _problem(row, spec.name, f"must be between {spec.low:g} and {spec.high:g}")
 
 
+def unknown_field_reason(name: str) -> str:
+    return "is the value to predict; do not send it" if name == TARGET else "is not a known field"
+
+
 def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], list[dict]]:
     """Type, presence and range checks that need no trained model.
 
@@ -102,8 +106,7 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
     problems = []
     unknown = sorted(set(record) - set(FIELDS))
     for name in unknown:
-        reason = "is the value to predict; do not send it" if name == TARGET else "is not a known field"
-        problems.append(_problem(row, name, reason))
+        problems.append(_problem(row, name, unknown_field_reason(name)))
     clean: dict[str, Any] = {}
     for name in CATEGORICAL:
         value = record.get(name)

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import api
-from .messages import Response, json_response
+from . import api, routes
+from .messages import Response
 
 _plane: api.DataPlane | None = None
+_route: routes.Routes | None = None
 
 
 def use(plane: api.DataPlane) -> api.DataPlane:
     """Serve through this data plane (the entry makes it once the model is loaded)."""
-    global _plane
-    _plane = plane
+    global _plane, _route
+    _plane, _route = plane, routes.Routes(plane, function=True)
     return _plane
 
 
@@ -36,18 +37,15 @@ def plane() -> api.DataPlane:
 
 
 def route(event: Any) -> Response:
-    """POST on any path predicts; GET returns the model's metadata and input schema."""
-    method = (getattr(event, "method", None) or "GET").upper()
-    if method == "POST":
-        return plane().predict(event)
-    if method in ("GET", "HEAD"):
-        return json_response(200, plane().metadata())
-    raise api.MethodNotAllowed(method, "GET, POST")
+    """The protocols' paths (fn/routes.py); a POST on any other path predicts, a GET describes the model."""
+    plane()
+    assert _route is not None
+    return _route(event)
 
 
 def handle(event: Any, context: Any) -> dict[str, Any]:
     try:
         response = route(event)
     except api.CLIENT_ERRORS as e:
-        response = api.failure(e)
+        response = api.failure(e, getattr(event, "path", None) or "/")
     return {"statusCode": response.status, "body": response.body.decode(), "headers": dict(response.headers)}

@@ -52,17 +52,17 @@ def say(name: str, message: str) -> None:
 
 class Observer:
     """What the data plane reports of each request: its rows (for the access log line) and the
-    model's metrics (values outside the training range are looked for only when there are)."""
+    model's metrics (values outside the training range are looked for when they are tallied)."""
 
-    def __init__(self, metrics: metrics.Metrics | None, spec: dict[str, Any]):
-        self.metrics, self.spec = metrics, spec
+    def __init__(self, metrics: metrics.Metrics | None):
+        self.metrics = metrics
 
     def predicted(self, records: list[dict[str, Any]], batch: bool, seconds: float) -> None:
         request = logs.REQUEST.get()
         if request is not None:
             request["rows"] = len(records)
         if self.metrics:
-            self.metrics.predicted(len(records), batch, seconds, outside_training_range(self.spec, records))
+            self.metrics.predicted(records, batch, seconds)
 
     def invalid(self, fields: list[str | None]) -> None:
         if self.metrics:
@@ -136,6 +136,8 @@ def serve_socket(app: App, sock: socket.socket, config: Any, name: str, parent: 
         if heartbeat is not None:
             heartbeat()
     server.shutdown()
+    if app.metrics is not None:  # a worker's last counts, before it exits
+        app.metrics.flush()
     if app.access is not None:
         app.access.flush()
 
@@ -163,19 +165,19 @@ def run(config: Any, name: str, model: Model, make_route: Callable[[api.DataPlan
         except OSError as e:
             say(name, f"cannot start: metrics: {cannot_listen(config.host, config.metrics_port, e)}")
             return 1
-        measured = metrics.Metrics(FIELDS)
+        measured = metrics.Metrics(FIELDS, lambda records: outside_training_range(model.spec, records))
         measured.started(model.version, model.runtime, _version_of(model.runtime), load_seconds, config.max_inflight)
-    plane = api.DataPlane(model, api.Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured, model.spec))
+    plane = api.DataPlane(model, api.Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured))
     app = App(make_route(plane), access=logs.AccessLog(config.log_format, model.version) if config.access_log else None,
               metrics=measured, max_inflight=config.max_inflight, max_body_bytes=config.max_body_bytes,
-              token=BearerToken(config.token_file), health_paths=health_paths)
+              token=BearerToken(config.token_file), health_paths=health_paths, plane=plane)
     logs.event(f"{name} listening on http://{config.host}:{config.port}", model_version=model.version,
                model_load_seconds=round(load_seconds, 4), auth="bearer token" if app.token.current() is not None
                else "none", metrics=f"http://{config.host}:{config.metrics_port}/metrics" if measured else "off",
                settings={k: str(v) for k, v in vars(config).items()})
     if config.workers == 1:
         if endpoint:
-            endpoint.start()
+            endpoint.start(measured)
         serve_socket(app, sock, config, name)
         logs.event("drained; exiting")
         return 0

@@ -1,0 +1,205 @@
+"""The OpenAPI 3.1 document of all three protocols, generated from the feature specification
+(fn/fields.py: names, types, ranges, units), so that it cannot drift from what is checked.
+
+Served at GET /openapi.json by the function and the server; committed as docs/openapi.json
+(`python -m scripts.openapi` rewrites it; a test holds it current).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from . import __version__, v2
+from .api import Limits
+from .fields import CATEGORICAL, EXAMPLE, FLAGS, MAX_TEXT, NUMERIC, OTHERS, REQUIRED
+
+REF = "#/components/schemas/"
+JSON = "application/json"
+ROWS = Limits().max_batch_rows
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF + name}
+
+
+def _field_schemas() -> dict[str, Any]:
+    """One JSON Schema per field of a record, from the declarations."""
+    fields: dict[str, Any] = {}
+    for name in CATEGORICAL:
+        fields[name] = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": r"\S",
+                        "description": f"free text; one outside the training vocabulary counts as {OTHERS!r} "
+                                       "(with a warning)"}
+    for name in FLAGS:
+        fields[name] = {"oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["yes", "no"]}],
+                        "description": "supports the network: true/false or \"yes\"/\"no\""}
+    for f in NUMERIC:
+        kind = "integer" if f.integer else "number"
+        schema: dict[str, Any] = {"type": kind if f.required else [kind, "null"], "maximum": f.high}
+        schema["exclusiveMinimum" if f.positive else "minimum"] = 0 if f.positive else f.low
+        if f.positive and f.low > 0:
+            schema["minimum"] = f.low
+        unit = f" in {f.unit}" if f.unit else ""
+        schema["description"] = (f"{f.name}{unit}" + ("" if f.required else
+                                                     "; optional: a missing value (or null) is imputed with the "
+                                                     "training median"))
+        fields[f.name] = schema
+    return fields
+
+
+def _errors(*statuses: int, protocol: bool = False) -> dict[str, Any]:
+    what = {400: "not a request of this API (v1/v2: any bad input)", 401: "a bearer token is needed or wrong",
+            404: "no such model, version or path", 405: "method not allowed here",
+            413: "body or batch over its limit", 422: "a record's values are wrong (the details name each)",
+            429: "over max_inflight; retry after Retry-After", 503: "draining: not ready"}
+    schema = _ref("ProtocolError" if protocol else "Error")
+    return {str(s): {"description": what[s], "content": {JSON: {"schema": schema}}} for s in statuses}
+
+
+def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"200": {"description": description, "content": {JSON: {"schema": schema}}}}
+
+
+def _body(schema: dict[str, Any], example: Any) -> dict[str, Any]:
+    return {"required": True, "content": {JSON: {"schema": schema, "example": example}}}
+
+
+def _v2_input_schemas() -> list[dict[str, Any]]:
+    """One tensor schema per column: its name, the datatypes it takes, its elements (null: missing)."""
+    tensors = []
+    for name, types in v2.ACCEPTS.items():
+        element = ["string"] if types == ("BYTES",) else ["boolean", "string"] if "BOOL" in types else ["number"]
+        tensors.append({
+            "type": "object", "additionalProperties": False, "required": ["name", "shape", "datatype", "data"],
+            "properties": {
+                "name": {"const": name}, "datatype": {"enum": list(types)},
+                "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1, "maxItems": 2},
+                "parameters": {"type": "object", "properties": {"content_type": {"const": "str"}}},
+                "data": {"type": "array", "items": {"type": ["array", *element, "null"]}},
+            },
+        })
+    return tensors
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    fields = _field_schemas()
+    answer = {"normalized_used_price": {"type": "number", "description": "natural log of the predicted used price"},
+              "used_price": {"type": "number", "description": "the predicted used price, in the dataset's currency"},
+              "retained_fraction": {"type": "number", "description": "used_price / new price"},
+              "warnings": {"type": "array", "items": {"type": "string"}}}
+    detail = {"type": "object", "required": ["row", "field", "reason"], "properties": {
+        "row": {"type": ["integer", "null"]}, "field": {"type": ["string", "null"]}, "reason": {"type": "string"}}}
+    schemas: dict[str, Any] = {
+        "Record": {"type": "object", "additionalProperties": False, "required": list(REQUIRED), "properties": fields,
+                   "example": EXAMPLE},
+        "Batch": {"type": "object", "additionalProperties": False, "required": ["instances"], "properties": {
+            "instances": {"type": "array", "minItems": 1, "maxItems": ROWS, "items": _ref("Record")}}},
+        "Answer": {"type": "object", "required": [*answer, "model_version"],
+                   "properties": {**answer, "model_version": {"type": "string"}}},
+        "BatchAnswer": {"type": "object", "required": ["predictions", "model_version"], "properties": {
+            "predictions": {"type": "array", "items": {"type": "object", "required": list(answer), "properties": answer}},
+            "model_version": {"type": "string"}}},
+        "Metadata": {"type": "object", "required": ["model_version", "runtime", "output", "brands", "os", "input"],
+                     "properties": {"model_version": {"type": "string"}, "runtime": {"type": "string"},
+                                    "brands": {"type": "array", "items": {"type": "string"}},
+                                    "os": {"type": "array", "items": {"type": "string"}},
+                                    "output": {"type": "object"}, "input": {"type": "object"},
+                                    "manifest": {"type": "object"}}},
+        "Detail": detail,
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["message", "details"], "properties": {
+                "message": {"type": "string"}, "details": {"type": "array", "items": _ref("Detail")}}}}},
+        "ProtocolError": {"type": "object", "required": ["error"], "properties": {
+            "error": {"type": "string"}, "details": {"type": "array", "items": _ref("Detail")}}},
+        "Health": {"type": "object", "properties": {"status": {"type": "string"}, "live": {"type": "boolean"},
+                                                    "ready": {"type": "boolean"}}},
+        "V1Request": {"type": "object", "additionalProperties": False, "required": ["instances"], "properties": {
+            "instances": {"type": "array", "minItems": 1, "maxItems": ROWS, "items": _ref("Record")}}},
+        "V1Response": {"type": "object", "required": ["predictions"], "properties": {
+            "predictions": {"type": "array", "items": {"type": "object", "required": list(answer),
+                                                       "properties": answer}}}},
+        "V1Status": {"type": "object", "required": ["name", "ready", "model_version_status"], "properties": {
+            "name": {"type": "string"}, "ready": {"type": "boolean"}, "model_version_status": {"type": "array"}}},
+        "V2ServerMetadata": {"type": "object", "required": ["name", "version", "extensions"], "properties": {
+            "name": {"type": "string"}, "version": {"type": "string"},
+            "extensions": {"type": "array", "items": {"type": "string"}}}},
+        "V2MetadataTensor": {"type": "object", "required": ["name", "datatype", "shape"], "properties": {
+            "name": {"type": "string"}, "datatype": {"enum": list(v2.DATATYPES)},
+            "shape": {"type": "array", "items": {"type": "integer"}}}},
+        "V2ModelMetadata": {"type": "object", "required": ["name", "versions", "platform", "inputs", "outputs"],
+                            "properties": {"name": {"const": v2.NAME}, "versions": {"type": "array", "items": {
+                                "type": "string"}}, "platform": {"type": "string"},
+                                "inputs": {"type": "array", "items": _ref("V2MetadataTensor")},
+                                "outputs": {"type": "array", "items": _ref("V2MetadataTensor")}}},
+        "V2ModelReady": {"type": "object", "required": ["name", "ready"], "properties": {
+            "name": {"type": "string"}, "ready": {"type": "boolean"}}},
+        "V2InferenceRequest": {
+            "type": "object", "additionalProperties": False, "required": ["inputs"], "properties": {
+                "id": {"type": "string"},
+                "parameters": {"type": "object", "properties": {"content_type": {"const": "pd"}}},
+                "inputs": {"type": "array", "minItems": 1, "items": {"oneOf": _v2_input_schemas()}},
+                "outputs": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {
+                    "name": {"enum": list(v2.OUTPUTS)}}}}}},
+        "V2InferenceResponse": {
+            "type": "object", "required": ["model_name", "model_version", "id", "outputs"], "properties": {
+                "model_name": {"const": v2.NAME}, "model_version": {"type": "string"}, "id": {"type": "string"},
+                "parameters": {"type": "object"},
+                "outputs": {"type": "array", "items": {
+                    "type": "object", "required": ["name", "datatype", "shape", "data"], "properties": {
+                        "name": {"enum": list(v2.OUTPUTS)}, "datatype": {"const": "FP64"},
+                        "shape": {"type": "array", "items": {"type": "integer"}},
+                        "data": {"type": "array", "items": {"type": "number"}}}}}}},
+    }
+    v2_example = {"id": "example", "inputs": v2.tensors([EXAMPLE])}
+    native_post = {
+        "summary": "Predict one record, or a batch {\"instances\": [...]}, with the native API",
+        "requestBody": _body({"oneOf": [_ref("Record"), _ref("Batch")]}, EXAMPLE),
+        "responses": {**_ok({"oneOf": [_ref("Answer"), _ref("BatchAnswer")]}), **_errors(400, 401, 413, 422, 429)},
+    }
+    metadata_get = {"summary": "The model's metadata and input schema",
+                    "responses": {**_ok(_ref("Metadata")), **_errors(401, 429)}}
+    health = {"responses": {**_ok(_ref("Health")), **_errors(503)}}
+    model = "/v2/models/" + v2.NAME
+    version = [{"name": "model_version", "in": "path", "required": True, "schema": {"type": "string"}}]
+    infer = {"summary": "Open Inference Protocol v2: one input tensor per column",
+             "requestBody": _body(_ref("V2InferenceRequest"), v2_example),
+             "responses": {**_ok(_ref("V2InferenceResponse")), **_errors(400, 401, 404, 413, 429, protocol=True)}}
+    model_metadata = {"summary": "Open Inference Protocol v2 model metadata",
+                      "responses": {**_ok(_ref("V2ModelMetadata")), **_errors(401, 404, 429, protocol=True)}}
+    model_ready = {"responses": {**_ok(_ref("V2ModelReady")), **_errors(401, 404, 429, 503, protocol=True)}}
+    paths = {
+        "/": {"get": metadata_get, "post": native_post},
+        "/predict": {"post": native_post},
+        "/metadata": {"get": metadata_get},
+        "/openapi.json": {"get": {"summary": "This document", "responses": {
+            **_ok({"type": "object"}), **_errors(401, 429)}}},
+        "/_/health": {"get": health},
+        "/_/ready": {"get": health},
+        "/v2/health/live": {"get": {"responses": _ok(_ref("Health"))}},
+        "/v2/health/ready": {"get": health},
+        "/v2": {"get": {"summary": "Open Inference Protocol v2 server metadata",
+                        "responses": {**_ok(_ref("V2ServerMetadata")), **_errors(401, 429, protocol=True)}}},
+        model: {"get": model_metadata},
+        model + "/ready": {"get": model_ready},
+        model + "/infer": {"post": infer},
+        model + "/versions/{model_version}": {"get": model_metadata, "parameters": version},
+        model + "/versions/{model_version}/ready": {"get": model_ready, "parameters": version},
+        model + "/versions/{model_version}/infer": {"post": infer, "parameters": version},
+        f"/v1/models/{v2.NAME}": {"get": {"summary": "KServe v1 / TensorFlow Serving model status", "responses": {
+            **_ok(_ref("V1Status")), **_errors(401, 429, 503, protocol=True)}}},
+        f"/v1/models/{v2.NAME}:predict": {"post": {
+            "summary": "KServe v1 / TensorFlow Serving predict: {\"instances\": [records]}",
+            "requestBody": _body(_ref("V1Request"), {"instances": [EXAMPLE]}),
+            "responses": {**_ok(_ref("V1Response")), **_errors(400, 401, 413, 429, protocol=True)}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "device-price", "version": __version__,
+                 "description": "The used price of a phone or tablet from its specifications. Three protocols on "
+                                "one port: the native API, KServe v1 / TensorFlow Serving and the Open Inference "
+                                "Protocol v2. The function also predicts on a POST to any other path."},
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{}, {"bearer": []}],
+    }

@@ -1,0 +1,227 @@
+"""The Open Inference Protocol (v2, REST) for tabular data, as KServe and MLServer speak it:
+an inference request's tensors become the native API's records, and its answers become tensors.
+
+The tabular convention (MLServer's pandas codec, KServe's v2 examples): one input tensor per
+column, named as the dataset's columns, shape [N] or [N, 1], row-major data flat or nested.
+Only the tensors' own rules live here (names, shapes, datatypes); every value is then checked
+by the native rules (fn/features.py), so both APIs refuse the same records with the same words.
+Spec: https://github.com/kserve/open-inference-protocol (REST, "Inference" and "Metadata").
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import features
+from .api import BadRequest, TooLarge
+
+NAME = "device-price"
+PLATFORM = "tflite"
+# The answers, as output tensors (FP64, shape [N, 1]), in this order unless `outputs` selects.
+OUTPUTS = ("used_price", "normalized_used_price", "retained_fraction")
+
+# Integer datatypes and their value ranges; FP* take any finite number.
+INTEGER_RANGE = {
+    "INT8": (-(2**7), 2**7 - 1), "INT16": (-(2**15), 2**15 - 1), "INT32": (-(2**31), 2**31 - 1),
+    "INT64": (-(2**63), 2**63 - 1), "UINT8": (0, 2**8 - 1), "UINT16": (0, 2**16 - 1),
+    "UINT32": (0, 2**32 - 1), "UINT64": (0, 2**64 - 1),
+}
+NUMBERS = ("FP16", "FP32", "FP64") + tuple(INTEGER_RANGE)
+DATATYPES = ("BOOL", "BYTES") + NUMBERS
+# What each column takes: text as BYTES; 4g/5g as BOOL or BYTES "yes"/"no"; numbers as any number type.
+ACCEPTS = {
+    **{name: ("BYTES",) for name in features.CATEGORICAL},
+    **{name: ("BOOL", "BYTES") for name in features.FLAGS},
+    **{f.name: NUMBERS for f in features.NUMERIC},
+}
+REQUEST_KEYS = {"id", "parameters", "inputs", "outputs"}
+TENSOR_KEYS = {"name", "shape", "datatype", "parameters", "data"}
+
+
+def _tensor_datatype(name: str) -> str:
+    """The datatype the metadata declares for a column (the one a client should send)."""
+    if name in features.CATEGORICAL:
+        return "BYTES"
+    if name in features.FLAGS:
+        return "BOOL"
+    return "INT64" if features.NUMERIC_BY_NAME[name].integer else "FP64"
+
+
+def metadata(version: str) -> dict[str, Any]:
+    """GET /v2/models/device-price: inputs and outputs from the feature specification."""
+    inputs = []
+    for name in features.FIELDS:
+        tensor: dict[str, Any] = {"name": name, "datatype": _tensor_datatype(name), "shape": [-1, 1]}
+        if tensor["datatype"] == "BYTES":
+            tensor["parameters"] = {"content_type": "str"}
+        inputs.append(tensor)
+    return {
+        "name": NAME,
+        "versions": [version],
+        "platform": PLATFORM,
+        "inputs": inputs,
+        "outputs": [{"name": name, "datatype": "FP64", "shape": [-1, 1]} for name in OUTPUTS],
+        "parameters": {"content_type": "pd"},
+    }
+
+
+def tensors(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Native records -> an inference request's inputs, with the metadata's datatypes (the client's
+    side of the codec: the examples, tests and benchmarks send these; "yes"/"no" go as BOOL)."""
+    names = [name for name in features.FIELDS if any(name in r for r in records)]
+    inputs = []
+    for name in names:
+        data = [r.get(name) for r in records]
+        if name in features.FLAGS:
+            data = [bool(features.YES_NO[v.strip().lower()]) if isinstance(v, str) and v.strip().lower()
+                    in features.YES_NO else v for v in data]
+        inputs.append({"name": name, "shape": [len(records), 1], "datatype": _tensor_datatype(name), "data": data})
+    return inputs
+
+
+def _bad(message: str, field: str | None = None, reason: str | None = None, row: int | None = None) -> BadRequest:
+    return BadRequest(message, [{"row": row, "field": field, "reason": reason or message}])
+
+
+def _check_parameters(where: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise _bad(f"{where}parameters must be an object, got {features.json_type(value)}", "parameters")
+    content_type = value.get("content_type")
+    if content_type is not None and content_type not in allowed:
+        shown = features.quote(content_type) if isinstance(content_type, str) else features.json_type(content_type)
+        raise _bad(f"{where}parameters.content_type {shown} is not supported here; "
+                   f"use {' or '.join(repr(a) for a in allowed)}", "parameters")
+
+
+def _flatten(data: list[Any]) -> list[Any]:
+    """Row-major data, flat or nested (the spec allows both), as one flat list."""
+    if not any(isinstance(x, list) for x in data):
+        return data
+    flat: list[Any] = []
+    for x in data:
+        flat.extend(_flatten(x) if isinstance(x, list) else [x])
+    return flat
+
+
+def _column(tensor: Any, at: int) -> tuple[str, int, list[Any]]:
+    """One input tensor -> (column name, rows, values); tensor-level rules only."""
+    if not isinstance(tensor, dict):
+        raise _bad(f"inputs[{at}] must be an object, got {features.json_type(tensor)}", "inputs")
+    name = tensor.get("name")
+    if not isinstance(name, str) or not name:
+        raise _bad(f"inputs[{at}] needs a \"name\" (one of the dataset's columns)", "inputs")
+    shown = features.quote(name)
+    if name not in ACCEPTS:
+        reason = features.unknown_field_reason(name)
+        raise BadRequest(f"input {shown} {reason}; the inputs are {', '.join(features.FIELDS)}",
+                         [{"row": None, "field": name[:40], "reason": reason}])
+    extra = sorted(set(tensor) - TENSOR_KEYS)
+    if extra:
+        raise _bad(f"input {shown} has unknown key {features.quote(extra[0])}", name, "has an unknown key")
+    _check_parameters(f"input {shown}: ", tensor.get("parameters"), ("str",))
+    datatype = tensor.get("datatype")
+    if datatype not in DATATYPES:
+        raise _bad(f"input {shown} needs a datatype, one of {', '.join(DATATYPES)}", name, "unknown datatype")
+    if datatype not in ACCEPTS[name]:
+        raise _bad(f"input {shown} has datatype {datatype}; it takes {', '.join(ACCEPTS[name])}", name,
+                   f"datatype must be {' or '.join(ACCEPTS[name])}" if len(ACCEPTS[name]) < 3 else "must be a number type")
+    shape = tensor.get("shape")
+    if (not isinstance(shape, list) or len(shape) not in (1, 2) or
+            not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape) or
+            (len(shape) == 2 and shape[1] != 1)):
+        raise _bad(f"input {shown} needs a shape [N] or [N, 1]", name, "shape must be [N] or [N, 1]")
+    data = tensor.get("data")
+    if not isinstance(data, list):
+        raise _bad(f"input {shown} needs \"data\", a list", name, "data must be a list")
+    values = _flatten(data)
+    if len(values) != shape[0]:
+        raise _bad(f"input {shown} has shape {shape} but {len(values)} values", name, "data does not match shape")
+    _check_values(name, datatype, values)
+    return name, shape[0], values
+
+
+def _check_values(name: str, datatype: str, values: list[Any]) -> None:
+    """Each element is of the tensor's datatype (null: a missing optional value)."""
+    if datatype == "BYTES":
+        ok = (str,)
+    elif datatype == "BOOL":
+        ok = (bool,)
+    else:
+        ok = (int, float)
+    bounds = INTEGER_RANGE.get(datatype)
+    for row, v in enumerate(values):
+        if v is None:
+            continue
+        if not isinstance(v, ok) or (ok != (bool,) and isinstance(v, bool)):
+            raise _bad(f"input {features.quote(name)} is {datatype} but element {row} is {features.json_type(v)}",
+                       name, f"must be {datatype}", row)
+        if bounds is not None and not (math.isfinite(v) and v == int(v) and bounds[0] <= v <= bounds[1]):
+            raise _bad(f"input {features.quote(name)} is {datatype} but element {row} is not a {datatype} value",
+                       name, f"must be a whole number in {datatype}'s range", row)
+
+
+def records(body: Any, max_rows: int) -> tuple[list[dict[str, Any]], str | None, tuple[str, ...]]:
+    """An inference request (parsed JSON) -> (native records, request id, outputs asked for)."""
+    if not isinstance(body, dict):
+        raise _bad(f"the body must be an inference request (a JSON object), got {features.json_type(body)}")
+    extra = sorted(set(body) - REQUEST_KEYS)
+    if extra:
+        raise _bad(f"an inference request has no key {features.quote(extra[0])}; "
+                   "its keys are id, parameters, inputs, outputs", extra[0][:40], "is not allowed")
+    request_id = body.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise _bad(f"\"id\" must be a string, got {features.json_type(request_id)}", "id")
+    _check_parameters("", body.get("parameters"), ("pd",))
+    tensors = body.get("inputs")
+    if not isinstance(tensors, list) or not tensors:
+        raise _bad("an inference request needs \"inputs\": a non-empty list of tensors, one per column", "inputs")
+    columns: dict[str, list[Any]] = {}
+    rows = None
+    for at, tensor in enumerate(tensors):
+        name, n, values = _column(tensor, at)
+        if name in columns:
+            raise _bad(f"input {features.quote(name)} appears twice", name, "appears twice")
+        if rows is not None and n != rows:
+            raise _bad(f"input {features.quote(name)} has {n} rows; the inputs before it have {rows}", name,
+                       "every input needs the same number of rows")
+        if n > max_rows:
+            raise TooLarge(f"the inputs have {n} rows; the limit is {max_rows}",
+                           [{"row": None, "field": "inputs", "reason": f"at most {max_rows} rows"}])
+        columns[name], rows = values, n
+    if not rows:
+        raise _bad("the inputs have no rows", "inputs", "shape [0]")
+    return ([{name: values[i] for name, values in columns.items() if values[i] is not None} for i in range(rows)],
+            request_id, _outputs(body.get("outputs")))
+
+
+def _outputs(asked: Any) -> tuple[str, ...]:
+    if asked is None:
+        return OUTPUTS
+    if not isinstance(asked, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in asked):
+        raise _bad("\"outputs\" must be a list of {\"name\": ...}", "outputs")
+    names = tuple(o["name"] for o in asked)
+    unknown = [n for n in names if n not in OUTPUTS]
+    if unknown:
+        raise _bad(f"no output {features.quote(unknown[0])}; the outputs are {', '.join(OUTPUTS)}", "outputs",
+                   "unknown output")
+    return names or OUTPUTS
+
+
+def response(answers: list[dict[str, Any]], version: str, request_id: str, outputs: tuple[str, ...]) -> dict[str, Any]:
+    """Native answers -> an inference response: one FP64 [N, 1] tensor per output asked for."""
+    n = len(answers)
+    result: dict[str, Any] = {
+        "model_name": NAME,
+        "model_version": version,
+        "id": request_id,
+        "parameters": {"content_type": "pd"},
+        "outputs": [{"name": name, "datatype": "FP64", "shape": [n, 1], "data": [a[name] for a in answers]}
+                    for name in outputs],
+    }
+    warnings = [a["warnings"] for a in answers]
+    if any(warnings):  # per row, as the native answers have them
+        result["parameters"]["warnings"] = warnings
+    return result
