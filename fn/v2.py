@@ -98,7 +98,7 @@ def _check_parameters(where: str, value: Any, allowed: tuple[str, ...]) -> None:
 
 def _flatten(data: list[Any]) -> list[Any]:
     """Row-major data, flat or nested (the spec allows both), as one flat list."""
-    if not any(isinstance(x, list) for x in data):
+    if list not in map(type, data):
         return data
     flat: list[Any] = []
     for x in data:
@@ -106,59 +106,65 @@ def _flatten(data: list[Any]) -> list[Any]:
     return flat
 
 
+# What each datatype's elements may be (bool is an int in Python: told apart by exact type;
+# null is a missing optional value).
+_ELEMENT_TYPES = {"BYTES": {str, type(None)}, "BOOL": {bool, type(None)},
+                  **{t: {int, float, type(None)} for t in NUMBERS}}
+
+
 def _column(tensor: Any, at: int) -> tuple[str, int, list[Any]]:
-    """One input tensor -> (column name, rows, values); tensor-level rules only."""
-    if not isinstance(tensor, dict):
+    """One input tensor -> (column name, rows, values); tensor-level rules only. The checks of a
+    well-formed tensor come first and cost little: every request pays for them, per column."""
+    if type(tensor) is not dict:
         raise _bad(f"inputs[{at}] must be an object, got {features.json_type(tensor)}", "inputs")
     name = tensor.get("name")
-    if not isinstance(name, str) or not name:
-        raise _bad(f"inputs[{at}] needs a \"name\" (one of the dataset's columns)", "inputs")
-    shown = features.quote(name)
-    if name not in ACCEPTS:
+    accepts = ACCEPTS.get(name) if type(name) is str else None
+    if accepts is None:
+        if type(name) is not str or not name:
+            raise _bad(f"inputs[{at}] needs a \"name\" (one of the dataset's columns)", "inputs")
         reason = features.unknown_field_reason(name)
-        raise BadRequest(f"input {shown} {reason}; the inputs are {', '.join(features.FIELDS)}",
+        raise BadRequest(f"input {features.quote(name)} {reason}; the inputs are {', '.join(features.FIELDS)}",
                          [{"row": None, "field": name[:40], "reason": reason}])
-    extra = sorted(set(tensor) - TENSOR_KEYS)
-    if extra:
-        raise _bad(f"input {shown} has unknown key {features.quote(extra[0])}", name, "has an unknown key")
-    _check_parameters(f"input {shown}: ", tensor.get("parameters"), ("str",))
+    if not TENSOR_KEYS.issuperset(tensor):
+        extra = sorted(set(tensor) - TENSOR_KEYS)
+        raise _bad(f"input {features.quote(name)} has unknown key {features.quote(extra[0])}", name,
+                   "has an unknown key")
+    if "parameters" in tensor:
+        _check_parameters(f"input {features.quote(name)}: ", tensor["parameters"], ("str",))
     datatype = tensor.get("datatype")
-    if datatype not in DATATYPES:
-        raise _bad(f"input {shown} needs a datatype, one of {', '.join(DATATYPES)}", name, "unknown datatype")
-    if datatype not in ACCEPTS[name]:
-        raise _bad(f"input {shown} has datatype {datatype}; it takes {', '.join(ACCEPTS[name])}", name,
-                   f"datatype must be {' or '.join(ACCEPTS[name])}" if len(ACCEPTS[name]) < 3 else "must be a number type")
+    if datatype not in accepts:
+        if datatype not in DATATYPES:
+            raise _bad(f"input {features.quote(name)} needs a datatype, one of {', '.join(DATATYPES)}", name,
+                       "unknown datatype")
+        raise _bad(f"input {features.quote(name)} has datatype {datatype}; it takes {', '.join(accepts)}", name,
+                   f"datatype must be {' or '.join(accepts)}" if len(accepts) < 3 else "must be a number type")
     shape = tensor.get("shape")
-    if (not isinstance(shape, list) or len(shape) not in (1, 2) or
-            not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape) or
-            (len(shape) == 2 and shape[1] != 1)):
-        raise _bad(f"input {shown} needs a shape [N] or [N, 1]", name, "shape must be [N] or [N, 1]")
+    if not (type(shape) is list and 1 <= len(shape) <= 2 and type(shape[0]) is int and shape[0] >= 0
+            and (len(shape) == 1 or (type(shape[1]) is int and shape[1] == 1))):
+        raise _bad(f"input {features.quote(name)} needs a shape [N] or [N, 1]", name, "shape must be [N] or [N, 1]")
     data = tensor.get("data")
-    if not isinstance(data, list):
-        raise _bad(f"input {shown} needs \"data\", a list", name, "data must be a list")
+    if type(data) is not list:
+        raise _bad(f"input {features.quote(name)} needs \"data\", a list", name, "data must be a list")
     values = _flatten(data)
     if len(values) != shape[0]:
-        raise _bad(f"input {shown} has shape {shape} but {len(values)} values", name, "data does not match shape")
+        raise _bad(f"input {features.quote(name)} has shape {shape} but {len(values)} values", name,
+                   "data does not match shape")
     _check_values(name, datatype, values)
     return name, shape[0], values
 
 
 def _check_values(name: str, datatype: str, values: list[Any]) -> None:
     """Each element is of the tensor's datatype (null: a missing optional value)."""
-    if datatype == "BYTES":
-        ok = (str,)
-    elif datatype == "BOOL":
-        ok = (bool,)
-    else:
-        ok = (int, float)
+    allowed = _ELEMENT_TYPES[datatype]
+    if not allowed.issuperset(map(type, values)):
+        row, v = next((i, v) for i, v in enumerate(values) if type(v) not in allowed)
+        raise _bad(f"input {features.quote(name)} is {datatype} but element {row} is {features.json_type(v)}",
+                   name, f"must be {datatype}", row)
     bounds = INTEGER_RANGE.get(datatype)
+    if bounds is None:
+        return
     for row, v in enumerate(values):
-        if v is None:
-            continue
-        if not isinstance(v, ok) or (ok != (bool,) and isinstance(v, bool)):
-            raise _bad(f"input {features.quote(name)} is {datatype} but element {row} is {features.json_type(v)}",
-                       name, f"must be {datatype}", row)
-        if bounds is not None and not (math.isfinite(v) and v == int(v) and bounds[0] <= v <= bounds[1]):
+        if v is not None and not (math.isfinite(v) and v == int(v) and bounds[0] <= v <= bounds[1]):
             raise _bad(f"input {features.quote(name)} is {datatype} but element {row} is not a {datatype} value",
                        name, f"must be a whole number in {datatype}'s range", row)
 
@@ -167,8 +173,8 @@ def records(body: Any, max_rows: int) -> tuple[list[dict[str, Any]], str | None,
     """An inference request (parsed JSON) -> (native records, request id, outputs asked for)."""
     if not isinstance(body, dict):
         raise _bad(f"the body must be an inference request (a JSON object), got {features.json_type(body)}")
-    extra = sorted(set(body) - REQUEST_KEYS)
-    if extra:
+    if not REQUEST_KEYS.issuperset(body):
+        extra = sorted(set(body) - REQUEST_KEYS)
         raise _bad(f"an inference request has no key {features.quote(extra[0])}; "
                    "its keys are id, parameters, inputs, outputs", extra[0][:40], "is not allowed")
     request_id = body.get("id")

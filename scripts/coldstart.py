@@ -22,10 +22,13 @@ once (the first image's python3, -I -S -c pass).
   local image sharing a layer with it (its base included) are removed, so `docker pull` fetches
   everything; pull + run -> first prediction. Reports the compressed bytes pulled. Removed
   images are restored at the end.
-- openfaas: OpenFaaS CE cannot scale to zero, so each run removes the function and deploys it
-  again as the gateway had it, and times the deploy -> first 200 through /function/NAME; on Pro
-  it scales to zero through the REST API, waits for 0 available replicas and times the first
-  call. Credentials as faas-cli takes them: OPENFAAS_URL, OPENFAAS_USERNAME (admin),
+- openfaas: the gateway says which edition it is (a CE gateway marks its answers
+  `X-Served-By: openfaas-ce/<version>` and `X-OpenFaaS-EULA: openfaas-ce`); when it does not,
+  --edition is required. OpenFaaS CE cannot scale to zero (it raises replicas 0 to 1 and answers
+  202), so each run removes the function, waits until the old replica has stopped answering (it
+  drains for about a second after the remove), deploys it again as the gateway had it, and times
+  the deploy -> first 200 through /function/NAME; on Pro it scales to zero through the REST API,
+  waits for 0 available replicas and times the first call. Credentials as faas-cli takes them: OPENFAAS_URL, OPENFAAS_USERNAME (admin),
   OPENFAAS_PASSWORD.
 """
 
@@ -244,14 +247,38 @@ class Gateway:
                 raise TimeoutError(f"gateway: {what} within {timeout:g} s")
             time.sleep(0.05)
 
-    def scale_to_zero(self) -> bool:
-        """True on Pro; CE refuses replicas 0 with 400."""
-        code, _ = self.api("POST", f"/system/scale-function/{self.function}",
-                           {"serviceName": self.function, "replicas": 0})
-        return code < 300
+    def scale_to_zero(self) -> None:
+        code, body = self.api("POST", f"/system/scale-function/{self.function}",
+                              {"serviceName": self.function, "replicas": 0})
+        if code >= 300:
+            raise RuntimeError(f"scaling to zero refused: {code} {body[:200].decode(errors='replace')}")
 
     def invoke_url(self) -> str:
         return f"{self.url}/function/{self.function}"
+
+    def edition(self) -> str | None:
+        """"ce" or "pro" as the gateway's own headers say (on its info and on a call), else None."""
+        for method, path in (("GET", "/system/info"), ("POST", f"/function/{self.function}")):
+            try:
+                _, headers, _ = launch.exchange(method, self.url + path, launch.EXAMPLE_BODY if method == "POST"
+                                                else None, self.headers if path.startswith("/system") else None)
+            except OSError:
+                continue
+            served = headers.get("x-served-by", "")
+            if headers.get("x-openfaas-eula") == "openfaas-ce" or served.startswith("openfaas-ce/"):
+                return "ce"
+            if served.startswith("openfaas-"):  # openfaas-pro/..., openfaas-ee/...: a licensed gateway
+                return "pro"
+        return None
+
+    def wait_silent(self, timeout: float = 60) -> None:
+        """Until no replica answers a call (a removed or scaled-down one drains for a while)."""
+        def silent() -> bool:
+            try:
+                return launch.http("POST", self.invoke_url(), launch.EXAMPLE_BODY, timeout=5)[0] != 200
+            except OSError:
+                return True
+        self.wait(silent, "the old replica stopped answering", timeout)
 
 
 def deployment(status: dict[str, Any], function: str) -> dict[str, Any]:
@@ -262,15 +289,17 @@ def deployment(status: dict[str, Any], function: str) -> dict[str, Any]:
 
 
 def time_openfaas(gateway: Gateway, spec: dict[str, Any], edition: str) -> dict[str, Any]:
+    """One cold start; the clock starts only once the old replica has stopped answering."""
     if edition == "pro":
-        if not gateway.scale_to_zero():
-            raise RuntimeError("the gateway refused to scale to zero (OpenFaaS CE?): use --edition ce")
+        gateway.scale_to_zero()
+        # No call may check that it is silent: on Pro a call is what wakes a function up.
         gateway.wait(lambda: (gateway.status() or {}).get("availableReplicas", 1) == 0, "0 available replicas")
         started = time.perf_counter()
     else:
         if gateway.status() is not None:
             gateway.api("DELETE", "/system/functions", {"functionName": gateway.function})
             gateway.wait(lambda: gateway.status() is None, "the function removed")
+        gateway.wait_silent()
         started = time.perf_counter()
         code, body = gateway.api("POST", "/system/functions", spec)
         if code >= 300:
@@ -279,7 +308,11 @@ def time_openfaas(gateway: Gateway, spec: dict[str, Any], edition: str) -> dict[
 
 
 def detect_edition(gateway: Gateway) -> str:
-    return "pro" if gateway.scale_to_zero() else "ce"
+    edition = gateway.edition()
+    if edition is None:
+        raise RuntimeError("the gateway does not say which edition it is (no X-Served-By or X-OpenFaaS-EULA "
+                           "header): pass --edition ce or --edition pro")
+    return edition
 
 
 # -- the command -----------------------------------------------------------------------
@@ -318,7 +351,8 @@ def parser() -> argparse.ArgumentParser:
                    help="openfaas mode: the gateway's URL (default $OPENFAAS_URL or http://127.0.0.1:8080)")
     p.add_argument("--function", default="device-price", help="openfaas mode: the function's name")
     p.add_argument("--edition", choices=("auto", "ce", "pro"), default="auto",
-                   help="openfaas mode: CE removes and redeploys, Pro scales to zero (default: ask)")
+                   help="openfaas mode: CE removes and redeploys, Pro scales to zero (default: as the "
+                        "gateway's headers say)")
     p.add_argument("--json", type=Path, help="write every run and the statistics here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p

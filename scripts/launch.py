@@ -33,16 +33,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
-         timeout: float = 30.0) -> tuple[int, bytes]:
-    """One request: (status, body), whatever the status; OSError if nothing answered."""
+def exchange(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+             timeout: float = 30.0) -> tuple[int, dict[str, str], bytes]:
+    """One request: (status, response headers by lower-case name, body), whatever the status;
+    OSError if nothing answered."""
     request = urllib.request.Request(url, data=body, method=method,
                                      headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
     except urllib.error.HTTPError as e:
-        return e.code, e.read()
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+         timeout: float = 30.0) -> tuple[int, bytes]:
+    """One request: (status, body), whatever the status; OSError if nothing answered."""
+    code, _, answer = exchange(method, url, body, headers, timeout)
+    return code, answer
 
 
 def status(url: str, body: bytes | None = None, timeout: float = 5.0) -> int | None:

@@ -54,13 +54,18 @@ def test_interleave_and_stats():
 
 
 class FakeGateway(BaseHTTPRequestHandler):
-    """Just enough of the OpenFaaS gateway: deploy, remove, status, scale, invoke; the
-    function answers only some time after it was deployed or scaled up."""
+    """Just enough of the OpenFaaS gateway: deploy, remove, status, scale, invoke; the function
+    answers only some time after it was deployed or scaled up. As the real CE gateway (0.27) does,
+    CE raises a scale to 0 to 1 and answers 202, a removed replica keeps answering while it drains,
+    and every answer carries X-Served-By: openfaas-ce/<version> and X-OpenFaaS-EULA: openfaas-ce.
+    "pro" marks its answers openfaas-pro/<version> (an assumption: Pro's source is not public);
+    "silent" sends neither header (an older or fronted gateway)."""
 
     edition = "ce"
     state: dict = {}
     calls: list = []
     START = 0.2  # seconds a replica takes to become ready
+    DRAIN = 0.5  # seconds a removed replica keeps answering
 
     def log_message(self, *args) -> None:
         pass
@@ -68,6 +73,11 @@ class FakeGateway(BaseHTTPRequestHandler):
     def reply(self, status: int, value=None) -> None:
         body = json.dumps(value).encode() if value is not None else b""
         self.send_response(status)
+        if self.edition == "ce":
+            self.send_header("X-Served-By", "openfaas-ce/0.27.14")
+            self.send_header("X-OpenFaaS-EULA", "openfaas-ce")
+        elif self.edition == "pro":
+            self.send_header("X-Served-By", "openfaas-pro/0.5.0")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -96,6 +106,7 @@ class FakeGateway(BaseHTTPRequestHandler):
         if self.authorised():
             self.calls.append(("delete", self.body()["functionName"]))
             self.state.clear()
+            self.state["draining_until"] = time.monotonic() + self.DRAIN
             self.reply(202)
 
     def do_POST(self) -> None:
@@ -110,9 +121,8 @@ class FakeGateway(BaseHTTPRequestHandler):
             self.reply(202)
         elif self.path == "/system/scale-function/device-price":
             replicas = self.body()["replicas"]
-            if self.edition == "ce" and replicas == 0:
-                self.reply(400, {"error": "replicas must be > 0"})
-                return
+            if self.edition != "pro":  # CE: gateway/scaling/ranges.go raises it to 1, then 202
+                replicas = max(replicas, 1)
             self.calls.append(("scale", replicas))
             s.update(replicas=replicas)
             self.reply(202)
@@ -120,7 +130,8 @@ class FakeGateway(BaseHTTPRequestHandler):
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if s.get("deployed") and s.get("replicas", 1) == 0:  # Pro: a call wakes it up
                 s.update(replicas=1, ready_at=time.monotonic() + self.START)
-            if s.get("deployed") and time.monotonic() >= s["ready_at"]:
+            if (s.get("deployed") and time.monotonic() >= s["ready_at"]) or \
+                    time.monotonic() < s.get("draining_until", 0):  # the new replica, or the old one draining
                 self.reply(200, {"normalized_used_price": 4.6})
             else:
                 self.reply(502 if s.get("deployed") else 404)
@@ -133,7 +144,7 @@ DEPLOYED = {"image": "registry.example/me/device-price:latest", "envVars": {"max
             "labels": {"com.openfaas.scale.min": "1"}, "readOnlyRootFilesystem": True}
 
 
-@pytest.fixture(params=["ce", "pro"])
+@pytest.fixture(params=["ce", "pro", "silent"])
 def gateway(request, monkeypatch):
     FakeGateway.edition = request.param
     FakeGateway.state = {"deployed": True, "replicas": 1, "ready_at": 0.0, "spec": DEPLOYED}
@@ -145,10 +156,17 @@ def gateway(request, monkeypatch):
     server.shutdown()
 
 
-def test_openfaas_mode_against_a_fake_gateway(gateway, tmp_path):
+def test_openfaas_mode_against_a_fake_gateway(gateway, tmp_path, capsys):
     edition, url = gateway
     out = tmp_path / "openfaas.json"
-    assert coldstart.main(["--mode", "openfaas", "--gateway", url, "--runs", "2", "--json", str(out), "--quiet"]) == 0
+    args = ["--mode", "openfaas", "--gateway", url, "--runs", "2", "--json", str(out), "--quiet"]
+    if edition == "silent":  # it does not say: no guess from a side effect, the user says
+        assert coldstart.main(args) == 1
+        assert "--edition ce or --edition pro" in capsys.readouterr().err
+        assert not any(c[0] == "scale" for c in FakeGateway.calls)
+        edition = "ce"
+        args += ["--edition", "ce"]
+    assert coldstart.main(args) == 0
     result = json.loads(out.read_text())
     assert result["edition"] == edition
     times = [r["seconds"] for r in result["runs"]["device-price"]]
