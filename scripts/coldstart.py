@@ -28,8 +28,8 @@ once (the first image's python3, -I -S -c pass).
   202), so each run removes the function, waits until the old replica has stopped answering (it
   drains for about a second after the remove), deploys it again as the gateway had it, and times
   the deploy -> first 200 through /function/NAME; on Pro it scales to zero through the REST API,
-  waits for 0 available replicas and times the first call. Credentials as faas-cli takes them: OPENFAAS_URL, OPENFAAS_USERNAME (admin),
-  OPENFAAS_PASSWORD.
+  waits for 0 available replicas and times the first call. Credentials as faas-cli takes them:
+  OPENFAAS_URL, OPENFAAS_USERNAME (admin), OPENFAAS_PASSWORD.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import json
 import pytest
 import requests
 
-from fn import api, features, openapi, v2
+from fn import api, features, v2
 from fn.app import App
 from fn.features import EXAMPLE, FIELDS
 from fn.routes import Routes
