@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint model image-fn image-server image-tf report bench soak fuzz contract clean
+.PHONY: demo test lint model image-fn image-server image-tf report bench soak fuzz contract simulate clean
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is needed (tflite-runtime 2.14 has no wheel for %d.%d)" % sys.version_info[:2]) if sys.version_info[:2] != (3, 11) else None'
@@ -40,6 +40,11 @@ image-server: $(STAMP)
 image-tf: $(STAMP)
 	scripts/build_image.sh tf
 
+# The fleet simulation from docs/bench/ (make bench, make report), checked against the function
+# container, written up as docs/scaling.md.
+simulate: image-fn
+	$(BIN)/python -m scripts.simulate
+
 # schemathesis over every documented operation of the function and server images, many examples.
 contract: image-fn image-server
 	$(BIN)/python -m scripts.contract
@@ -48,7 +53,9 @@ contract: image-fn image-server
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench_concurrency
 	$(BIN)/python -m scripts.bench_request
+	$(BIN)/python -m scripts.bench_observability
 	$(BIN)/python -m scripts.bench_protocols
+	$(BIN)/python -m scripts.bench_replica
 
 soak: $(STAMP) image-fn image-server
 	$(BIN)/python -m scripts.soak

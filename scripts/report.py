@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -135,6 +136,7 @@ def charts(data: dict[str, Any]) -> list[str]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     written = []
 
@@ -144,51 +146,89 @@ def charts(data: dict[str, Any]) -> list[str]:
         plt.close(fig)
         written.append(name)
 
+    # Image sizes: linear MB with every value written on its bar; the x axis is split, since the
+    # TensorFlow image is fifty times the others.
     sizes = data["sizes"]["images"]
-    fig, ax = plt.subplots(figsize=(6, 3))
     labels = list(sizes)
-    ax.barh(labels, [sizes[k]["mb"] for k in labels], label="uncompressed")
-    ax.barh(labels, [sizes[k]["gzip_mb"] for k in labels], label="gzipped (what a node pulls)")
-    ax.set_xscale("log")
-    ax.set_xlabel("MB (log scale)")
-    ax.set_title("Image size")
-    ax.legend(fontsize=8)
+    small = max(v["mb"] for k, v in sizes.items() if k != "tensorflow") * 1.3
+    fig, (near, far) = plt.subplots(1, 2, sharey=True, figsize=(9, 2.8), gridspec_kw={"width_ratios": [3, 2]})
+    ys = range(len(labels))
+    for ax in (near, far):
+        for offset, key, label in ((-0.2, "mb", "uncompressed"), (0.2, "gzip_mb", "gzipped (what a node pulls)")):
+            values = [sizes[k][key] for k in labels]
+            bars = ax.barh([y + offset for y in ys], values, 0.38, label=label)
+            ax.bar_label(bars, [f"{v:,.1f} MB" for v in values], fontsize=8, padding=2)
+    near.set_xlim(0, small)
+    far.set_xlim(sizes.get("tensorflow", {"gzip_mb": small})["gzip_mb"] * 0.8,
+                 max(v["mb"] for v in sizes.values()) * 1.25)
+    near.spines["right"].set_visible(False)
+    far.spines["left"].set_visible(False)
+    far.tick_params(left=False)
+    near.set_yticks(list(ys), [NAMES.get(k, k) for k in labels])
+    near.set_xlabel("MB")
+    far.set_xlabel("MB (the axis continues)")
+    near.set_title("Image size")
+    far.legend(fontsize=8, loc="lower right")
     done(fig, "image-sizes.png")
 
+    # Cold starts: the median as a bar with its run-to-run range, linear seconds, the same names
+    # in every panel; a bar past the panel's axis (TensorFlow) is cut and labelled with its value.
     modes = [m for m in ("process", "docker", "pull") if data.get(f"coldstart-{m}")]
-    fig, axes = plt.subplots(1, len(modes), figsize=(4 * len(modes), 3.2))
+    fig, axes = plt.subplots(1, len(modes), figsize=(4.2 * len(modes), 3.2))
     for ax, mode in zip(axes if len(modes) > 1 else [axes], modes, strict=True):
         runs = data[f"coldstart-{mode}"]["runs"]
         names = list(runs)
-        ax.boxplot([[r["seconds"] for r in runs[n]] for n in names], whis=(0, 100))
-        ax.set_xticks(range(1, len(names) + 1), [short(n) for n in names], fontsize=8)
-        ax.set_yscale("log")
-        ax.set_ylabel("seconds to first prediction (log)")
+        medians = [statistics.median(r["seconds"] for r in runs[n]) for n in names]
+        lows = [m - min(r["seconds"] for r in runs[n]) for m, n in zip(medians, names, strict=True)]
+        highs = [max(r["seconds"] for r in runs[n]) - m for m, n in zip(medians, names, strict=True)]
+        slim = [m for m, n in zip(medians, names, strict=True) if NAMES.get(n, n) != "tensorflow"]
+        top = max(slim) * 2.2 if slim and max(medians) > 4 * max(slim) else max(m + h for m, h in zip(medians, highs,
+                                                                                                      strict=True)) * 1.3
+        xs = range(len(names))
+        cut = [m > top for m in medians]  # a cut bar shows no range: its value is written instead
+        ax.bar(xs, [min(m, top) for m in medians], capsize=3,
+               yerr=[[0 if c else v for c, v in zip(cut, lows, strict=True)],
+                     [0 if c or m + h >= top else h for c, m, h in zip(cut, medians, highs, strict=True)]])
+        for x, m in zip(xs, medians, strict=True):
+            ax.text(x, min(m, top) * 1.01, f"{m:.2f} s" + (" (cut)" if m > top else ""), ha="center", va="bottom",
+                    fontsize=8)
+        ax.set_ylim(0, top * 1.12)
+        ax.set_xticks(list(xs), [NAMES.get(n, n) for n in names], fontsize=8)
+        ax.set_ylabel("seconds to first prediction")
         ax.set_title(f"cold start: {mode}")
     done(fig, "coldstart.png")
 
+    # Load: throughput on a linear axis with values on the bars, the legend outside the plot.
     load_data = data["load"]["targets"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
     width = 0.25
     for i, (label, t) in enumerate(load_data.items()):
         xs = [j + i * width for j in range(2)]
-        right.bar(xs, [t["wrk"][c]["median"]["throughput_rps"] for c in ("1", "8")], width, label=label)
+        values = [t["wrk"][c]["median"]["throughput_rps"] for c in ("1", "8")]
+        bars = right.bar(xs, values, width, label=NAMES.get(label, label))
+        right.bar_label(bars, [f"{v:,.0f}" for v in values], fontsize=7, padding=1)
         for c, marker in (("1", "o"), ("8", "s")):
             m = t["wrk"][c]["median"]
             left.plot([50, 90, 99], [m["p50_ms"], m["p90_ms"], m["p99_ms"]], marker=marker,
-                      label=f"{label}, {c} conn.")
+                      label=f"{NAMES.get(label, label)}, {c} conn.")
     left.set_yscale("log")
-    left.set_xlabel("percentile")
-    left.set_ylabel("latency ms (log)")
+    left.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    left.set_xticks([50, 90, 99], ["p50", "p90", "p99"])
+    left.set_ylabel("latency ms (log scale)")
     left.set_title("Latency percentiles (wrk)")
-    left.legend(fontsize=7)
+    left.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     right.set_xticks([j + width for j in range(2)], ["1 connection", "8 connections"])
-    right.set_yscale("log")
-    right.set_ylabel("requests/s (log)")
-    right.set_title("Throughput (wrk)")
-    right.legend(fontsize=8)
+    right.set_ylabel("requests/s")
+    right.set_ylim(0, max(b.get_height() for b in right.patches) * 1.2)
+    right.set_title("Throughput (wrk; containers, access log on)")
+    right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     done(fig, "load.png")
     return written
+
+
+# One name per thing measured, in every chart and table: the targets as scripts/targets.py names them.
+NAMES = {"device-price-fn:latest": "function", "device-price-server:latest": "server",
+         "device-price-tf:latest": "tensorflow", "fn": "function", "tf": "tensorflow"}
 
 
 def short(image_or_target: str) -> str:
@@ -270,7 +310,10 @@ def headline(data: dict[str, Any]) -> str:
                  f"| {r['avg_s'] * 1000:.0f} / {r['max_s'] * 1000:.0f} ms | {r['throughput_rps']} req/s (c≈10) |")
     lines += ["", f"Medians on one {os.cpu_count()}-core machine, {data['sizes']['date'][:10]}, containers read-only "
               "with no capabilities; details and charts in [docs/results.md](docs/results.md) "
-              "(`make report`)."]
+              "(`make report`). Throughput here is the containers' as shipped, access log on: every log line "
+              "passes through the container runtime's log driver on the same two cores. The concurrency table below "
+              "measures processes with the log going to /dev/null, in another run: the two differ by that and by "
+              "the machine's drift between runs."]
     return "\n".join(lines)
 
 

@@ -1,0 +1,140 @@
+"""The aggregate model, for horizons too long to simulate request by request (a year of diurnal
+traffic at 1,000 req/s is 3·10^10 requests): the traffic as a rate per step, the fleet as a
+queue with as many servers as replicas ready, and the same policies deciding once per step.
+
+Per step: the arrivals are rate x step; a queue with c ready replicas, each serving at the
+measured rate, waits as M/G/c does (Erlang C for the chance to wait, the Allen-Cunneen
+correction (1 + cs²)/2 for the service time's spread, the wait exponential); requests that find
+no replica ready wait for the one starting. Latency percentiles come from the mixture of every
+step's distribution, weighted by its requests. scripts/fleet/validate.py shows it agrees with the
+request-level simulation on a day at 100 req/s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scripts.fleet.cost import Prices, Result
+from scripts.fleet.engine import TIMEOUT
+from scripts.fleet.inputs import Replica
+from scripts.fleet.policies import Observed, Policy
+from scripts.fleet.traffic import Traffic
+
+GRID = np.geomspace(1e-5, 120.0, 1500)  # seconds: response times on which the mixture is evaluated
+
+
+def erlang_c(servers: int, load: float) -> float:
+    """The chance that an arrival waits in M/M/c with `servers` and offered load a = λ/μ < c."""
+    if servers <= 0 or load <= 0:
+        return 0.0 if servers > 0 else 1.0
+    if load >= servers:
+        return 1.0
+    term, total = 1.0, 1.0
+    for k in range(1, servers):
+        term *= load / k
+        total += term
+    last = term * load / servers / (1 - load / servers)
+    return last / (total + last)
+
+
+class _Mixture:
+    """Response times as a weighted sum of distributions: the service time plus an exponential
+    wait (mean theta), or plus a uniform wait (a cold start's remainder)."""
+
+    def __init__(self, replica: Replica, rng: np.random.Generator):
+        self.service = np.sort(rng.choice(replica.unloaded, 2000))
+        self.weights: dict[tuple[str, float], float] = {}
+
+    def add(self, kind: str, scale: float, weight: float) -> None:
+        if weight > 0:
+            key = (kind, float(f"{scale:.2g}"))  # nearby waits share one component
+            self.weights[key] = self.weights.get(key, 0.0) + weight
+
+    def cdf(self) -> np.ndarray:
+        total = sum(self.weights.values())
+        out = np.zeros_like(GRID)
+        gap = GRID[:, None] - self.service[None, :]
+        for (kind, scale), weight in self.weights.items():
+            if kind == "none" or scale <= 0:
+                part = (gap >= 0).mean(axis=1)
+            elif kind == "exp":
+                part = np.where(gap > 0, 1 - np.exp(-np.clip(gap, 0, None) / scale), 0.0).mean(axis=1)
+            else:  # uniform wait on [0, scale]
+                part = np.clip(gap / scale, 0, 1).mean(axis=1)
+            out += weight / total * part
+        return out
+
+    def quantiles(self, qs: list[float]) -> list[float]:
+        cdf = self.cdf()
+        return [float(GRID[min(len(GRID) - 1, int(np.searchsorted(cdf, q)))]) for q in qs]
+
+
+def simulate(traffic: Traffic, policy: Policy, replica: Replica, horizon: float, step: float = 60.0,
+             seed: int = 1, prices: Prices = Prices(), timeout: float = TIMEOUT) -> Result:
+    rng = np.random.default_rng(seed)
+    mean_s = float(replica.service.mean())
+    cs2 = float(replica.service.var()) / mean_s**2
+    unloaded_s = float(replica.unloaded.mean())
+    cold_docker = float(np.median(replica.cold_docker))
+    mixture = _Mixture(replica, rng)
+    ready_at: list[float] = [0.0] * policy.min_replicas  # warm at the start
+    pulled = policy.min_replicas > 0
+    state: dict = {}
+    requests = dropped = cold_waits = 0.0
+    replica_seconds = 0.0
+    idle_for = 0.0
+    t = 0.0
+    while t < horizon:
+        dt = min(step, horizon - t)
+        rate = traffic.rate(t + dt / 2)
+        n = rate * dt
+        if n > 0 and not ready_at:  # scaled to zero: the first request wakes a replica
+            cold = cold_docker if pulled else float(np.median(replica.cold_pull))
+            ready_at.append(t + cold)
+            pulled = True
+        ready = sum(1 for r in ready_at if r <= t)
+        starting = [r - t for r in ready_at if t < r < t + dt]
+        # Requests that arrive before any replica is ready wait for the first to start.
+        if n > 0 and ready == 0 and starting:
+            first = min(starting)
+            waiting = n * min(1.0, first / dt)
+            cold_waits += waiting
+            mixture.add("uniform", first, waiting)
+            n_rest = n - waiting
+            ready = 1
+        else:
+            n_rest = n
+        load = rate * mean_s
+        if n_rest > 0:
+            if load >= ready:  # overloaded: what the replicas cannot serve waits out the timeout
+                served = ready / mean_s * dt
+                dropped += max(0.0, n_rest - served)
+                mixture.add("uniform", timeout, min(served, n_rest))
+                concurrency = ready + rate * timeout
+            else:
+                wait_chance = erlang_c(ready, load)
+                theta = mean_s * (1 + cs2) / 2 / (ready - load)
+                mixture.add("none", 0.0, n_rest * (1 - wait_chance))
+                mixture.add("exp", theta, n_rest * wait_chance)
+                concurrency = rate * (unloaded_s + wait_chance * theta)
+        else:
+            concurrency = 0.0
+        requests += n
+        idle_for = 0.0 if n >= 1 else idle_for + dt
+        seen = Observed(now=t + dt, rate=rate, concurrency=concurrency, utilization=min(1.0, load / max(ready, 1)),
+                        ready=ready, total=len(ready_at), idle_for=idle_for)
+        replica_seconds += len(ready_at) * dt
+        wanted = policy.desired(seen, state)
+        if wanted > len(ready_at):
+            cold = cold_docker if pulled else float(np.median(replica.cold_pull))
+            ready_at += [t + dt + cold] * (wanted - len(ready_at))
+            pulled = True
+        elif wanted < len(ready_at):
+            ready_at = sorted(ready_at)[:wanted]
+        t += dt
+    answered = requests - dropped
+    p50, p95, p99, top = mixture.quantiles([0.5, 0.95, 0.99, 1 - 1 / max(requests, 1)])
+    return Result("aggregate", traffic.name, traffic.mean, policy.name, replica.kind, horizon, round(requests),
+                  round(answered), round(dropped), round(cold_waits), p50 * 1000, p95 * 1000, p99 * 1000, top * 1000,
+                  replica_seconds, replica_seconds * replica.memory_gb,
+                  replica_seconds * prices.per_replica_second(replica), replica_seconds / horizon)

@@ -1,0 +1,78 @@
+"""What the simulation knows of one replica, read only from figures this project measures
+(docs/bench/*.json); every figure keeps the name of its source.
+
+A replica owns one CPU core (as scripts/bench_replica.py measured it) and answers one request
+at a time on it. An answer takes its unloaded latency (a sample of the sequential single-record
+latencies: the client, the loopback and the replica's work) plus its wait in the queue; the
+queue moves at the replica's service time, which has the shape of those latencies and the mean
+1 / (req/s at one connection). At 8 connections a replica answers more per second (it wakes up
+less often between requests); under Poisson arrivals it seldom has that many waiting, so the
+simulation does not count on it (scripts/fleet/validate.py checks the choice against real runs).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent.parent.parent / "docs" / "bench"
+# The images the simulation compares; what each policy runs (the function or the server build
+# of the slim image, or the TensorFlow image).
+IMAGES = {"tflite": {"function": "fn", "server": "server"}, "tensorflow": {"function": "tf", "server": "tf"}}
+COLDSTART_IMAGE = {"fn": "device-price-fn:latest", "server": "device-price-server:latest", "tf": "device-price-tf:latest"}
+# The server image is the function image's layers plus one file: a fresh node pulls as much.
+PULL_IMAGE = {"fn": "device-price-fn:latest", "server": "device-price-fn:latest", "tf": "device-price-tf:latest"}
+MEMORY_HEADROOM = 1.25  # a replica's memory request over its measured use
+
+
+@dataclass
+class Replica:
+    kind: str  # fn, server, tf (scripts/bench_replica.py's names)
+    service: np.ndarray  # seconds of the core per request (samples)
+    unloaded: np.ndarray  # seconds per answer with no queue (the same samples, as the client saw them)
+    batch_row_seconds: float  # per row of a 1,000-row batch
+    memory_gb: float  # requested: measured use x MEMORY_HEADROOM
+    vcpu: float
+    cold_docker: np.ndarray  # docker run -> first prediction, the image on the node (samples, s)
+    cold_pull: np.ndarray  # the same on a node without the image: pull + run (samples, s)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def capacity(self) -> float:
+        return 1.0 / float(self.service.mean())
+
+
+def _read(name: str) -> dict:
+    path = BENCH / name
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run the measurement that writes it (make bench / make report)")
+    return json.loads(path.read_text())
+
+
+def _seconds(runs: list[dict]) -> np.ndarray:
+    return np.array([r["seconds"] for r in runs], dtype=float)
+
+
+def replica(kind: str, bench: str = "replica.json", latencies: list[float] | None = None) -> Replica:
+    """The replica of `kind` as measured (docs/bench/replica.json, coldstart-docker.json,
+    coldstart-pull.json); `latencies`: unloaded latencies seen by another client, instead of
+    the sequential ones, for a simulation of what that client sees."""
+    measured = _read(bench)["replicas"][kind]
+    sequential = np.array(latencies or measured["service_seconds"], dtype=float)
+    mean_service = 1.0 / measured["capacity_rps"]["1"]
+    service = sequential * (mean_service / sequential.mean())
+    docker, pull = _read("coldstart-docker.json"), _read("coldstart-pull.json")
+    batch = np.median(measured["batch_1000_seconds"]) / 1000
+    return Replica(
+        kind=kind, service=service, unloaded=sequential,
+        batch_row_seconds=float(batch), memory_gb=measured["memory_mb"] * MEMORY_HEADROOM / 1024, vcpu=1.0,
+        cold_docker=_seconds(docker["runs"][COLDSTART_IMAGE[kind]]),
+        cold_pull=_seconds(pull["runs"][PULL_IMAGE[kind]]),
+        sources={"service": f"docs/bench/{bench} replicas.{kind}.service_seconds, capacity_rps.1",
+                 "memory": f"docs/bench/{bench} replicas.{kind}.memory_mb",
+                 "batch": f"docs/bench/{bench} replicas.{kind}.batch_1000_seconds",
+                 "cold_docker": f"docs/bench/coldstart-docker.json runs.{COLDSTART_IMAGE[kind]}",
+                 "cold_pull": f"docs/bench/coldstart-pull.json runs.{PULL_IMAGE[kind]}"})

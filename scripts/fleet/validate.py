@@ -1,0 +1,93 @@
+"""The simulation held against reality, in the same run:
+
+- one replica: the function container (on the host network, pinned to one core, as
+  scripts/bench_replica.py measured its service time) under open-loop Poisson load at 30%, 60%
+  and 85% of its measured capacity, against the request-level simulation of that replica at the
+  same rates: p50 and p99 within 25%;
+- scale from zero: `docker run` -> first prediction, measured now, against the simulation's
+  first answer from zero replicas (Knative's path): medians within 25%;
+- the aggregate model against the request-level one on a day of diurnal traffic at 100 req/s:
+  cost and p99 within 5%.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+from scripts import launch, openloop
+from scripts.fleet import aggregate, engine, inputs, policies, traffic
+
+LOADS = (0.30, 0.60, 0.85)
+TOLERANCE = 0.25
+AGGREGATE_TOLERANCE = 0.05
+
+
+def _within(simulated: float, measured: float, tolerance: float) -> bool:
+    return abs(simulated - measured) <= tolerance * measured
+
+
+def one_replica(duration: float = 15.0, seed: int = 1) -> list[dict[str, Any]]:
+    """Open-loop runs on the real container against the simulation, at each load."""
+    from scripts.bench_replica import CLIENT_CPU, start
+
+    capacity = inputs.replica("fn").capacity
+    name, url = start("function", "device-price-validate")
+    if (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {int(CLIENT_CPU)})
+    rows = []
+    try:
+        openloop.run(url + "/", 200, 2.0, seed)  # warm-up
+        # The unloaded latency as this client sees it (10% load: seldom a queue, the server awake).
+        unloaded = openloop.run(url + "/", 0.10 * capacity, max(duration, 20.0), seed)["latencies_s"]
+        replica = inputs.replica("fn", latencies=unloaded)
+        for load in LOADS:
+            rate = load * replica.capacity
+            measured = openloop.run(url + "/", rate, duration, seed)
+            fixed = policies.Policy("fixed", "one replica", "validation", duration, 1, 1, "validation", {})
+            sim = engine.simulate(traffic.steady(rate), fixed, replica, max(duration, 60.0), seed)
+            del measured["latencies_s"]
+            rows.append({"load": load, "rate": rate, "measured": measured,
+                         "simulated": {"p50_ms": sim.p50_ms, "p99_ms": sim.p99_ms},
+                         "p50_ok": _within(sim.p50_ms, measured["p50_ms"], TOLERANCE),
+                         "p99_ok": _within(sim.p99_ms, measured["p99_ms"], TOLERANCE)})
+    finally:
+        launch.stop_container(name)
+    return rows
+
+
+def scale_from_zero(runs: int = 5, seed: int = 1) -> dict[str, Any]:
+    """docker run -> first prediction now, against the simulated first answer from zero."""
+    from scripts.coldstart import time_docker
+
+    replica = inputs.replica("fn")
+    measured = [time_docker("device-price-fn:latest")["seconds"] for _ in range(runs)]
+    simulated = []
+    for i in range(runs * 20):
+        fleet = engine.Fleet(traffic.steady(1.0), policies.POLICIES["knative"], replica, seed + i)
+        fleet.node_has_image = [True] * len(fleet.node_has_image)  # the image is on the node, as measured
+        fleet.serve(np.array([0.0]), 0.0)
+        simulated.append(fleet.latencies[0])
+    m, s = statistics.median(measured), statistics.median(simulated)
+    return {"measured_s": measured, "measured_median_s": m, "simulated_median_s": s,
+            "ok": _within(s, m, TOLERANCE)}
+
+
+def aggregate_against_requests(rate: float = 100.0, seed: int = 1) -> dict[str, Any]:
+    """A day of diurnal traffic, request by request and in aggregate (Knative, the slim image)."""
+    replica, policy = inputs.replica("fn"), policies.POLICIES["knative"]
+    shape = traffic.diurnal(rate)
+    started = time.perf_counter()
+    fine = engine.simulate(shape, policy, replica, traffic.DAY, seed)
+    fine_s = time.perf_counter() - started
+    started = time.perf_counter()
+    coarse = aggregate.simulate(shape, policy, replica, traffic.DAY, seed=seed)
+    coarse_s = time.perf_counter() - started
+    return {"rate": rate, "policy": policy.name, "request_level": fine.as_dict(), "aggregate": coarse.as_dict(),
+            "seconds": {"request_level": fine_s, "aggregate": coarse_s},
+            "cost_ok": _within(coarse.cost, fine.cost, AGGREGATE_TOLERANCE),
+            "p99_ok": _within(coarse.p99_ms, fine.p99_ms, AGGREGATE_TOLERANCE)}
