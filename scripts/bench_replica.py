@@ -41,8 +41,9 @@ def pin_clients() -> None:
         os.sched_setaffinity(0, {int(CLIENT_CPU)})
 
 
-def start(target_name: str, name: str) -> tuple[str, str]:
-    """The target's image on the host network, pinned to REPLICA_CPU; (container, base URL)."""
+def start(target_name: str, name: str, limits: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The target's image on the host network, pinned to REPLICA_CPU (`limits`: more docker run
+    arguments, a CPU quota say); (container, base URL)."""
     target = TARGETS[target_name]
     port = launch.free_port()
     launch.docker("rm", "-f", name, check=False)
@@ -51,7 +52,7 @@ def start(target_name: str, name: str) -> tuple[str, str]:
             "-e", f"metrics_port={launch.free_port()}", "-e", "access_log=0", "-e", "drain_delay=0"]
     if target_name == "tensorflow":
         args += ["--tmpfs", "/tmp"]
-    launch.docker(*args, target.image)
+    launch.docker(*args, *limits, target.image)
     url = f"http://127.0.0.1:{port}"
     launch.wait_until_ok(url + "/_/ready", timeout=180)
     return name, url

@@ -3,9 +3,8 @@ traffic at 1,000 req/s is 3·10^10 requests): the traffic as a rate per step, th
 queue with as many servers as replicas ready, and the same policies deciding once per step.
 
 Per step: the arrivals are rate x step; a queue with c ready replicas, each serving at the
-measured rate, waits as M/G/c does (Erlang C for the chance to wait, the Allen-Cunneen
-correction (1 + cs²)/2 for the service time's spread, the wait exponential); requests that find
-no replica ready wait for the one starting. Latency percentiles come from the mixture of every
+measured rate, waits as M/G/c does (Erlang C for the chance to wait, the wait as _Mixture
+says); requests that find no replica ready wait for the one starting. Latency percentiles come from the mixture of every
 step's distribution, weighted by its requests. scripts/fleet/validate.py shows it agrees with the
 request-level simulation on a day at 100 req/s.
 """
@@ -38,30 +37,47 @@ def erlang_c(servers: int, load: float) -> float:
 
 
 class _Mixture:
-    """Response times as a weighted sum of distributions: the service time plus an exponential
-    wait (mean theta), or plus a uniform wait (a cold start's remainder)."""
+    """Response times as a weighted sum of distributions: the unloaded latency plus a wait that
+    is none, a queue's (below), or uniform (what is left of a cold start). Each is evaluated from
+    samples on a common grid.
+
+    A queue's wait, for a request that waits: the sum of N residual service times (what is left
+    of the request being served, then whole ones), N geometric with the utilisation: exact for
+    one replica (the Pollaczek-Khinchine/Beneš form of M/G/1), and for c replicas the same with
+    service c times faster (a pooled server), the chance to wait from Erlang C."""
+
+    SAMPLES = 20000
 
     def __init__(self, replica: Replica, rng: np.random.Generator):
-        self.service = np.sort(rng.choice(replica.unloaded, 2000))
+        self.rng = rng
+        picked = rng.integers(len(replica.service), size=self.SAMPLES)
+        self.unloaded = replica.unloaded[picked]
+        # Residual life: a service time drawn in proportion to its length, times a uniform fraction.
+        biased = rng.choice(replica.service, self.SAMPLES, p=replica.service / replica.service.sum())
+        self.residual = biased * rng.uniform(size=self.SAMPLES)
+        self.residual /= self.residual.mean()
+        self.uniform = rng.uniform(size=self.SAMPLES)
         self.weights: dict[tuple[str, float], float] = {}
 
-    def add(self, kind: str, scale: float, weight: float) -> None:
-        if weight > 0:
-            key = (kind, float(f"{scale:.2g}"))  # nearby waits share one component
+    def add(self, kind: str, scale: float, weight: float, utilisation: float = 0.0) -> None:
+        if weight > 0:  # nearby waits share one component
+            key = (kind, float(f"{scale:.2g}"), float(f"{utilisation:.2g}"))
             self.weights[key] = self.weights.get(key, 0.0) + weight
+
+    def _queue_wait(self, scale: float, utilisation: float) -> np.ndarray:
+        count = self.rng.geometric(1 - min(utilisation, 0.999), self.SAMPLES)  # >= 1: it waits
+        pool = np.cumsum(self.rng.choice(self.residual, int(count.sum())))
+        ends = np.cumsum(count) - 1
+        return scale * np.diff(np.concatenate(([0.0], pool[ends])))
 
     def cdf(self) -> np.ndarray:
         total = sum(self.weights.values())
         out = np.zeros_like(GRID)
-        gap = GRID[:, None] - self.service[None, :]
-        for (kind, scale), weight in self.weights.items():
-            if kind == "none" or scale <= 0:
-                part = (gap >= 0).mean(axis=1)
-            elif kind == "exp":
-                part = np.where(gap > 0, 1 - np.exp(-np.clip(gap, 0, None) / scale), 0.0).mean(axis=1)
-            else:  # uniform wait on [0, scale]
-                part = np.clip(gap / scale, 0, 1).mean(axis=1)
-            out += weight / total * part
+        for (kind, scale, utilisation), weight in self.weights.items():
+            wait = 0.0 if kind == "none" else self._queue_wait(scale, utilisation) if kind == "queue" \
+                else scale * self.uniform
+            values = np.sort(self.unloaded + wait)
+            out += weight / total * np.searchsorted(values, GRID, side="right") / len(values)
         return out
 
     def quantiles(self, qs: list[float]) -> list[float]:
@@ -113,10 +129,11 @@ def simulate(traffic: Traffic, policy: Policy, replica: Replica, horizon: float,
                 concurrency = ready + rate * timeout
             else:
                 wait_chance = erlang_c(ready, load)
-                theta = mean_s * (1 + cs2) / 2 / (ready - load)
+                residual = mean_s * (1 + cs2) / 2 / ready  # of the pooled server's service time
+                utilisation = load / ready
                 mixture.add("none", 0.0, n_rest * (1 - wait_chance))
-                mixture.add("exp", theta, n_rest * wait_chance)
-                concurrency = rate * (unloaded_s + wait_chance * theta)
+                mixture.add("queue", residual, n_rest * wait_chance, utilisation)
+                concurrency = rate * (unloaded_s + wait_chance * residual / (1 - utilisation))
         else:
             concurrency = 0.0
         requests += n

@@ -56,13 +56,14 @@ def _seconds(runs: list[dict]) -> np.ndarray:
     return np.array([r["seconds"] for r in runs], dtype=float)
 
 
-def replica(kind: str, bench: str = "replica.json", latencies: list[float] | None = None) -> Replica:
+def replica(kind: str, bench: str = "replica.json", latencies: list[float] | None = None,
+            capacity: float | None = None) -> Replica:
     """The replica of `kind` as measured (docs/bench/replica.json, coldstart-docker.json,
-    coldstart-pull.json); `latencies`: unloaded latencies seen by another client, instead of
-    the sequential ones, for a simulation of what that client sees."""
+    coldstart-pull.json); `latencies` and `capacity`: measured otherwise (another client, a
+    CPU limit), for a simulation of that."""
     measured = _read(bench)["replicas"][kind]
     sequential = np.array(latencies or measured["service_seconds"], dtype=float)
-    mean_service = 1.0 / measured["capacity_rps"]["1"]
+    mean_service = 1.0 / (capacity or measured["capacity_rps"]["1"])
     service = sequential * (mean_service / sequential.mean())
     docker, pull = _read("coldstart-docker.json"), _read("coldstart-pull.json")
     batch = np.median(measured["batch_1000_seconds"]) / 1000

@@ -31,27 +31,29 @@ def _within(simulated: float, measured: float, tolerance: float) -> bool:
     return abs(simulated - measured) <= tolerance * measured
 
 
-def one_replica(duration: float = 15.0, seed: int = 1) -> list[dict[str, Any]]:
-    """Open-loop runs on the real container against the simulation, at each load."""
+def one_replica(duration: float = 20.0, seed: int = 1) -> list[dict[str, Any]]:
+    """Open-loop runs on the real container against the simulation, at each load. The replica's
+    inputs are measured here, with the same client: its capacity (wrk, one connection) and its
+    unloaded latency (this generator at 5% load)."""
     from scripts.bench_replica import CLIENT_CPU, start
+    from scripts.loadtest import run_wrk
 
-    capacity = inputs.replica("fn").capacity
     name, url = start("function", "device-price-validate")
     if (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {int(CLIENT_CPU)})
     rows = []
     try:
         openloop.run(url + "/", 200, 2.0, seed)  # warm-up
-        # The unloaded latency as this client sees it (10% load: seldom a queue, the server awake).
-        unloaded = openloop.run(url + "/", 0.10 * capacity, max(duration, 20.0), seed)["latencies_s"]
-        replica = inputs.replica("fn", latencies=unloaded)
+        capacity = run_wrk(url + "/", 1, 5.0, threads=1)["throughput_rps"]
+        unloaded = openloop.run(url + "/", 0.05 * capacity, duration, seed)["latencies_s"]
+        replica = inputs.replica("fn", latencies=unloaded, capacity=capacity)
         for load in LOADS:
-            rate = load * replica.capacity
+            rate = load * capacity
             measured = openloop.run(url + "/", rate, duration, seed)
+            del measured["latencies_s"]
             fixed = policies.Policy("fixed", "one replica", "validation", duration, 1, 1, "validation", {})
             sim = engine.simulate(traffic.steady(rate), fixed, replica, max(duration, 60.0), seed)
-            del measured["latencies_s"]
-            rows.append({"load": load, "rate": rate, "measured": measured,
+            rows.append({"load": load, "rate": rate, "capacity_rps": capacity, "measured": measured,
                          "simulated": {"p50_ms": sim.p50_ms, "p99_ms": sim.p99_ms},
                          "p50_ok": _within(sim.p50_ms, measured["p50_ms"], TOLERANCE),
                          "p99_ok": _within(sim.p99_ms, measured["p99_ms"], TOLERANCE)})
