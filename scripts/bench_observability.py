@@ -11,7 +11,6 @@ less than 5% lost with both on.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import sys
@@ -73,11 +72,10 @@ def main(argv: list[str] | None = None) -> int:
               "configuration": f"processes pinned to CPU {SERVER_CPU}, wrk -t1 -c8 pinned to CPU {CLIENT_CPU}, "
                                "access log to /dev/null" if pinned else "processes, unpinned (one CPU)",
               "duration_s": args.duration, "runs": args.runs, "median_rps": medians, "rps": runs, "loss": loss}
-    args.json.write_text(json.dumps(result, indent=1) + "\n")
     for kind, (on, off) in PAIRS.items():
         print(f"{kind}: {medians[on]:,.0f} req/s with metrics and JSON access log, {medians[off]:,.0f} without: "
               f"{loss[kind]:+.1%} lost (goal < 5%)")
-    print(f"wrote {args.json}")
+    cli.write_json(args.json, result)
     return 0
 
 

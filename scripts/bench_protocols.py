@@ -49,6 +49,15 @@ def batch_seconds(url: str, body: bytes, count: int) -> list[float]:
     return times
 
 
+def table(result: dict) -> str:
+    rps, us = result["single_record_8_connections_rps"], result["batch_1000_rows_us_per_row"]
+    lines = [f"{'path':<8}{'1 record, 8 conns, req/s':>26}{'1,000-row batch, us/row':>26}"]
+    lines += [f"{name:<8}{rps[name]:>26,.0f}{us[name]:>26.1f}" for name in rps]
+    lines.append(f"v2/native: {result['v2_over_native_rps']:.3f} of the req/s (goal >= 0.80), "
+                 f"{result['v2_over_native_us_per_row']:.3f} of the time per row (goal <= 1.20)")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__spec__, __file__, __doc__)
     parser.add_argument("--runs", type=int, default=3, help="rounds (default 3)")
@@ -79,13 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         "v2_over_native_us_per_row": us["v2"] / us["native"],
         "runs": {"wrk": wrk, "batch_us_per_row": per_row},
     }
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{'path':<8}{'1 record, 8 conns, req/s':>26}{'1,000-row batch, us/row':>26}")
-    for name in single:
-        print(f"{name:<8}{rps[name]:>26,.0f}{us[name]:>26.1f}")
-    print(f"v2/native: {result['v2_over_native_rps']:.3f} of the req/s (goal >= 0.80), "
-          f"{result['v2_over_native_us_per_row']:.3f} of the time per row (goal <= 1.20)")
-    print(f"wrote {args.json}")
+    print(table(result))
+    cli.write_json(args.json, result)
     return 0
 
 

@@ -128,12 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         r = replicas[kind]
         print(f"{kind}: service p50 {r['service_p50_ms']:.2f} ms, capacity {r['capacity_rps']['1']:,.0f} / "
               f"{r['capacity_rps']['8']:,.0f} req/s at 1 / 8 connections, {r['memory_mb']:.0f} MB", file=sys.stderr)
-    args.json.write_text(json.dumps({
+    cli.write_json(args.json, {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "configuration": f"container on the host network pinned to CPU {REPLICA_CPU}, clients on CPU {CLIENT_CPU}, "
                          "access log off, metrics on",
-        "replicas": replicas}, indent=1) + "\n")
-    print(f"wrote {args.json}")
+        "replicas": replicas})
     return 0
 
 

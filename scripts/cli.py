@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterable, Iterator
 from importlib.machinery import ModuleSpec
@@ -17,6 +18,13 @@ def prog(spec: ModuleSpec | None, file: str) -> str:
     if spec is not None and spec.name != "__main__":
         return f"python -m {spec.name}"
     return f"python {Path(file).resolve().relative_to(ROOT)}"
+
+
+def write_json(path: Path, value: Any) -> None:
+    """A command's results, as JSON under docs/bench/ (or where --json says), and a line saying so."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=1) + "\n")
+    print(f"wrote {path}")
 
 
 def progress(items: list[Any], desc: str, quiet: bool = False) -> Iterable[Any]:

@@ -11,7 +11,6 @@ processes (tests/test_protocols.py).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -61,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         if not passed:
             print(report)
         print(f"{target}: {'passed' if passed else 'FAILED'}: {results[target]['summary']}")
-    args.json.write_text(json.dumps({"examples_per_operation": args.examples, "checks": list(CHECKS),
-                                     "results": results}, indent=2) + "\n")
+    cli.write_json(args.json, {"examples_per_operation": args.examples, "checks": list(CHECKS), "results": results})
     return 0 if all(r["passed"] for r in results.values()) else 1
 
 

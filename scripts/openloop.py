@@ -114,10 +114,10 @@ def run(url: str, rate: float, duration: float = 15.0, seed: int = 1, connection
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__spec__, __file__, __doc__)
-    parser.add_argument("url")
+    parser.add_argument("url", help="where to POST the example record, e.g. http://127.0.0.1:8080/")
     parser.add_argument("--rate", type=float, required=True, help="requests per second (Poisson)")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds (default 15)")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1, help="the arrivals' random seed (default 1)")
     parser.add_argument("--connections", type=int, default=64, help="at most this many connections (default 64)")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.duration <= 0:

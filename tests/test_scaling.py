@@ -77,9 +77,42 @@ def test_erlang_c_is_the_utilisation_for_one_server_and_falls_with_more():
     assert aggregate.erlang_c(4, 4.5) == 1.0
 
 
+def test_a_batch_takes_its_rows_time_and_the_aggregate_model_refuses_batches():
+    replica = toy_replica()  # 1e-5 s per row of a batch: 10 ms for 1,000 rows
+    result = engine.simulate(traffic.batches(1.0), policies.POLICIES["fixed"], replica, 600)
+    assert result.p50_ms == pytest.approx(10.0, abs=0.5)  # the toy adds no overhead to a request
+    with pytest.raises(ValueError):
+        aggregate.simulate(traffic.batches(1.0), policies.POLICIES["fixed"], replica, 600)
+
+
 def test_overload_past_the_timeout_is_dropped_not_answered_late():
     result = engine.simulate(traffic.steady(1000.0), policies.POLICIES["fixed"], toy_replica(5.0), 120)
     assert result.dropped > 0 and result.max_ms <= (engine.TIMEOUT + 1) * 1000
+
+
+def test_the_report_answers_from_the_simulations(monkeypatch):
+    """make simulate's write-up, over a small grid of toy replicas: every section is there, every
+    policy and image appears, and the answer names a rate."""
+    from scripts.fleet import report
+
+    monkeypatch.setattr(report, "RATES", (0.01, 1.0, 100.0))
+    monkeypatch.setattr(report, "GAPS", (60.0,))
+    monkeypatch.setattr(report, "YEAR", traffic.DAY)
+    monkeypatch.setattr(traffic, "SHAPES", {"bursty": traffic.bursty})
+    monkeypatch.setattr(report, "SHAPE_RATE", 1.0)
+    replicas = {kind: toy_replica(2.0 if kind != "tf" else 60.0) for kind in ("fn", "server", "tf")}
+    for kind, r in replicas.items():
+        r.kind = kind
+    results = report.run_grid(replicas, report.Prices(), lambda items, desc: items)
+    assert len(results["rates"]) == 2 * len(policies.POLICIES) * 3
+    text = report.markdown({"date": "2026-11-28T00:00:00+00:00", "prices": "test prices",
+                            "inputs": report.summarise_inputs(replicas), "results": results, "validation": {}})
+    for heading in ("## The answer", "### Serverless is the better choice when", "## Traffic shapes",
+                    "## A year of diurnal traffic", "## What went in"):
+        assert heading in text
+    assert "scaling to zero pays below" in text
+    for policy in policies.POLICIES.values():
+        assert policy.label in text
 
 
 # -- the deploy files and the policy table ------------------------------------------------

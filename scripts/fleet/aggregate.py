@@ -87,6 +87,8 @@ class _Mixture:
 
 def simulate(traffic: Traffic, policy: Policy, replica: Replica, horizon: float, step: float = 60.0,
              seed: int = 1, prices: Prices = Prices(), timeout: float = TIMEOUT) -> Result:
+    if traffic.rows > 1:
+        raise ValueError("the aggregate model simulates single-record requests; batches run request by request")
     rng = np.random.default_rng(seed)
     mean_s = float(replica.service.mean())
     cs2 = float(replica.service.var()) / mean_s**2

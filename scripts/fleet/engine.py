@@ -91,7 +91,11 @@ class Fleet:
 
     def serve(self, arrivals: np.ndarray, tick_end: float) -> None:
         picked = self.rng.integers(len(self.replica.service), size=len(arrivals))
-        service, unloaded = self.replica.service[picked].tolist(), self.replica.unloaded[picked].tolist()
+        service, unloaded = self.replica.service[picked], self.replica.unloaded[picked]
+        if self.traffic.rows > 1:  # a batch: its rows' time on the core, plus a request's overhead
+            extra = self.traffic.rows * self.replica.batch_row_seconds - service
+            service, unloaded = service + extra, unloaded + extra
+        service, unloaded = service.tolist(), unloaded.tolist()
         timeout, slots = self.timeout, self.slots
         answered, response_sum, busy = 0, 0.0, 0.0
         for a, s, u in zip(arrivals.tolist(), service, unloaded, strict=True):

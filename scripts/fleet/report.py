@@ -19,6 +19,7 @@ RATES = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
 GAPS = (10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)  # seconds between requests, on average
 SHAPE_RATE = 10.0
 YEAR_RATE = 1000.0
+YEAR = 365 * traffic.DAY
 SERVERLESS = ("openfaas_ce", "openfaas_pro", "knative")
 IMAGE_LABEL = {"tflite": "slim TFLite image", "tensorflow": "TensorFlow image"}
 P99_TARGETS_MS = (10.0, 100.0, 1000.0)
@@ -53,7 +54,7 @@ def run_grid(replicas: dict[str, inputs.Replica], prices: Prices, progress: Call
                     jobs.append(("gaps", lambda g=gap, p=policy, rp=replica: engine.simulate(
                         traffic.steady(1 / g), p, rp, 300 * g, prices=prices)))
             jobs.append(("year", lambda p=policy, rp=replica: aggregate.simulate(
-                traffic.diurnal(YEAR_RATE), p, rp, 365 * traffic.DAY, step=300.0, prices=prices)))
+                traffic.diurnal(YEAR_RATE), p, rp, YEAR, step=300.0, prices=prices)))
     results: dict[str, list[dict]] = {"rates": [], "shapes": [], "gaps": [], "year": []}
     for kind, job in progress(jobs, "simulations"):
         result = job()
@@ -229,7 +230,9 @@ def markdown(data: dict[str, Any]) -> str:
     one = validation.get("one_replica")
     if one:
         lines += ["One replica of the function container (host network, one core), open-loop Poisson load "
-                  "(`scripts/openloop.py`) against the request-level simulation of that replica at the same rate "
+                  f"(`scripts/openloop.py`; medians of {len(one[0].get('runs', [1]))} interleaved runs) against the "
+                  "request-level simulation of that replica at the same rate, its capacity "
+                  f"({one[0]['capacity_rps']:,.0f} req/s) and unloaded latency measured in the same run "
                   "(goal: within 25%):", "",
                   "| load | rate (req/s) | measured p50 | simulated p50 | measured p99 | simulated p99 | within 25% |",
                   "|---|---|---|---|---|---|---|"]

@@ -21,6 +21,7 @@ class Traffic:
     name: str
     mean: float  # requests per second, over a long run
     rate: Callable[[float], float]  # at time t (seconds)
+    rows: int = 1  # records per request: 1, or a batch
 
     def arrivals(self, start: float, end: float, rng: np.random.Generator) -> np.ndarray:
         """Sorted arrival times in [start, end): Poisson with the rate at the interval's middle
@@ -55,5 +56,10 @@ def flash_crowd(mean: float, at: float = 600.0, factor: float = 50.0, ramp: floa
     return Traffic("flash crowd", mean, rate)
 
 
+def batches(mean: float, rows: int = 1000) -> Traffic:
+    """Steady requests of `rows` records each (a dealer's inventory, a nightly job)."""
+    return Traffic(f"batches of {rows:,} rows", mean, lambda t: mean, rows)
+
+
 SHAPES: dict[str, Callable[[float], Traffic]] = {"steady": steady, "diurnal": diurnal, "bursty": bursty,
-                                                 "flash crowd": flash_crowd}
+                                                 "flash crowd": flash_crowd, "batches": batches}
