@@ -1,6 +1,7 @@
 """One replica of each image on one CPU core, measured for the fleet simulation (scripts/fleet):
-its service time (sequential requests, one connection), its capacity at 1 and 8 connections
-(wrk), the time per row of a 1,000-row batch, and its memory after the load.
+its latency and rate with one connection (requests back to back, wrk), the wake-up a request
+pays when it finds the replica idle (open loop at 5% load), its rate at 8 connections, the time
+per row of a 1,000-row batch, and its memory after the load.
 
     python -m scripts.bench_replica [--image fn --image server --image tf] [--json docs/bench/replica.json]
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a file: import the project from the repo
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fn.fields import EXAMPLE
-from scripts import cli, launch
+from scripts import cli, launch, openloop
 from scripts.loadtest import run_wrk
 from scripts.targets import TARGETS
 
@@ -59,7 +59,7 @@ def start(target_name: str, name: str, limits: tuple[str, ...] = ()) -> tuple[st
 
 
 def service_times(url: str, path: str, body: bytes, count: int) -> list[float]:
-    """Seconds per request, sequential on one keep-alive connection (after a warm-up)."""
+    """Seconds per request, sequential on one keep-alive connection (after a warm-up): batches."""
     host, port = url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=60)
     headers = {"Content-Type": "application/json"}
@@ -84,26 +84,32 @@ def memory_mb(name: str) -> float:
     return number * {"KiB": 1 / 1024, "MiB": 1.0, "GiB": 1024.0, "kB": 1 / 1000, "MB": 1.0, "GB": 1000.0}[unit]
 
 
-def measure(kind: str, samples: int, duration: float) -> dict[str, Any]:
+def measure(kind: str, duration: float) -> dict[str, Any]:
     target = TARGETS[IMAGES[kind]]
     name, url = start(target.name, f"device-price-replica-{kind}")
     try:
         body = json.dumps(EXAMPLE).encode()
-        single = service_times(url, target.predict_path, body, samples)
+        # One connection, back to back: the unloaded latency (its distribution) and the rate.
+        closed = openloop.run(url + target.predict_path, None, duration, body=body)
+        # Requests that find the replica idle take longer (its core has gone to sleep): the
+        # median at 5% load, less the back-to-back one.
+        idle = openloop.run(url + target.predict_path, 0.05 * closed["achieved_rps"], 2 * duration, body=body)
         batch_body = json.dumps({"instances": [EXAMPLE] * 1000}).encode()
         batch = service_times(url, target.predict_path, batch_body, 5 if kind == "tf" else 20)
-        capacity = {str(c): run_wrk(url + target.predict_path, c, duration, threads=1) for c in (1, 8)}
+        capacity = {"1": closed, "8": run_wrk(url + target.predict_path, 8, duration, threads=1)}
         memory = memory_mb(name)
     finally:
         launch.stop_container(name)
     return {
         "image": target.image,
         "slots": 2 if kind == "server" else 1,  # workers x threads as shipped
-        "service_seconds": single,
-        "service_p50_ms": statistics.median(single) * 1000,
+        "service_seconds": closed["quantiles_s"],
+        "service_p50_ms": closed["p50_ms"],
+        "wakeup_seconds": max(0.0, (idle["p50_ms"] - closed["p50_ms"]) / 1000),
         "batch_1000_seconds": batch,
-        "capacity_rps": {c: r["throughput_rps"] for c, r in capacity.items()},
-        "wrk": capacity,
+        "capacity_rps": {"1": closed["achieved_rps"], "8": capacity["8"]["throughput_rps"]},
+        "wrk": {"1": {k: v for k, v in closed.items() if k != "quantiles_s"}, "8": capacity["8"], "idle_5_percent": {
+            k: v for k, v in idle.items() if k != "quantiles_s"}},
         "memory_mb": memory,
     }
 
@@ -111,8 +117,7 @@ def measure(kind: str, samples: int, duration: float) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__spec__, __file__, __doc__)
     parser.add_argument("--image", action="append", choices=list(IMAGES), help="repeatable (default all three)")
-    parser.add_argument("--samples", type=int, default=1000, help="sequential single-record requests (default 1000)")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
     parser.add_argument("--json", type=Path, default=OUT, help="where to write the results")
     args = parser.parse_args(argv)
     pin_clients()
@@ -124,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = json.loads(args.json.read_text())["replicas"] if args.json.exists() else {}
     replicas = dict(previous)
     for kind in cli.progress(kinds, "replicas"):
-        replicas[kind] = measure(kind, args.samples, args.duration)
+        replicas[kind] = measure(kind, args.duration)
         r = replicas[kind]
         print(f"{kind}: service p50 {r['service_p50_ms']:.2f} ms, capacity {r['capacity_rps']['1']:,.0f} / "
               f"{r['capacity_rps']['8']:,.0f} req/s at 1 / 8 connections, {r['memory_mb']:.0f} MB", file=sys.stderr)

@@ -1,115 +1,75 @@
-"""An open-loop load generator: Poisson arrivals at a fixed rate, each request sent at its
-scheduled time whether or not earlier ones have answered (unlike wrk's closed loop, where a
-slow answer delays the next request and hides the queue). Latency is measured from the
-scheduled time, so time spent waiting for a free connection counts too.
+"""Open-loop load: Poisson arrivals at a fixed rate, each request sent when it is due whether or
+not earlier ones have answered (unlike a plain wrk run, a closed loop in which a slow answer
+delays the next request and hides the queue).
 
-    python -m scripts.openloop URL --rate 300 [--duration 15] [--seed 1]
+    python -m scripts.openloop URL --rate 300 [--duration 15] [--connections 64] [--seed 1]
 
-asyncio on keep-alive connections (opened as needed, up to --connections), standard library only.
+wrk drives it (a C client: a Python one on the same two cores added milliseconds of its own to
+the tail): each of --connections waits an exponential time with mean connections / rate before
+each request. Together they are a Poisson stream at the rate, as long as an answer takes far
+less than that mean wait (the result reports the ratio); latency is wrk's, from each send.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
-import statistics
+import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts import cli
 from scripts.launch import EXAMPLE_BODY
+from scripts.loadtest import WRK_SCRIPT, parse_wrk
+
+# Exponential waits per connection, and the latency distribution as 400 quantiles (for the
+# simulation, which draws answers from it).
+PACING = """
+math.randomseed(%(seed)d)
+delay = function() return -math.log(1 - math.random()) * %(mean_ms)f end
+"""
+QUANTILES = """
+local summary = done
+done = function(s, latency, r)
+  summary(s, latency, r)
+  local q = {}
+  for i = 1, 400 do q[i] = latency:percentile((i - 0.5) / 4) end
+  io.write("WRKQ " .. table.concat(q, ",") .. "\\n")
+end
+"""
 
 
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        self.reader, self.writer = reader, writer
-
-    async def post(self, request: bytes) -> int:
-        self.writer.write(request)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-        await self.reader.readexactly(length)
-        return status
-
-
-async def _run(url: str, rate: float, duration: float, seed: int, connections: int, body: bytes) -> dict[str, Any]:
-    parts = urlsplit(url)
-    host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
-    request = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-    idle: list[_Connection] = []
-    opened = 0
-    free = asyncio.Condition()
-    latencies: list[float] = []
-    errors = 0
-
-    async def one() -> None:
-        nonlocal opened, errors
-        dispatched = time.perf_counter()
-        async with free:
-            while not idle and opened >= connections:
-                await free.wait()
-            if idle:
-                conn = idle.pop()
-            else:
-                opened += 1
-                conn = None
-        try:
-            if conn is None:
-                conn = _Connection(*await asyncio.open_connection(host, port))
-            status = await conn.post(request)
-            latencies.append(time.perf_counter() - dispatched)
-            if status != 200:
-                errors += 1
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            errors += 1
-            conn = None
-            opened -= 1
-        async with free:
-            if conn is not None:
-                idle.append(conn)
-            free.notify()
-
-    rng = random.Random(seed)
-    start = time.perf_counter() + 0.05
-    at, tasks = start, []
-    while at < start + duration:
-        delay = at - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.ensure_future(one()))
-        at += rng.expovariate(rate)
-    await asyncio.gather(*tasks)
-    for conn in idle:
-        conn.writer.close()
-    samples = list(latencies)
-    latencies.sort()
-    n = len(latencies)
-
-    def q(p: float) -> float:
-        return latencies[min(n - 1, int(p * n))] * 1000 if n else float("nan")
-
-    return {"rate": rate, "duration_s": duration, "sent": len(tasks), "answered": n, "errors": errors,
-            "achieved_rps": len(tasks) / duration, "p50_ms": q(0.50), "p95_ms": q(0.95), "p99_ms": q(0.99),
-            "mean_ms": statistics.fmean(latencies) * 1000 if n else float("nan"), "connections_opened": opened,
-            "latencies_s": samples}
-
-
-def run(url: str, rate: float, duration: float = 15.0, seed: int = 1, connections: int = 64,
+def run(url: str, rate: float | None, duration: float = 15.0, seed: int = 1, connections: int | None = None,
         body: bytes = EXAMPLE_BODY) -> dict[str, Any]:
-    """Poisson arrivals at `rate` per second for `duration` seconds; latency percentiles in ms."""
-    return asyncio.run(_run(url, rate, duration, seed, connections, body))
+    """Poisson arrivals at `rate` per second for `duration` seconds: latency percentiles (ms) and
+    `quantiles_s`, the distribution as 400 equally likely values. `rate` None: a closed loop,
+    each connection sending its next request as soon as the last has answered. Connections: 64,
+    fewer at low rates (one per request per second, at least 2) so that each still sends some."""
+    if connections is None:
+        connections = min(64, max(2, round(rate))) if rate else 1
+    mean_ms = connections / rate * 1000 if rate else 0.0
+    script = WRK_SCRIPT % {"method": "POST", "body": body.decode()} + QUANTILES
+    if rate:
+        script += PACING % {"seed": seed, "mean_ms": mean_ms}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        proc = subprocess.run(["wrk", "-t1", f"-c{connections}", "-d", f"{max(1, round(duration))}s",
+                               "--timeout", "10s", "-s", f.name, url], capture_output=True, text=True,
+                              timeout=duration + 60)
+    finally:
+        Path(f.name).unlink()
+    result = parse_wrk(proc.stdout)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("WRKQ "))
+    quantiles = [int(x) / 1e6 for x in line[5:].split(",")]
+    return {"rate": rate, "achieved_rps": result["throughput_rps"], "errors": result["error_rate"],
+            "p50_ms": result["p50_ms"], "p95_ms": quantiles[379] * 1000, "p99_ms": result["p99_ms"],
+            "mean_ms": result["avg_ms"], "answer_over_wait": result["avg_ms"] / mean_ms if mean_ms else None,
+            "quantiles_s": quantiles}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,12 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, required=True, help="requests per second (Poisson)")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds (default 15)")
     parser.add_argument("--seed", type=int, default=1, help="the arrivals' random seed (default 1)")
-    parser.add_argument("--connections", type=int, default=64, help="at most this many connections (default 64)")
+    parser.add_argument("--connections", type=int, help="connections, each pacing itself (default 64, fewer below "
+                                                       "64 req/s)")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.duration <= 0:
         parser.error("--rate and --duration must be positive")
     result = run(args.url, args.rate, args.duration, args.seed, args.connections)
-    del result["latencies_s"]
+    del result["quantiles_s"]
     print(json.dumps(result, indent=1))
     return 0
 

@@ -24,7 +24,7 @@ def toy_replica(service_ms: float = 2.0) -> inputs.Replica:
     depend on the measured figures (the simulation's own tests run before any benchmark)."""
     rng = np.random.default_rng(7)
     service = rng.exponential(service_ms / 1000, 5000)
-    return inputs.Replica("toy", service, service.copy(), 1e-5, 0.1, 1.0, np.array([0.5]), np.array([2.0]))
+    return inputs.Replica("toy", service, service.copy(), 0.0, 1e-5, 0.1, 1.0, np.array([0.5]), np.array([2.0]))
 
 
 def test_littles_law_holds_within_5_percent():

@@ -74,8 +74,8 @@ class _Mixture:
         total = sum(self.weights.values())
         out = np.zeros_like(GRID)
         for (kind, scale, utilisation), weight in self.weights.items():
-            wait = 0.0 if kind == "none" else self._queue_wait(scale, utilisation) if kind == "queue" \
-                else scale * self.uniform
+            wait = scale if kind == "none" else self._queue_wait(scale, utilisation) if kind == "queue" \
+                else scale * self.uniform  # "none": no queue, a constant (the wake-up)
             values = np.sort(self.unloaded + wait)
             out += weight / total * np.searchsorted(values, GRID, side="right") / len(values)
         return out
@@ -133,7 +133,7 @@ def simulate(traffic: Traffic, policy: Policy, replica: Replica, horizon: float,
                 wait_chance = erlang_c(ready, load)
                 residual = mean_s * (1 + cs2) / 2 / ready  # of the pooled server's service time
                 utilisation = load / ready
-                mixture.add("none", 0.0, n_rest * (1 - wait_chance))
+                mixture.add("none", replica.wakeup, n_rest * (1 - wait_chance))  # finds a replica idle
                 mixture.add("queue", residual, n_rest * wait_chance, utilisation)
                 concurrency = rate * (unloaded_s + wait_chance * residual / (1 - utilisation))
         else:

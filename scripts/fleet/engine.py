@@ -96,7 +96,7 @@ class Fleet:
             extra = self.traffic.rows * self.replica.batch_row_seconds - service
             service, unloaded = service + extra, unloaded + extra
         service, unloaded = service.tolist(), unloaded.tolist()
-        timeout, slots = self.timeout, self.slots
+        timeout, slots, wakeup = self.timeout, self.slots, self.replica.wakeup
         answered, response_sum, busy = 0, 0.0, 0.0
         for a, s, u in zip(arrivals.tolist(), service, unloaded, strict=True):
             self.requests += 1
@@ -104,7 +104,11 @@ class Fleet:
             if not slots:  # scaled to zero: the gateway holds the request and wakes a replica
                 self.start(a)
             free_at, _, rid, waking = heapq.heappop(slots)
-            begin = free_at if free_at > a else a
+            if free_at > a:
+                begin = free_at
+            else:  # the replica is idle: its core wakes up first
+                begin = a
+                s, u = s + wakeup, u + wakeup
             if begin - a > timeout:
                 self.dropped += 1
                 heapq.heappush(slots, (free_at, next(self.order), rid, waking))

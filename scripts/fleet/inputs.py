@@ -3,7 +3,9 @@
 
 A replica owns one CPU core (as scripts/bench_replica.py measured it) and answers one request
 at a time on it. An answer takes its unloaded latency (a sample of the sequential single-record
-latencies: the client, the loopback and the replica's work) plus its wait in the queue; the
+latencies: the client, the loopback and the replica's work) plus its wait in the queue, plus
+a wake-up when it finds the replica idle (sequential requests keep the core awake; requests
+that arrive into an idle replica find it asleep and take longer); the
 queue moves at the replica's service time, which has the shape of those latencies and the mean
 1 / (req/s at one connection). At 8 connections a replica answers more per second (it wakes up
 less often between requests); under Poisson arrivals it seldom has that many waiting, so the
@@ -33,6 +35,7 @@ class Replica:
     kind: str  # fn, server, tf (scripts/bench_replica.py's names)
     service: np.ndarray  # seconds of the core per request (samples)
     unloaded: np.ndarray  # seconds per answer with no queue (the same samples, as the client saw them)
+    wakeup: float  # seconds more for a request that finds the replica idle (its core asleep)
     batch_row_seconds: float  # per row of a 1,000-row batch
     memory_gb: float  # requested: measured use x MEMORY_HEADROOM
     vcpu: float
@@ -57,7 +60,7 @@ def _seconds(runs: list[dict]) -> np.ndarray:
 
 
 def replica(kind: str, bench: str = "replica.json", latencies: list[float] | None = None,
-            capacity: float | None = None) -> Replica:
+            capacity: float | None = None, wakeup: float | None = None) -> Replica:
     """The replica of `kind` as measured (docs/bench/replica.json, coldstart-docker.json,
     coldstart-pull.json); `latencies` and `capacity`: measured otherwise (another client, a
     CPU limit), for a simulation of that."""
@@ -69,6 +72,7 @@ def replica(kind: str, bench: str = "replica.json", latencies: list[float] | Non
     batch = np.median(measured["batch_1000_seconds"]) / 1000
     return Replica(
         kind=kind, service=service, unloaded=sequential,
+        wakeup=measured.get("wakeup_seconds", 0.0) if wakeup is None else wakeup,
         batch_row_seconds=float(batch), memory_gb=measured["memory_mb"] * MEMORY_HEADROOM / 1024, vcpu=1.0,
         cold_docker=_seconds(docker["runs"][COLDSTART_IMAGE[kind]]),
         cold_pull=_seconds(pull["runs"][PULL_IMAGE[kind]]),

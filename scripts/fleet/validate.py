@@ -35,10 +35,9 @@ def one_replica(duration: float = 15.0, repeats: int = 3, seed: int = 1) -> list
     """Open-loop runs on the real container against the simulation, at each load; `repeats`
     rounds over the loads, interleaved, and the median of each percentile (single runs here
     differ by a third from one to the next). The replica's inputs are measured here, with the
-    same client: its capacity (wrk, one connection) and its unloaded latency (this generator at
-    5% load)."""
+    same client: its capacity and its unloaded latency (one connection, back to back), and its
+    wake-up (the median latency at 5% load, where requests find it idle, less that)."""
     from scripts.bench_replica import CLIENT_CPU, start
-    from scripts.loadtest import run_wrk
 
     name, url = start("function", "device-price-validate")
     if (os.cpu_count() or 1) > 1:
@@ -46,23 +45,26 @@ def one_replica(duration: float = 15.0, repeats: int = 3, seed: int = 1) -> list
     runs: dict[float, list[dict[str, Any]]] = {load: [] for load in LOADS}
     try:
         openloop.run(url + "/", 200, 2.0, seed)  # warm-up
-        capacity = run_wrk(url + "/", 1, 5.0, threads=1)["throughput_rps"]
-        unloaded = openloop.run(url + "/", 0.05 * capacity, 2 * duration, seed)["latencies_s"]
+        closed = openloop.run(url + "/", None, duration, seed, connections=1)
+        capacity, unloaded = closed["achieved_rps"], closed["quantiles_s"]
+        idle = openloop.run(url + "/", 0.05 * capacity, duration, seed)
+        wakeup = max(0.0, (idle["p50_ms"] - closed["p50_ms"]) / 1000)
         for i in range(repeats):
             for load in LOADS:
                 measured = openloop.run(url + "/", load * capacity, duration, seed + i)
-                del measured["latencies_s"]
+                del measured["quantiles_s"]
                 runs[load].append(measured)
     finally:
         launch.stop_container(name)
-    replica = inputs.replica("fn", latencies=unloaded, capacity=capacity)
+    replica = inputs.replica("fn", latencies=unloaded, capacity=capacity, wakeup=wakeup)
     rows = []
     for load, measured in runs.items():
         rate = load * capacity
         fixed = policies.Policy("fixed", "one replica", "validation", duration, 1, 1, "validation", {})
         sim = engine.simulate(traffic.steady(rate), fixed, replica, max(duration * repeats, 60.0), seed)
         median = {key: statistics.median(m[key] for m in measured) for key in ("p50_ms", "p95_ms", "p99_ms")}
-        rows.append({"load": load, "rate": rate, "capacity_rps": capacity, "measured": median, "runs": measured,
+        rows.append({"load": load, "rate": rate, "capacity_rps": capacity, "wakeup_ms": wakeup * 1000,
+                     "measured": median, "runs": measured,
                      "simulated": {"p50_ms": sim.p50_ms, "p99_ms": sim.p99_ms},
                      "p50_ok": _within(sim.p50_ms, median["p50_ms"], TOLERANCE),
                      "p99_ok": _within(sim.p99_ms, median["p99_ms"], TOLERANCE)})
