@@ -3,6 +3,7 @@ project's measurements, check the simulation against real runs, and write docs/s
 
     python -m scripts.simulate [--no-validate] [--vcpu-hour 0.04048] [--gb-hour 0.004445]
     python -m scripts.simulate --render      (docs/scaling.md and its charts again, from simulation.json)
+    python -m scripts.simulate --only-validate   (the checks against real runs again, into simulation.json)
 
 Inputs: docs/bench/replica.json (make bench: scripts/bench_replica.py), coldstart-docker.json and
 coldstart-pull.json (make report). The validation starts the function container (make image-fn).
@@ -28,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vcpu-hour", type=float, default=Prices.vcpu_hour, help="$ per vCPU-hour")
     parser.add_argument("--gb-hour", type=float, default=Prices.gb_hour, help="$ per GB-hour")
     parser.add_argument("--render", action="store_true", help="only rewrite docs/scaling.md and the charts")
+    parser.add_argument("--only-validate", action="store_true",
+                        help="only the checks against real runs, kept with the simulations already written")
     args = parser.parse_args(argv)
     if args.render:
         for path in report.render():
@@ -41,8 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, KeyError) as e:
         print(f"simulate: {e}", file=sys.stderr)
         return 1
-    results = report.run_grid(replicas, prices, cli.progress)
-    validation = {}
+    if args.only_validate:
+        kept = report.load()
+        results, validation = kept["results"], kept["validation"]
+    else:
+        results, validation = report.run_grid(replicas, prices, cli.progress), {}
     if not args.no_validate:
         steps = [("aggregate", validate.aggregate_against_requests), ("scale_from_zero", validate.scale_from_zero),
                  ("one_replica", validate.one_replica)]
