@@ -50,10 +50,11 @@ contract: image-fn image-server
 	$(BIN)/python -m scripts.contract
 
 # Benchmarks (never part of make test): each writes JSON under docs/bench/.
-bench: $(STAMP)
+bench: $(STAMP) image-fn image-server
 	$(BIN)/python -m scripts.bench_concurrency
 	$(BIN)/python -m scripts.bench_request
 	$(BIN)/python -m scripts.bench_observability
+	$(BIN)/python -m scripts.bench_observability --containers --runs 15
 	$(BIN)/python -m scripts.bench_protocols
 	$(BIN)/python -m scripts.bench_replica
 

@@ -25,6 +25,9 @@ REFUSALS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "met
 
 
 class App:
+    # How often the server's loop hands the metrics' tally and the access log's lines on.
+    FLUSH_SECONDS = 0.1
+
     def __init__(self, route: Route, *, access: AccessLog | None = None, metrics: Metrics | None = None,
                  max_inflight: int = 0, max_body_bytes: int = api.Limits().max_body_bytes,
                  token: BearerToken | None = None, health_paths: tuple[str, ...] = HEALTH_PATHS,
@@ -82,6 +85,14 @@ class App:
         response = api.error(429, f"more than {n} request{'s' if n != 1 else ''} in flight; retry shortly",
                              headers=[("Retry-After", "1")])
         return self._send(request, response, start_response, started, context, False)
+
+    def flush(self) -> None:
+        """The metrics' tally to prometheus_client, the access log's lines to stdout: called by
+        the server's loop (a thread of its own would wake every worker up to take the GIL)."""
+        if self.metrics is not None:
+            self.metrics.flush()
+        if self.access is not None:
+            self.access.flush()
 
     def health(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):

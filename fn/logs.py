@@ -100,18 +100,15 @@ def event(message: str, **fields: Any) -> None:
 
 class AccessLog:
     """One line per request. The hot path formats the line itself (its shape is fixed; strings
-    go through json's C escaper) and appends it to a buffer that a writer thread flushes every
-    FLUSH_SECONDS: a request never waits for a write to stdout (a system call, and in a
+    go through json's C escaper) and appends it to a buffer that the server's loop flushes
+    (fn/app.py App.flush): a request never waits for a write to stdout (a system call, and in a
     container a trip through the runtime's log driver on the same cores)."""
-
-    FLUSH_SECONDS = 0.1
 
     def __init__(self, fmt: str, model_version: str):
         self.json = fmt == "json"
         self.version = _quote(model_version)
         self.lock = threading.Lock()
         self.lines: list[str] = []
-        self.writer_pid = 0  # the process whose writer thread runs (a fork needs its own)
 
     def write(self, call: str, method: str, path: str, status: int, ms: float, rows: int | None,
               reason: str | None) -> None:
@@ -124,17 +121,9 @@ class AccessLog:
             line = f"{call} {method} {path!r} {status} {ms:.2f}ms rows={rows}" + (f" {reason}" if reason else "") + "\n"
         with self.lock:
             self.lines.append(line)
-            if self.writer_pid != os.getpid():
-                self.writer_pid = os.getpid()
-                threading.Thread(target=self._writer, name="access-log", daemon=True).start()
-
-    def _writer(self) -> None:
-        while True:
-            time.sleep(self.FLUSH_SECONDS)
-            self.flush()
 
     def flush(self) -> None:
-        """Write what is buffered (also called when the server stops)."""
+        """Write what is buffered."""
         with self.lock:
             lines, self.lines = self.lines, []
         if lines:

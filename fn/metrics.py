@@ -15,7 +15,6 @@ import math
 import os
 import shutil
 import threading
-import time
 from bisect import bisect_left
 from collections import Counter as Tally
 from collections import deque
@@ -33,11 +32,10 @@ class Metrics:
 
     A request only appends what happened to a queue (an atomic deque.append, no lock); flush()
     tallies the queue and adds each tally to prometheus_client's values once, before every scrape
-    in this process and every FLUSH_SECONDS from a thread (with workers, so that the parent's
-    scrape reads their files current to within FLUSH_SECONDS). Calling prometheus_client per
-    request cost about 8 locked increments, the largest part of observability's cost to req/s."""
-
-    FLUSH_SECONDS = 0.1
+    in this process and from the server's loop (fn/app.py App.flush; with workers, so that the
+    parent's scrape reads their files current to within App.FLUSH_SECONDS). Calling
+    prometheus_client per request cost about 8 locked increments, the largest part of
+    observability's cost to req/s."""
 
     def __init__(self, fields: Iterable[str], outside: Callable[[list[dict[str, Any]]], list[str]] | None = None):
         from prometheus_client import Counter, Gauge, Histogram
@@ -71,8 +69,7 @@ class Metrics:
         self._predicted: deque[tuple[list[dict[str, Any]], bool, float]] = deque()
         self._refused: deque[str] = deque()
         self._invalid: deque[str | None] = deque()
-        self._flush_lock = threading.Lock()  # the scrape and the flusher thread may both flush
-        self._flusher_pid = 0  # the process whose flusher thread runs (a fork needs its own)
+        self._flush_lock = threading.Lock()  # the scrape's thread and the server's loop may both flush
 
     def started(self, model_version: str, runtime: str, runtime_version: str, load_seconds: float,
                 max_inflight: int) -> None:
@@ -90,9 +87,6 @@ class Metrics:
 
     def answered(self, method: str, status: int, seconds: float) -> None:
         self._answered.append((method, status, seconds))
-        if self._flusher_pid != os.getpid():
-            self._flusher_pid = os.getpid()
-            threading.Thread(target=self._flusher, name="metrics-flush", daemon=True).start()
 
     def predicted(self, records: list[dict[str, Any]], batch: bool, seconds: float) -> None:
         self._predicted.append((records, batch, seconds))
@@ -134,11 +128,6 @@ class Metrics:
             for field, n in Tally(f if f in self.fields else "other" for f in _take(self._invalid)).items():
                 self.invalid.labels(field).inc(n)
             self.in_flight.set(len(self.active))
-
-    def _flusher(self) -> None:
-        while True:
-            time.sleep(self.FLUSH_SECONDS)
-            self.flush()
 
 
 def _take(queue: deque) -> list:

@@ -85,7 +85,8 @@ def listen(host: str, port: int) -> socket.socket:
 def serve_socket(app: App, sock: socket.socket, config: Any, name: str, parent: int | None = None,
                  heartbeat: Callable[[], None] | None = None) -> None:
     """Serve on an already listening socket until SIGTERM/SIGINT has drained it; `heartbeat`
-    is called after every turn of the loop (at least once a second)."""
+    is called after every turn of the loop, and the metrics and the access log are flushed from
+    it every App.FLUSH_SECONDS (the loop turns at least that often)."""
     server = Server(app, app.overloaded, app.error_body, sock, threads=config.threads, max_inflight=config.max_inflight,
                     exempt=app.health_paths, read_timeout=config.read_timeout,
                     connection_limit=config.connection_limit, max_body_bytes=config.max_body_bytes,
@@ -131,15 +132,17 @@ def serve_socket(app: App, sock: socket.socket, config: Any, name: str, parent: 
                 time.sleep(0.5)
         threading.Thread(target=watch_parent, name="watch-parent", daemon=True).start()
 
+    flush_at = 0.0
     while not stopped.is_set():
-        server.run_once()
+        server.run_once(timeout=app.FLUSH_SECONDS)
+        now = time.monotonic()
+        if now >= flush_at:
+            app.flush()
+            flush_at = now + app.FLUSH_SECONDS
         if heartbeat is not None:
             heartbeat()
     server.shutdown()
-    if app.metrics is not None:  # a worker's last counts, before it exits
-        app.metrics.flush()
-    if app.access is not None:
-        app.access.flush()
+    app.flush()  # the last counts and lines, before the process exits
 
 
 def run(config: Any, name: str, model: Model, make_route: Callable[[api.DataPlane], Route], load_seconds: float,

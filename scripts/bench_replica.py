@@ -41,18 +41,21 @@ def pin_clients() -> None:
         os.sched_setaffinity(0, {int(CLIENT_CPU)})
 
 
-def start(target_name: str, name: str, limits: tuple[str, ...] = ()) -> tuple[str, str]:
-    """The target's image on the host network, pinned to REPLICA_CPU (`limits`: more docker run
-    arguments, a CPU quota say); (container, base URL)."""
+def start(target_name: str, name: str, env: dict[str, str] | None = None) -> tuple[str, str]:
+    """The target's image on the host network, pinned to REPLICA_CPU, access log off unless `env`
+    says otherwise; (container, base URL)."""
     target = TARGETS[target_name]
     port = launch.free_port()
     launch.docker("rm", "-f", name, check=False)
+    settings = {"port": str(port), "metrics_port": str(launch.free_port()), "access_log": "0", "drain_delay": "0",
+                **(env or {})}
     args = ["run", "-d", "--name", name, "--network", "host", "--cpuset-cpus", REPLICA_CPU, "--read-only",
-            "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "-e", f"port={port}",
-            "-e", f"metrics_port={launch.free_port()}", "-e", "access_log=0", "-e", "drain_delay=0"]
+            "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
+    for key, value in settings.items():
+        args += ["-e", f"{key}={value}"]
     if target_name == "tensorflow":
         args += ["--tmpfs", "/tmp"]
-    launch.docker(*args, *limits, target.image)
+    launch.docker(*args, target.image)
     url = f"http://127.0.0.1:{port}"
     launch.wait_until_ok(url + "/_/ready", timeout=180)
     return name, url

@@ -30,7 +30,7 @@ from scripts.launch import EXAMPLE_BODY, ROOT
 
 MODES = ("off", "on", "on, multiprocess")
 OUT = ROOT / "docs" / "bench" / "request_path.json"
-# Requests per metrics flush: about what 0.1 s (Metrics.FLUSH_SECONDS) holds at this service's rates.
+# Requests per metrics flush: about what 0.1 s (App.FLUSH_SECONDS) holds at this service's rates.
 FLUSH_EVERY = 100
 
 
@@ -51,21 +51,17 @@ def one_round(mode: str, calls: int) -> float:
     app = App(index.serve_handler(plane), access=logs.AccessLog("json", "v") if mode != "off" else None,
               metrics=metrics)
     if app.access:
-        app.access.flush = lambda: None  # lines pile up in memory: the writer thread is not what is timed
-        app.access.writer_pid = os.getpid()
-    if metrics:  # the tally is timed: flushed here every FLUSH_EVERY calls, not by its thread
-        metrics._flusher_pid = os.getpid()
+        app.access.flush = lambda: None  # lines pile up in memory: writing them to stdout is not what is timed
 
     def one() -> None:
         app({"REQUEST_METHOD": "POST", "PATH_INFO": "/", "CONTENT_LENGTH": str(len(EXAMPLE_BODY)),
              "CONTENT_TYPE": "application/json", "HTTP_HOST": "127.0.0.1:8080", "HTTP_USER_AGENT": "wrk",
              "wsgi.input": io.BytesIO(EXAMPLE_BODY)}, lambda status, headers: None)
 
-    def call() -> None:
+    def call() -> None:  # the tally is timed: flushed every FLUSH_EVERY calls, as the server's loop does
         for _ in range(FLUSH_EVERY):
             one()
-        if metrics:
-            metrics.flush()
+        app.flush()
 
     call()
     return timeit.timeit(call, number=max(1, calls // FLUSH_EVERY)) / (max(1, calls // FLUSH_EVERY) * FLUSH_EVERY) * 1e6

@@ -53,14 +53,16 @@ def block() -> str:
         lines += ["", f"Concurrency (`python -m scripts.bench_concurrency`, wrk on the same {bench['machine']['cpus']}-core "
                   f"machine, medians of {bench['runs']} runs of {bench['duration_s']:g} s, {bench['date'][:10]}):", "",
                   *bench_concurrency.markdown(bench)]
-    observability_path = ROOT / "docs" / "bench" / "observability.json"
-    if observability_path.exists():  # make bench
-        b = json.loads(observability_path.read_text())
-        lines += ["", f"Observability's cost (`python -m scripts.bench_observability`, {b['configuration']}, medians of "
-                  f"{b['runs']} interleaved {b['duration_s']:g}-s runs at 8 connections, {b['date'][:10]}): "
-                  + "; ".join(f"{kind} {b['median_rps'][on]:,.0f} req/s with metrics and the JSON access log against "
-                              f"{b['median_rps'][off]:,.0f} without ({b['loss'][kind]:.1%} lost)"
-                              for kind, (on, off) in _observability_pairs().items()) + "."]
+    for name, flag in (("observability.json", ""), ("observability-containers.json", " --containers")):
+        path = ROOT / "docs" / "bench" / name
+        if path.exists():  # make bench
+            b = json.loads(path.read_text())
+            lines += ["", f"Observability's cost (`python -m scripts.bench_observability{flag}`, {b['configuration']}, "
+                      f"medians of {b['runs']} interleaved {b['duration_s']:g}-s runs at 8 connections, "
+                      f"{b['date'][:10]}): "
+                      + "; ".join(f"{kind} {b['median_rps'][on]:,.0f} req/s with metrics and the JSON access log "
+                                  f"against {b['median_rps'][off]:,.0f} without ({b['loss'][kind]:.1%} lost)"
+                                  for kind, (on, off) in _observability_pairs().items()) + "."]
     protocols_path = ROOT / "docs" / "bench" / "protocols.json"
     if protocols_path.exists():  # make bench
         b = json.loads(protocols_path.read_text())

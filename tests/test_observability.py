@@ -22,8 +22,9 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from fn.app import App
 from fn.features import EXAMPLE
-from fn.metrics import BUCKETS, Metrics, observe_all
+from fn.metrics import BUCKETS, observe_all
 from scripts import launch
 from tests.cases import with_
 from tests.conftest import ROOT, free_port, start_process, stop_process, wait_healthy
@@ -91,7 +92,7 @@ def test_metrics_count_exactly_what_was_answered(served: Served):
     for _ in range(5):
         requests.get(served.url + "/_/health", timeout=5)
     scrape(served.metrics)  # a scrape between: not counted either
-    time.sleep(3 * Metrics.FLUSH_SECONDS)  # with workers, each adds its tally to the shared files this often
+    time.sleep(3 * App.FLUSH_SECONDS)  # with workers, each adds its tally to the shared files this often
     after = scrape(served.metrics)
 
     def delta(name: str, **labels: str) -> float:
