@@ -135,9 +135,5 @@ def _call_id() -> str:
     return request["call_id"] if request else uuid.uuid4().hex
 
 
-def function_route(plane: api.DataPlane) -> Callable[[Request], Response]:
-    return Routes(plane, function=True)
-
-
 def server_route(plane: api.DataPlane) -> Callable[[Request], Response]:
     return Routes(plane, function=False)
