@@ -211,12 +211,16 @@ class DataPlane:
     def predict(self, request: Request) -> Response:
         """POST: one record or a batch -> predictions; raises one of CLIENT_ERRORS."""
         records, batch = self.parse(request.body)
-        results = self.predictions(records, batch)
         if batch:
-            for r in results:
-                del r["model_version"]
-            return json_response(200, {"predictions": results, "model_version": self.model.version})
-        return json_response(200, results[0])
+            return json_response(200, {"predictions": self.batch(records), "model_version": self.model.version})
+        return json_response(200, self.predictions(records, False)[0])
+
+    def batch(self, records: list[Any]) -> list[dict[str, Any]]:
+        """A batch's answers, in input order, without the model version each (the batch says it once)."""
+        results = self.predictions(records, True)
+        for r in results:
+            del r["model_version"]
+        return results
 
     def metadata(self) -> dict[str, Any]:
         model = self.model

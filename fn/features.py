@@ -162,13 +162,10 @@ def fit_spec(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The encoding's parameters, learnt from cleaned training records only."""
     brands = sorted({r["device_brand"] for r in records} | {OTHERS})
     systems = sorted({r["os"] for r in records} | {OTHERS})
-    impute = {}
+    impute, training_range = {}, {}
     for spec in NUMERIC:
         present = [r[spec.name] for r in records if r[spec.name] is not None]
         impute[spec.name] = float(np.median(present))
-    training_range = {}
-    for spec in NUMERIC:
-        present = [r[spec.name] for r in records if r[spec.name] is not None]
         training_range[spec.name] = [float(min(present)), float(max(present))]
     spec = {
         "format": 1,

@@ -33,10 +33,6 @@ def _allow(request: Request, *methods: str) -> None:
         raise api.MethodNotAllowed(request.method, ", ".join(methods))
 
 
-def _document(_: Request) -> Response:
-    return json_response(200, openapi.document())
-
-
 class Routes:
     """A route (Request -> Response) over one data plane; `function` picks the unlisted paths' answer."""
 
@@ -50,7 +46,7 @@ class Routes:
             return self.protocol(request)
         if path == OPENAPI:
             _allow(request, "GET")
-            return _document(request)
+            return json_response(200, openapi.document())
         if self.function:  # an OpenFaaS function answers on any path
             if request.method == "POST":
                 return self.plane.predict(request)
@@ -116,10 +112,7 @@ class Routes:
         if not batch:
             raise api.BadRequest("a v1 request is {\"instances\": [record, ...]}",
                                  [{"row": None, "field": "instances", "reason": "is required"}])
-        answers = self.plane.predictions(records, True)
-        for a in answers:
-            del a["model_version"]
-        return json_response(200, {"predictions": answers})
+        return json_response(200, {"predictions": self.plane.batch(records)})
 
     def status_v1(self) -> dict[str, Any]:
         """KServe v1's {"name", "ready"} and TensorFlow Serving's model_version_status, in one."""
