@@ -15,7 +15,7 @@ RUN set -eu; if [ -n "$OFFLINE" ]; then index=--no-index; else index=; fi; \
     rm -rf /build
 COPY fn/ /app/fn/
 COPY reference/ /app/reference/
-COPY model/model.keras model/model.tflite model/feature_spec.json model/manifest.json /app/model/
+COPY model/model.keras model/model.tflite model/feature_spec.json model/intervals.json model/metrics.json model/manifest.json /app/model/
 USER 10001:10001
 WORKDIR /app
 # Keras looks for a writable home; under a read-only root it falls back to /tmp, which may

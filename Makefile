@@ -56,6 +56,7 @@ bench: $(STAMP) image-fn image-server
 	$(BIN)/python -m scripts.bench_observability
 	$(BIN)/python -m scripts.bench_observability --containers --runs 15
 	$(BIN)/python -m scripts.bench_protocols
+	$(BIN)/python -m scripts.bench_person
 	$(BIN)/python -m scripts.bench_replica
 
 soak: $(STAMP) image-fn image-server

@@ -76,6 +76,13 @@ def check_rows(data_path: str | None) -> tuple[list[dict[str, Any]], str]:
     return [data.as_sent(records[i]) for i in test_idx], "test split"
 
 
+def read_companion(model_dir: Path, name: str) -> bytes:
+    path = model_dir / name
+    if not path.exists():
+        raise ConversionError(f"{path}: missing; it is written by training (rerun scripts/convert.sh --retrain)")
+    return path.read_bytes()
+
+
 def run_tflite(model_dir: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(records, f)
@@ -109,6 +116,8 @@ def convert(model_dir: Path = train.OUT, precision: str = "float32", data_path: 
         "model_version": inference.sha256(tflite)[:12],
         "tflite_sha256": inference.sha256(tflite),
         "spec_sha256": inference.sha256(spec_bytes),
+        "intervals_sha256": inference.sha256(read_companion(model_dir, inference.INTERVALS)),
+        "metrics_sha256": inference.sha256(read_companion(model_dir, inference.METRICS)),
         "keras_sha256": inference.sha256(keras_path.read_bytes()),
         "precision": precision,
         "inputs": len(spec["columns"]),
@@ -136,6 +145,10 @@ def convert(model_dir: Path = train.OUT, precision: str = "float32", data_path: 
         "model_version": manifest["model_version"],
         "passed": diff <= TOLERANCE[precision],
     }
+    if report["passed"]:  # the model card quotes it
+        manifest["parity"] = {key: report[key] for key in ("max_abs_diff", "rows_checked", "rows_source", "runtime",
+                                                          "runtime_version")}
+        (model_dir / inference.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=1) + "\n")
     if not report["passed"]:

@@ -15,17 +15,19 @@ import os
 import platform
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from convert import data
-from fn import features
+from fn import features, intervals
 
 # Configuration as plain values (measured on this data: see README "Model").
 TEST_SIZE, SPLIT_SEED = 0.2, 42
-VALIDATION_SIZE = 0.15  # of the training rows
+VALIDATION_SIZE = 0.15  # of the rows a member fits
+CALIBRATION_SIZE = 0.15  # of the training rows, held out of every member for the price ranges
 HIDDEN = (64, 32)
 DROPOUT = 0.1
 L2 = 1e-4
@@ -140,33 +142,41 @@ def train(data_path: str | None = None, out: Path = OUT, seeds: int = SEEDS, epo
     def predict(model: Any, rows: np.ndarray) -> np.ndarray:
         return model.predict_on_batch(x[rows]).reshape(-1)
 
+    # Calibration rows are training rows no member sees: the price ranges (fn/intervals.py) are
+    # fitted on them, and the test rows only score those ranges.
+    fit_idx, calibration_idx = train_test_split(train_idx, test_size=CALIBRATION_SIZE, random_state=SPLIT_SEED)
     # Each seed also draws its own validation rows from the training rows (bagging): the
     # members then differ in data as well as in initialisation, and their average, the
-    # committed network, has seen every training row. The test rows are scored once, here.
+    # committed network, has seen every fitting row. The test rows are scored once, here.
     started = time.time()
     members, val_rmse = [], []
     with tqdm(total=seeds * epochs, desc="training", unit="epoch", disable=quiet, file=sys.stderr) as bar:
         for seed in range(seeds):
-            fit, val = train_test_split(train_idx, test_size=VALIDATION_SIZE, random_state=seed)
+            fit, val = train_test_split(fit_idx, test_size=VALIDATION_SIZE, random_state=seed)
             members.append(train_network(x, y, fit, val, seed, epochs, bar))
             val_rmse.append(scores(y[val], predict(members[-1], val))["rmse"])
     model = average(members) if seeds > 1 else members[0]
+    ranges = intervals.fit(predict(model, calibration_idx), y[calibration_idx])
     rmses = np.array([scores(y[test_idx], predict(m, test_idx))["rmse"] for m in members])
     metrics = {
         "network": scores(y[test_idx], predict(model, test_idx)) | {"members": seeds},
         "network_seeds": {"rmse_mean": float(rmses.mean()), "rmse_sd": float(rmses.std(ddof=1)) if seeds > 1 else 0.0,
                           "n": seeds, "rmse": rmses.tolist(), "validation_rmse": val_rmse},
-        **baselines(x[train_idx], y[train_idx], x[test_idx], y[test_idx]),
+        **baselines(x[fit_idx], y[fit_idx], x[test_idx], y[test_idx]),
+        "intervals": intervals.Intervals(ranges).score(predict(model, test_idx), y[test_idx]),
         "split": {"test_size": TEST_SIZE, "random_state": SPLIT_SEED, "train_rows": len(train_idx),
-                  "test_rows": len(test_idx), "validation_rows_per_seed": len(val)},
+                  "test_rows": len(test_idx), "calibration_rows": len(calibration_idx),
+                  "fit_rows": len(fit_idx), "validation_rows_per_seed": len(val)},
         "dataset_sha256": spec["dataset_sha256"],
         "training_seconds": round(time.time() - started, 1),
+        "trained_at": datetime.now(UTC).strftime("%Y-%m-%d"),
         "hyperparameters": {"hidden": list(HIDDEN), "dropout": DROPOUT, "l2": L2, "learning_rate": LEARNING_RATE,
                             "batch": BATCH, "epochs": epochs, "patience": PATIENCE, "lr_patience": LR_PATIENCE},
     }
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
     (out / "feature_spec.json").write_text(json.dumps(spec, indent=1) + "\n")
+    (out / intervals.FILE).write_text(json.dumps(ranges, indent=1) + "\n")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     if not quiet:
         print(table(metrics))
@@ -180,6 +190,8 @@ def table(metrics: dict[str, Any]) -> str:
     seeds = metrics["network_seeds"]
     lines = [f"test rows: {metrics['split']['test_rows']}", f"{'model':<30}{'RMSE':>8}{'MAE':>8}{'R2':>8}"]
     lines += [f"{name:<30}{m['rmse']:>8.4f}{m['mae']:>8.4f}{m['r2']:>8.3f}" for name, m in rows]
+    lines += [f"{float(level):.0%} price range: coverage {m['coverage']:.1%}, mean width {m['mean_relative_width']:.0%} "
+              "of the price" for level, m in metrics["intervals"].items()]
     lines.append(f"network over {seeds['n']} seeds: RMSE {seeds['rmse_mean']:.4f} ± {seeds['rmse_sd']:.4f}")
     return "\n".join(lines)
 

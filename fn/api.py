@@ -7,13 +7,15 @@ routes only choose which of these to call.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import features
+from . import advice, csvio, features
+from .explain import Explainer
 from .messages import Request, Response, json_response
 from .model import Model
 
@@ -133,6 +135,43 @@ class Limits:
     max_body_bytes: int = 1 << 20
 
 
+@dataclass(frozen=True)
+class Options:
+    """What to add to the answers, asked for in the body or the query string."""
+    level: float = 0.9  # of the price range: one of the model's intervals.levels
+    explain: bool = False
+
+
+DEFAULT = Options()
+TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
+def read_options(given: dict[str, Any], query: dict[str, str], levels: tuple[float, ...]) -> Options:
+    """Options from the body's option keys, else the query string; a wrong one names itself."""
+    problems, values = [], {}
+    for name in features.OPTIONS:
+        value = given[name] if name in given else query.get(name)
+        if value is None:
+            continue
+        if name == "explain":
+            flag = TRUE_FALSE.get(value.lower()) if isinstance(value, str) else value if isinstance(value, bool) else None
+            if flag is None:
+                problems.append({"row": None, "field": name, "reason": "must be true or false"})
+            values[name] = flag
+        else:
+            try:
+                level = float(value) if not isinstance(value, bool) else None
+            except (TypeError, ValueError):
+                level = None
+            if level not in levels:
+                problems.append({"row": None, "field": name,
+                                 "reason": f"must be one of {', '.join(f'{v:g}' for v in levels)}"})
+            values[name] = level
+    if problems:
+        raise features.ValidationError("an option is invalid", problems)
+    return Options(**values)
+
+
 class Observer(Protocol):
     """Hears of every prediction and every refused record (the metrics, the log line)."""
 
@@ -152,6 +191,14 @@ class DataPlane:
         self.ready = True  # False once draining: the readiness answers turn 503
         self.limits = limits or Limits()
         self.observe = observe
+        self._explainer: Explainer | None = None
+
+    @property
+    def explainer(self) -> Explainer:
+        """Built on the first explanation asked for: most processes never need one."""
+        if self._explainer is None:
+            self._explainer = Explainer(self.model)
+        return self._explainer
 
     def read_json(self, body: bytes, expected: str = "a JSON object or {\"instances\": [...]}") -> Any:
         """The body as JSON, whatever the Content-Type (faas-cli sends text/plain)."""
@@ -172,15 +219,17 @@ class DataPlane:
             raise BadRequest(f"the body is not valid JSON: {e}") from None
         return value
 
-    def parse(self, body: bytes) -> tuple[list[Any], bool]:
-        """The body as (records, is_batch): one record, or {"instances": [records]}."""
+    def parse(self, body: bytes, query: dict[str, str] | None = None) -> tuple[list[Any], bool, Options]:
+        """The body as (records, is_batch, options): one record, or {"instances": [records]}, each
+        with the options (features.OPTIONS) beside the fields or the instances."""
         value = self.read_json(body)
         if not isinstance(value, dict):
             raise BadRequest(f"the body must be a JSON object or {{\"instances\": [...]}}, got {features.json_type(value)}")
+        options = read_options(value, query or {}, self.model.intervals.levels)
         if "instances" not in value:
-            return [value], False
+            return [{k: v for k, v in value.items() if k not in features.OPTIONS}], False, options
         instances = value["instances"]
-        extra = sorted(set(value) - {"instances"})
+        extra = sorted(set(value) - {"instances", *features.OPTIONS})
         if extra:
             raise BadRequest("a batch has only the key \"instances\"",
                              [{"row": None, "field": k[:40], "reason": "is not allowed beside instances"} for k in extra])
@@ -190,9 +239,9 @@ class DataPlane:
         if len(instances) > rows:
             raise TooLarge(f"the batch has {len(instances)} rows; the limit is {rows}",
                            [{"row": None, "field": "instances", "reason": f"at most {rows} rows"}])
-        return instances, True
+        return instances, True, options
 
-    def predictions(self, records: list[Any], batch: bool = True) -> list[dict[str, Any]]:
+    def predictions(self, records: list[Any], batch: bool = True, options: Options = DEFAULT) -> list[dict[str, Any]]:
         """Raw client records -> one answer per record; ValidationError lists every bad one."""
         try:
             clean = features.check_records(records, batch)
@@ -201,23 +250,60 @@ class DataPlane:
                 self.observe.invalid([d["field"] for d in e.details])
             raise
         started = time.perf_counter()
-        x, warnings = self.model.encoder.encode(clean)
-        y = self.model.predict_matrix(x)
+        model = self.model
+        x, warnings = model.encoder.encode(clean)
+        y = model.predict_matrix(x)
         if self.observe is not None:
             self.observe.predicted(clean, batch, time.perf_counter() - started)
-        return [answer(record, value, notes, self.model.version)
-                for record, value, notes in zip(clean, y.tolist(), warnings, strict=True)]
+        low, high = model.intervals.bounds(y, options.level)
+        results = [answer(record, value, (lo, hi, options.level), notes + advice.record_warnings(model.spec, record, value),
+                          model.version)
+                   for record, value, lo, hi, notes in zip(clean, y.tolist(), low.tolist(), high.tolist(), warnings,
+                                                           strict=True)]
+        if options.explain:
+            explainer = self.explainer
+            for at in range(0, len(results), EXPLAIN_CHUNK):  # bounded memory for a large batch
+                reference, shares = explainer.contributions(x[at:at + EXPLAIN_CHUNK], y[at:at + EXPLAIN_CHUNK])
+                for result, share in zip(results[at:at + EXPLAIN_CHUNK], shares, strict=True):
+                    result["explanation"] = explainer.explanation(reference, share)
+        return results
 
     def predict(self, request: Request) -> Response:
         """POST: one record or a batch -> predictions; raises one of CLIENT_ERRORS."""
-        records, batch = self.parse(request.body)
+        if (request.headers.get("Content-Type") or "").lower().startswith(csvio.MEDIA_TYPE):
+            return self.predict_csv(request)
+        records, batch, options = self.parse(request.body, request.query)
         if batch:
-            return json_response(200, {"predictions": self.batch(records), "model_version": self.model.version})
-        return json_response(200, self.predictions(records, False)[0])
+            return json_response(200, {"predictions": self.batch(records, options), "model_version": self.model.version})
+        return json_response(200, self.predictions(records, False, options)[0])
 
-    def batch(self, records: list[Any]) -> list[dict[str, Any]]:
+    def predict_csv(self, request: Request) -> Response:
+        """POST text/csv: the rows (a header of the dataset's column names) -> the same rows with the
+        answer's columns appended, in input order; all or nothing, errors naming CSV lines."""
+        body, limits = request.body, self.limits
+        if len(body) > limits.max_body_bytes:
+            raise body_too_large(len(body), limits.max_body_bytes)
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise BadRequest(f"the CSV is not UTF-8 (byte {e.start})") from None
+        options = read_options({}, request.query, self.model.intervals.levels)
+        try:
+            names, cells, records = csvio.parse(text, limits.max_batch_rows)
+            answers = self.predictions(records, True, options)
+        except OverflowError:
+            raise TooLarge(f"the CSV has more than {limits.max_batch_rows} rows; the limit is {limits.max_batch_rows} "
+                           "(python -m fn.batch prices files of any size)",
+                           [{"row": None, "field": None, "reason": f"at most {limits.max_batch_rows} rows"}]) from None
+        except features.ValidationError as e:
+            raise csvio.with_lines(e) from None
+        except csv.Error as e:
+            raise BadRequest(f"the body is not valid CSV: {e}") from None
+        return Response(200, csvio.rows(names, cells, answers).encode(), [("Content-Type", CSV_TYPE)])
+
+    def batch(self, records: list[Any], options: Options = DEFAULT) -> list[dict[str, Any]]:
         """A batch's answers, in input order, without the model version each (the batch says it once)."""
-        results = self.predictions(records, True)
+        results = self.predictions(records, True, options)
         for r in results:
             del r["model_version"]
         return results
@@ -228,6 +314,7 @@ class DataPlane:
             "model_version": model.version,
             "runtime": model.runtime,
             "output": OUTPUT,
+            "levels": list(model.intervals.levels),
             "brands": model.spec["brands"],
             "os": model.spec["os"],
             "input": features.schema(),
@@ -235,19 +322,43 @@ class DataPlane:
         }
 
 
+CSV_TYPE = "text/csv; charset=utf-8"
+EXPLAIN_CHUNK = 100  # records explained per model invoke
+
 OUTPUT = {
-    "normalized_used_price": "natural log of the predicted used price",
-    "used_price": "exp(normalized_used_price), same currency as exp(normalized_new_price)",
-    "retained_fraction": "used_price / new price",
+    "used_price": f"the predicted used price, in {features.CURRENCY}, rounded to cents",
+    "used_price_range": "the calibrated range: over devices like the training data, the used price lies in "
+                        "[low, high] for `level` of them (see the model card); money rounded to cents",
+    "normalized_used_price": "natural log of the predicted used price (unrounded)",
+    "normalized_used_price_range": "used_price_range on the log scale",
+    "new_price": "the new price, as sent or exp(normalized_new_price), rounded to cents",
+    "normalized_new_price": "natural log of the new price",
+    "retained_fraction": "used_price / new_price",
+    "warnings": "[{field, code, message}]: what to check before trusting the price (codes: "
+                + ", ".join(advice.CODES) + ")",
+    "explanation": "with explain=true: each field's contribution in price units; they add up to "
+                   "used_price - reference_price (before rounding)",
+    "currency": features.CURRENCY,
 }
 
 
-def answer(record: dict[str, Any], value: float, warnings: list[str], version: str) -> dict[str, Any]:
-    """One prediction: the predicted log price, and the prices derived from it."""
+def _cents(value: float) -> float:
+    return round(value, 2)
+
+
+def answer(record: dict[str, Any], value: float, bounds: tuple[float, float, float], warnings: list[dict[str, str]],
+           version: str) -> dict[str, Any]:
+    """One prediction: the predicted log price, its range, and the prices derived from them."""
+    low, high, level = bounds
+    new = record["normalized_new_price"]
     return {
+        "used_price": _cents(math.exp(value)),
+        "used_price_range": {"level": level, "low": _cents(math.exp(low)), "high": _cents(math.exp(high))},
         "normalized_used_price": value,
-        "used_price": math.exp(value),
-        "retained_fraction": math.exp(value - record["normalized_new_price"]),
+        "normalized_used_price_range": {"level": level, "low": low, "high": high},
+        "new_price": _cents(record.get(features.NEW_PRICE.name) or math.exp(new)),
+        "normalized_new_price": new,
+        "retained_fraction": math.exp(value - new),
         "model_version": version,
         "warnings": warnings,
     }

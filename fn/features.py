@@ -8,18 +8,23 @@ drift apart. numpy only: this module ships in the function image.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
 from .fields import (  # noqa: F401 (the record's declarations, re-exported)
+    ALTERNATIVE,
     CATEGORICAL,
+    CURRENCY,
     EXAMPLE,
     FIELDS,
     FLAGS,
     MAX_TEXT,
+    NEW_PRICE,
     NUMERIC,
     NUMERIC_BY_NAME,
+    OPTIONS,
     OTHERS,
     REQUIRED,
     TARGET,
@@ -38,7 +43,8 @@ class ValidationError(Exception):
 
     def __str__(self) -> str:
         lines = [self.message] + [
-            f"  row {d['row']}, {d['field']}: {d['reason']}" for d in self.details[:20]
+            f"  {'line ' + str(d['line']) if d.get('line') else 'row ' + str(d['row'])}, {d['field']}: {d['reason']}"
+            for d in self.details[:20]
         ]
         if len(self.details) > 20:
             lines.append(f"  ... and {len(self.details) - 20} more")
@@ -61,6 +67,11 @@ def json_type(value: Any) -> str:
 def quote(text: str, limit: int = 40) -> str:
     """A client's text in a message: quoted, at most `limit` characters of it."""
     return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def warning(field: str, code: str, message: str) -> dict[str, str]:
+    """A note on an answer a person can act on (fn/advice.py lists the codes)."""
+    return {"field": field, "code": code, "message": message}
 
 
 def _problem(row: int | None, field: str | None, reason: str) -> dict[str, Any]:
@@ -91,7 +102,26 @@ def _out_of_range(spec: Numeric, row: int | None) -> dict[str, Any]:
 
 
 def unknown_field_reason(name: str) -> str:
-    return "is the value to predict; do not send it" if name == TARGET else "is not a known field"
+    if name == TARGET:
+        return "is the value to predict; do not send it"
+    if name in OPTIONS:
+        return "is an option of the request: in a batch it goes beside \"instances\""
+    return "is not a known field"
+
+
+def _check_new_price(record: dict[str, Any], clean: dict[str, Any], row: int | None) -> list[dict]:
+    """new_price (money) or normalized_new_price (its log): exactly one; both end up in `clean`."""
+    alternative = ALTERNATIVE[NEW_PRICE.name]
+    if record.get(NEW_PRICE.name) is None:
+        return []
+    clean[alternative] = None  # decided here: the loop over NUMERIC skips it
+    if record.get(alternative) is not None:
+        return [_problem(row, NEW_PRICE.name, f"send new_price or {alternative}, not both")]
+    value, problem = _check_number(NEW_PRICE, record[NEW_PRICE.name], row)
+    if problem:
+        return [problem]
+    clean[NEW_PRICE.name], clean[alternative] = value, math.log(value)
+    return []
 
 
 def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], list[dict]]:
@@ -104,7 +134,7 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
     if not isinstance(record, dict):
         return {}, [_problem(row, None, f"must be a JSON object, got {json_type(record)}")]
     problems = []
-    unknown = sorted(set(record) - set(FIELDS))
+    unknown = sorted(set(record) - set(FIELDS) - {NEW_PRICE.name})
     for name in unknown:
         problems.append(_problem(row, name, unknown_field_reason(name)))
     clean: dict[str, Any] = {}
@@ -128,12 +158,17 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
             clean[name] = YES_NO[value.strip().lower()]
         else:
             problems.append(_problem(row, name, 'must be "yes", "no", true or false'))
+    problems.extend(_check_new_price(record, clean, row))
     for spec in NUMERIC:
         value = record.get(spec.name)
+        if spec.name in clean:  # given as its alternative
+            continue
         if value is None:
             clean[spec.name] = None
             if spec.required:
-                problems.append(_problem(row, spec.name, "is required"))
+                alternative = next((k for k, v in ALTERNATIVE.items() if v == spec.name), None)
+                reason = "is required" + (f" (or send {alternative})" if alternative else "")
+                problems.append(_problem(row, spec.name, reason))
             continue
         clean[spec.name], problem = _check_number(spec, value, row)
         if problem:
@@ -167,6 +202,9 @@ def fit_spec(records: list[dict[str, Any]]) -> dict[str, Any]:
         present = [r[spec.name] for r in records if r[spec.name] is not None]
         impute[spec.name] = float(np.median(present))
         training_range[spec.name] = [float(min(present)), float(max(present))]
+    # The reference device an explanation starts from: the training rows' medians and most
+    # common values (fn/explain.py).
+    reference = {name: Counter(r[name] for r in records).most_common(1)[0][0] for name in CATEGORICAL + FLAGS}
     spec = {
         "format": 1,
         "fields": list(FIELDS),
@@ -179,6 +217,7 @@ def fit_spec(records: list[dict[str, Any]]) -> dict[str, Any]:
         "ranges": {f.name: [f.low, f.high] for f in NUMERIC},
         # What the model learnt from (the accepted ranges above are far wider).
         "training_range": training_range,
+        "reference": reference | impute,
         "columns": [],
         "mean": [],
         "std": [],
@@ -216,23 +255,24 @@ class Encoder:
         self.mean = np.asarray(spec["mean"]) if spec.get("mean") else None
         self.std = np.asarray(spec["std"]) if spec.get("std") else None
 
-    def raw(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[str]]]:
+    def raw(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
         """Cleaned records -> unscaled columns (one-hots, flags, numbers), plus warnings per row."""
         n = len(records)
         brand_at, os_at = 0, len(self.brands)
         others_brand, others_os = self.brands[OTHERS.lower()], self.systems[OTHERS.lower()]
         one_hot = np.zeros((n, len(self.brands) + len(self.systems)))
-        warnings: list[list[str]] = []
+        warnings: list[list[dict[str, str]]] = []
         for i, r in enumerate(records):
             notes = []
             j = self.brands.get(r["device_brand"].lower())
             if j is None:
                 j = others_brand
-                notes.append(f"unknown device_brand {quote(r['device_brand'])} was treated as {OTHERS!r}")
+                notes.append(warning("device_brand", "unknown_value",
+                                     f"unknown device_brand {quote(r['device_brand'])} was treated as {OTHERS!r}"))
             k = self.systems.get(r["os"].lower())
             if k is None:
                 k = others_os
-                notes.append(f"unknown os {quote(r['os'])} was treated as {OTHERS!r}")
+                notes.append(warning("os", "unknown_value", f"unknown os {quote(r['os'])} was treated as {OTHERS!r}"))
             one_hot[i, brand_at + j] = 1.0
             one_hot[i, os_at + k] = 1.0
             warnings.append(notes)
@@ -248,7 +288,7 @@ class Encoder:
         numbers[:, self.logged] = np.log1p(numbers[:, self.logged])
         return np.hstack([one_hot, rest]), warnings
 
-    def encode(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[str]]]:
+    def encode(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
         """Cleaned records -> standardised float32 model input, plus warnings per row."""
         if self.mean is None or self.std is None:
             raise ValueError("the specification has no scaling statistics yet (fit_spec makes them)")
@@ -263,7 +303,7 @@ def outside_training_range(spec: dict[str, Any], records: list[dict[str, Any]]) 
             if r.get(name) is not None and not low <= r[name] <= high]
 
 
-def encode(spec: dict[str, Any], records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[str]]]:
+def encode(spec: dict[str, Any], records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
     """Encoder(spec).encode(records), for one-off use (training, tests)."""
     return Encoder(spec).encode(records)
 

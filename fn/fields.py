@@ -2,9 +2,10 @@
 example. The standard library only, so tools that merely send records (the cold-start
 command under a bare python3) can import it; fn/features.py checks and encodes by it.
 
-Prices are natural logarithms (exp(normalized_new_price) gives round prices such as
-1000.0 for an iPhone), so used_price = exp(normalized_used_price), in the dataset's
-currency (it appears to be euros).
+The dataset gives prices as natural logarithms (exp(normalized_new_price) gives round prices
+such as 1000.0 for an iPhone), so used_price = exp(normalized_used_price). A client may send
+the new price as a person knows it instead, `new_price`, in the dataset's currency, which the
+dataset does not name (CURRENCY).
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ NUMERIC = (
     Numeric("normalized_new_price", 0.0, 15.0, True, unit="ln(price)"),
 )
 NUMERIC_BY_NAME = {f.name: f for f in NUMERIC}
+CURRENCY = "the dataset's currency (not named by the dataset)"
+# The new price as a person knows it: the alternative to normalized_new_price (exactly one of
+# the two), over the same accepted range (exp(0) to exp(15)).
+NEW_PRICE = Numeric("new_price", 1.0, 3_269_017.0, False, unit="currency", positive=True)
+ALTERNATIVE = {NEW_PRICE.name: "normalized_new_price"}
+# Options a record may carry beside its fields: what to add to the answer.
+OPTIONS = ("explain", "level")
 CATEGORICAL = ("device_brand", "os")
 FLAGS = ("4g", "5g")
 FIELDS = ("device_brand", "os", "screen_size", "4g", "5g") + tuple(f.name for f in NUMERIC[1:])

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from . import features
+from .intervals import FILE as INTERVALS
+from .intervals import IntervalError, Intervals
 from .settings import DEFAULT_MODEL_DIR
 
 try:  # the slim runtime first: it is what the images ship
@@ -35,7 +37,10 @@ except ImportError:  # pragma: no cover - depends on what is installed
         RUNTIME = "tensorflow.lite"
 
 MODEL_DIR = DEFAULT_MODEL_DIR
-TFLITE, SPEC, MANIFEST = "model.tflite", "feature_spec.json", "manifest.json"
+TFLITE, SPEC, MANIFEST, METRICS = "model.tflite", "feature_spec.json", "manifest.json", "metrics.json"
+# What the images ship of model/, each bound to the manifest by its sha256 (METRICS feeds the model card).
+HASHED = {TFLITE: "tflite_sha256", SPEC: "spec_sha256", INTERVALS: "intervals_sha256", METRICS: "metrics_sha256"}
+FILES = (*HASHED, MANIFEST)
 
 
 class ModelError(Exception):
@@ -63,23 +68,40 @@ def _json(path: Path, data: bytes) -> dict[str, Any]:
     return value
 
 
+def read_files(model_dir: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The manifest, and every file it binds, each checked against its sha256. The hashes come
+    first and are not optional: the TFLite runtime does not validate its input and crashes the
+    process on a truncated file."""
+    manifest = _json(model_dir / MANIFEST, _read(model_dir / MANIFEST))
+    files = {}
+    for name, key in HASHED.items():
+        data = files[name] = _read(model_dir / name)
+        if manifest.get(key) != sha256(data):
+            raise ModelError(
+                f"{model_dir / name}: sha256 {sha256(data)[:12]}… does not match "
+                f"{key} {str(manifest.get(key))[:12]}… in {model_dir / MANIFEST}; "
+                "rerun scripts/convert.sh so the model and its files belong together"
+            )
+    return manifest, files
+
+
+def companions(model_dir: Path, files: dict[str, bytes]) -> tuple[Intervals, dict[str, Any]]:
+    """The price ranges' table and the training metrics (the model card), from checked files."""
+    try:
+        table = Intervals(_json(model_dir / INTERVALS, files[INTERVALS]))
+    except IntervalError as e:
+        raise ModelError(f"{model_dir / INTERVALS}: {e}") from e
+    return table, _json(model_dir / METRICS, files[METRICS])
+
+
 class Predictor:
     runtime = RUNTIME
 
     def __init__(self, model_dir: str | os.PathLike = MODEL_DIR):
         model_dir = Path(model_dir)
-        self.model_bytes = _read(model_dir / TFLITE)
-        spec_bytes = _read(model_dir / SPEC)
-        self.manifest = _json(model_dir / MANIFEST, _read(model_dir / MANIFEST))
-        # The hashes come first and are not optional: the TFLite runtime does not validate
-        # its input and crashes the process on a truncated file.
-        for name, data, key in ((TFLITE, self.model_bytes, "tflite_sha256"), (SPEC, spec_bytes, "spec_sha256")):
-            if self.manifest.get(key) != sha256(data):
-                raise ModelError(
-                    f"{model_dir / name}: sha256 {sha256(data)[:12]}… does not match "
-                    f"{key} {str(self.manifest.get(key))[:12]}… in {model_dir / MANIFEST}; "
-                    "rerun scripts/convert.sh so the model and its specification belong together"
-                )
+        self.manifest, files = read_files(model_dir)
+        self.model_bytes, spec_bytes = files[TFLITE], files[SPEC]
+        self.intervals, self.metrics = companions(model_dir, files)
         if self.model_bytes[4:8] != b"TFL3":
             raise ModelError(f"{model_dir / TFLITE}: not a TensorFlow Lite model (no TFL3 identifier)")
         self.spec = _json(model_dir / SPEC, spec_bytes)

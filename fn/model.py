@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .features import Encoder
+from .intervals import Intervals
 
 
 class Model(Protocol):
@@ -20,6 +21,8 @@ class Model(Protocol):
     spec: dict[str, Any]  # feature_spec.json: vocabularies, imputation, scaling
     manifest: dict[str, Any]  # manifest.json: hashes and provenance
     encoder: Encoder  # spec's encoding, prepared once
+    intervals: Intervals  # intervals.json: the calibrated price ranges
+    metrics: dict[str, Any]  # metrics.json: the training run's scores (the model card)
 
     def predict_matrix(self, x: np.ndarray) -> np.ndarray:
         """Encoded rows (n, columns) float32 -> normalized_used_price (n,) float64."""

@@ -11,11 +11,16 @@ import functools
 from typing import Any
 
 from . import __version__, v2
-from .api import Limits
-from .fields import CATEGORICAL, EXAMPLE, FLAGS, MAX_TEXT, NUMERIC, OTHERS, REQUIRED
+from .advice import CODES
+from .api import OUTPUT, Limits
+from .csvio import ANSWER_COLUMNS
+from .csvio import MEDIA_TYPE as CSV
+from .fields import ALTERNATIVE, CATEGORICAL, CURRENCY, EXAMPLE, FLAGS, MAX_TEXT, NEW_PRICE, NUMERIC, OTHERS, REQUIRED
+from .intervals import LEVELS
 
 REF = "#/components/schemas/"
 JSON = "application/json"
+HTML = "text/html"
 ROWS = Limits().max_batch_rows
 
 
@@ -44,7 +49,29 @@ def _field_schemas() -> dict[str, Any]:
                                                      "; optional: a missing value (or null) is imputed with the "
                                                      "training median"))
         fields[f.name] = schema
+    fields[NEW_PRICE.name] = {"type": "number", "minimum": NEW_PRICE.low, "maximum": NEW_PRICE.high,
+                              "description": f"the price new, in {CURRENCY}: the alternative to "
+                                             "normalized_new_price (send exactly one of the two)"}
     return fields
+
+
+def _option_schemas(levels: list[float]) -> dict[str, Any]:
+    return {"explain": {"type": "boolean", "description": "add each field's contribution to the price"},
+            "level": {"enum": levels, "description": "the price range's level (default 0.9)"}}
+
+
+def _answer_schema() -> dict[str, Any]:
+    span = {"type": "object", "required": ["level", "low", "high"], "properties": {
+        "level": {"type": "number"}, "low": {"type": "number"}, "high": {"type": "number"}}}
+    warning = {"type": "object", "required": ["field", "code", "message"], "properties": {
+        "field": {"type": "string"}, "code": {"enum": list(CODES)}, "message": {"type": "string"}}}
+    numbers = {"used_price": "number", "normalized_used_price": "number", "new_price": "number",
+               "normalized_new_price": "number", "retained_fraction": "number"}
+    answer = {name: {"type": kind, "description": OUTPUT[name]} for name, kind in numbers.items()}
+    answer |= {"used_price_range": span | {"description": OUTPUT["used_price_range"]},
+               "normalized_used_price_range": span | {"description": OUTPUT["normalized_used_price_range"]},
+               "warnings": {"type": "array", "items": warning, "description": OUTPUT["warnings"]}}
+    return answer
 
 
 def _errors(*statuses: int, protocol: bool = False) -> dict[str, Any]:
@@ -83,23 +110,37 @@ def _v2_input_schemas() -> list[dict[str, Any]]:
 
 @functools.cache
 def document() -> dict[str, Any]:
-    fields = _field_schemas()
-    answer = {"normalized_used_price": {"type": "number", "description": "natural log of the predicted used price"},
-              "used_price": {"type": "number", "description": "the predicted used price, in the dataset's currency"},
-              "retained_fraction": {"type": "number", "description": "used_price / new price"},
-              "warnings": {"type": "array", "items": {"type": "string"}}}
+    fields, options = _field_schemas(), _option_schemas(list(LEVELS))
+    answer = _answer_schema()
+    explained = {**answer, "explanation": {
+        "type": "object", "required": ["method", "reference_price", "reference", "contributions"],
+        "description": OUTPUT["explanation"], "properties": {
+            "method": {"type": "string"}, "reference_price": {"type": "number"}, "reference": {"type": "object"},
+            "contributions": {"type": "object", "additionalProperties": {"type": "number"}}}}}
     detail = {"type": "object", "required": ["row", "field", "reason"], "properties": {
-        "row": {"type": ["integer", "null"]}, "field": {"type": ["string", "null"]}, "reason": {"type": "string"}}}
+        "row": {"type": ["integer", "null"]}, "field": {"type": ["string", "null"]}, "reason": {"type": "string"},
+        "line": {"type": "integer", "description": "the CSV line (text/csv requests)"}}}
+    # exactly one of the new price's two forms
+    new_price = [{"required": [ALTERNATIVE[NEW_PRICE.name]]}, {"required": [NEW_PRICE.name]}]
     schemas: dict[str, Any] = {
-        "Record": {"type": "object", "additionalProperties": False, "required": list(REQUIRED), "properties": fields,
-                   "example": EXAMPLE},
+        "Record": {"type": "object", "additionalProperties": False,
+                   "required": [name for name in REQUIRED if name != ALTERNATIVE[NEW_PRICE.name]],
+                   "oneOf": new_price, "properties": fields, "example": EXAMPLE},
+        "RecordWithOptions": {"type": "object", "additionalProperties": False,
+                              "required": [name for name in REQUIRED if name != ALTERNATIVE[NEW_PRICE.name]],
+                              "oneOf": new_price, "properties": fields | options, "example": EXAMPLE},
         "Batch": {"type": "object", "additionalProperties": False, "required": ["instances"], "properties": {
-            "instances": {"type": "array", "minItems": 1, "maxItems": ROWS, "items": _ref("Record")}}},
+            "instances": {"type": "array", "minItems": 1, "maxItems": ROWS, "items": _ref("Record")}, **options}},
         "Answer": {"type": "object", "required": [*answer, "model_version"],
-                   "properties": {**answer, "model_version": {"type": "string"}}},
+                   "properties": {**explained, "model_version": {"type": "string"}}},
         "BatchAnswer": {"type": "object", "required": ["predictions", "model_version"], "properties": {
-            "predictions": {"type": "array", "items": {"type": "object", "required": list(answer), "properties": answer}},
+            "predictions": {"type": "array", "items": {"type": "object", "required": list(answer),
+                                                       "properties": explained}},
             "model_version": {"type": "string"}}},
+        "ModelCard": {"type": "object", "required": ["model_version", "test_scores", "price_ranges", "dataset_sha256",
+                                                     "rows", "tflite_vs_keras", "trained_at", "known_limits"],
+                      "properties": {"model_version": {"type": "string"},
+                                     "known_limits": {"type": "array", "items": {"type": "string"}}}},
         "Metadata": {"type": "object", "required": ["model_version", "runtime", "output", "brands", "os", "input"],
                      "properties": {"model_version": {"type": "string"}, "runtime": {"type": "string"},
                                     "brands": {"type": "array", "items": {"type": "string"}},
@@ -152,13 +193,24 @@ def document() -> dict[str, Any]:
                         "data": {"type": "array", "items": {"type": "number"}}}}}}},
     }
     v2_example = {"id": "example", "inputs": v2.tensors([EXAMPLE])}
+    native_body = _body({"oneOf": [_ref("RecordWithOptions"), _ref("Batch")]}, EXAMPLE)
+    native_body["content"][CSV] = {"schema": {"type": "string", "description": "a header of column names, then "
+                                                                              "one device per line"}}
+    ok = _ok({"oneOf": [_ref("Answer"), _ref("BatchAnswer")]})
+    ok["200"]["content"][CSV] = {"schema": {"type": "string", "description": "the rows sent, each followed by "
+                                                                            + ", ".join(ANSWER_COLUMNS)}}
     native_post = {
-        "summary": "Predict one record, or a batch {\"instances\": [...]}, with the native API",
-        "requestBody": _body({"oneOf": [_ref("Record"), _ref("Batch")]}, EXAMPLE),
-        "responses": {**_ok({"oneOf": [_ref("Answer"), _ref("BatchAnswer")]}), **_errors(400, 401, 413, 422, 429)},
+        "summary": "Predict one record, a batch {\"instances\": [...]} or a CSV file, with the native API",
+        "parameters": [{"name": name, "in": "query", "required": False, "schema": schema}
+                       for name, schema in options.items()],
+        "requestBody": native_body,
+        "responses": {**ok, **_errors(400, 401, 413, 422, 429)},
     }
-    metadata_get = {"summary": "The model's metadata and input schema",
+    metadata_get = {"summary": "The model's metadata and input schema (a browser asking for text/html at / gets "
+                               "the page)",
                     "responses": {**_ok(_ref("Metadata")), **_errors(401, 429)}}
+    page_get = {**metadata_get, "responses": {**_ok(_ref("Metadata")), **_errors(401, 429)}}
+    page_get["responses"]["200"]["content"][HTML] = {"schema": {"type": "string"}}
     health = {"responses": {**_ok(_ref("Health")), **_errors(503)}}
     model = "/v2/models/" + v2.NAME
     version = [{"name": "model_version", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -169,9 +221,11 @@ def document() -> dict[str, Any]:
                       "responses": {**_ok(_ref("V2ModelMetadata")), **_errors(401, 404, 429, protocol=True)}}
     model_ready = {"responses": {**_ok(_ref("V2ModelReady")), **_errors(401, 404, 429, 503, protocol=True)}}
     paths = {
-        "/": {"get": metadata_get, "post": native_post},
+        "/": {"get": page_get, "post": native_post},
         "/predict": {"post": native_post},
         "/metadata": {"get": metadata_get},
+        "/model": {"get": {"summary": "The model card: scores, price ranges' coverage, provenance, known limits",
+                           "responses": {**_ok(_ref("ModelCard")), **_errors(401, 429)}}},
         "/openapi.json": {"get": {"summary": "This document", "responses": {
             **_ok({"type": "object"}), **_errors(401, 429)}}},
         "/_/health": {"get": health},

@@ -2,7 +2,8 @@
 
 Three protocols on one port, all over the one data plane (fn/api.py): the native API, KServe
 v1 / TensorFlow Serving (/v1/models/device-price[:predict]) and the Open Inference Protocol v2
-(/v2/..., fn/v2.py); plus GET /openapi.json. The function and the server differ only in what
+(/v2/..., fn/v2.py); plus GET /openapi.json, the model card (GET /model) and, for a browser,
+the page at GET / (fn/page.py). The function and the server differ only in what
 an unlisted path does: the function, like any OpenFaaS function, predicts on a POST to any
 other path and describes itself on a GET; the server answers 404. Health probes are the HTTP
 layer's (fn/app.py), so that they skip the token and are not counted.
@@ -15,12 +16,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from . import __version__, api, features, logs, openapi, v2
+from . import __version__, api, card, features, logs, openapi, page, v2
 from .messages import Request, Response, json_response
 
 NATIVE_PREDICT = ("/", "/predict")
 NATIVE_METADATA = ("/", "/metadata")
 OPENAPI = "/openapi.json"
+MODEL_CARD = "/model"
 # /v2/models/device-price[/versions/V][/ready | /infer]; the model name is matched loosely so
 # that another name gets a 404 naming the one served.
 _V2_MODEL = re.compile(r"/v2/models/(?P<model>[^/]+)(?:/versions/(?P<version>[^/]+))?(?P<what>/ready|/infer)?")
@@ -39,6 +41,15 @@ class Routes:
     def __init__(self, plane: api.DataPlane, function: bool):
         self.plane = plane
         self.function = function
+        self._page: bytes | None = None
+
+    def page(self) -> bytes:
+        """The page for a person (fn/page.py), rendered on the first visit."""
+        if self._page is None:
+            model = self.plane.model
+            days = model.spec["training_range"]["days_used"]
+            self._page = page.render(model.spec["brands"], model.spec["os"], (days[0], days[1]), model.version).encode()
+        return self._page
 
     def __call__(self, request: Request) -> Response:
         path = request.path
@@ -47,6 +58,11 @@ class Routes:
         if path == OPENAPI:
             _allow(request, "GET")
             return json_response(200, openapi.document())
+        if path == MODEL_CARD:
+            _allow(request, "GET")
+            return json_response(200, card.card(self.plane.model))
+        if path == "/" and request.method in ("GET", "HEAD") and _wants_html(request):
+            return Response(200, self.page(), [("Content-Type", "text/html; charset=utf-8")])
         if self.function:  # an OpenFaaS function answers on any path
             if request.method == "POST":
                 return self.plane.predict(request)
@@ -59,7 +75,7 @@ class Routes:
             return json_response(200, self.plane.metadata())
         if path == "/predict":
             _allow(request, "POST")
-        raise api.NotFound(f"no route {path[:100]}; use POST /predict, GET /metadata, GET {OPENAPI}, "
+        raise api.NotFound(f"no route {path[:100]}; use POST /predict, GET /metadata, GET {OPENAPI}, GET {MODEL_CARD}, "
                            "/v1/models/device-price or /v2/models/device-price")
 
     def protocol(self, request: Request) -> Response:
@@ -108,11 +124,11 @@ class Routes:
 
     def predict_v1(self, request: Request) -> Response:
         """KServe v1 / TensorFlow Serving: {"instances": [records]} -> {"predictions": [answers]}."""
-        records, batch = self.plane.parse(request.body)
+        records, batch, options = self.plane.parse(request.body, request.query)
         if not batch:
             raise api.BadRequest("a v1 request is {\"instances\": [record, ...]}",
                                  [{"row": None, "field": "instances", "reason": "is required"}])
-        return json_response(200, {"predictions": self.plane.batch(records)})
+        return json_response(200, {"predictions": self.plane.batch(records, options)})
 
     def status_v1(self) -> dict[str, Any]:
         """KServe v1's {"name", "ready"} and TensorFlow Serving's model_version_status, in one."""
@@ -120,6 +136,11 @@ class Routes:
         return {"name": v2.NAME, "ready": ready, "model_version_status": [{
             "version": self.plane.model.version, "state": "AVAILABLE" if ready else "UNAVAILABLE",
             "status": {"error_code": "OK", "error_message": ""}}]}
+
+
+def _wants_html(request: Request) -> bool:
+    """A browser asks for text/html first; curl (*/*) and API clients get the metadata."""
+    return "text/html" in (request.headers.get("Accept") or "")
 
 
 def _call_id() -> str:

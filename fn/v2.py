@@ -18,8 +18,16 @@ from .api import BadRequest, TooLarge
 
 NAME = "device-price"
 PLATFORM = "tflite"
-# The answers, as output tensors (FP64, shape [N, 1]), in this order unless `outputs` selects.
-OUTPUTS = ("used_price", "normalized_used_price", "retained_fraction")
+# The answers, as output tensors (FP64, shape [N, 1]), in this order unless `outputs` selects: each
+# picked from a native answer (the range's ends at its default level, 0.9).
+PICK = {
+    "used_price": lambda a: a["used_price"],
+    "used_price_low": lambda a: a["used_price_range"]["low"],
+    "used_price_high": lambda a: a["used_price_range"]["high"],
+    "normalized_used_price": lambda a: a["normalized_used_price"],
+    "retained_fraction": lambda a: a["retained_fraction"],
+}
+OUTPUTS = tuple(PICK)
 
 # Integer datatypes and their value ranges; FP* take any finite number.
 INTEGER_RANGE = {
@@ -224,7 +232,7 @@ def response(answers: list[dict[str, Any]], version: str, request_id: str, outpu
         "model_version": version,
         "id": request_id,
         "parameters": {"content_type": "pd"},
-        "outputs": [{"name": name, "datatype": "FP64", "shape": [n, 1], "data": [a[name] for a in answers]}
+        "outputs": [{"name": name, "datatype": "FP64", "shape": [n, 1], "data": [PICK[name](a) for a in answers]}
                     for name in outputs],
     }
     warnings = [a["warnings"] for a in answers]

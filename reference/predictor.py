@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fn import features
-from fn.inference import MANIFEST, SPEC
+from fn.inference import SPEC, companions, read_files
 from fn.settings import DEFAULT_MODEL_DIR
 
 MODES = ("predict", "predict_on_batch")
@@ -32,9 +32,10 @@ class KerasPredictor:
         if self.mode not in MODES:
             raise ValueError(f"KERAS_PREDICT={self.mode!r}: use one of {', '.join(MODES)}")
         self.runtime = f"keras ({self.mode})"
-        self.spec = json.loads((model_dir / SPEC).read_text())
+        self.manifest, files = read_files(model_dir)
+        self.spec = json.loads(files[SPEC])
         self.encoder = features.Encoder(self.spec)
-        self.manifest = json.loads((model_dir / MANIFEST).read_text())
+        self.intervals, self.metrics = companions(model_dir, files)
         self.version = self.manifest.get("model_version", "keras")
         self.model = keras.models.load_model(model_dir / "model.keras")
         self.model.predict_on_batch(np.zeros((1, len(self.spec["columns"])), dtype=np.float32))  # build once

@@ -22,9 +22,10 @@ def block() -> str:
     from scripts import bench_concurrency
 
     metrics = json.loads((ROOT / "model" / "metrics.json").read_text())
-    lines = [f"Test rows: {metrics['split']['test_rows']} "
-             f"(train {metrics['split']['train_rows']}, split test_size={metrics['split']['test_size']}, "
-             f"random_state={metrics['split']['random_state']}).", "",
+    split = metrics["split"]
+    lines = [f"Test rows: {split['test_rows']} (train {split['train_rows']}: the network's members fit "
+             f"{split['fit_rows']}, {split['calibration_rows']} held out for the price ranges; split "
+             f"test_size={split['test_size']}, random_state={split['random_state']}).", "",
              "| model | test RMSE | MAE | R² |", "|---|---|---|---|"]
     for label, key in ((f"network (average of {metrics['network']['members']} seeds, committed)", "network"),
                        ("linear regression", "linear_regression"),
@@ -34,6 +35,19 @@ def block() -> str:
     seeds = metrics["network_seeds"]
     lines += ["", f"A single network, over {seeds['n']} seeds: test RMSE {seeds['rmse_mean']:.4f} "
               f"± {seeds['rmse_sd']:.4f} (sd)."]
+    lines += ["", "Price ranges on the test rows (split conformal, `model/intervals.json`): "
+              + "; ".join(f"{float(level):.0%} range covers {m['coverage']:.1%} of the real prices, "
+                          f"mean width {m['mean_relative_width']:.0%} of the predicted price"
+                          for level, m in metrics["intervals"].items()) + "."]
+    person_path = ROOT / "docs" / "bench" / "person.json"
+    if person_path.exists():  # make bench
+        b = json.loads(person_path.read_text())
+        p50 = b["p50_ms"]
+        lines += ["", f"Reasons and page (`python -m scripts.bench_person`, {b['configuration']}, medians of "
+                  f"{b['requests']} requests each, {b['date'][:10]}): one record explained "
+                  f"{p50['container']['explained']:.2f} ms against {p50['container']['plain']:.2f} ms plain through "
+                  f"the container ({b['explained_over_plain']['container']:.2f}×), {p50['process']['explained']:.2f} "
+                  f"against {p50['process']['plain']:.2f} ms in process; the page is {b['page_bytes']:,} bytes."]
     report_path = ROOT / "build" / "convert_report.json"
     if report_path.exists():
         r = json.loads(report_path.read_text())

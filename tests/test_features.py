@@ -48,7 +48,8 @@ def test_unknown_brand_encodes_as_others_with_warning(predictor):
     x_unknown, warnings = features.encode(predictor.spec, features.check_records([with_(device_brand="Fairphone")]))
     x_others, _ = features.encode(predictor.spec, features.check_records([with_(device_brand="Others")]))
     np.testing.assert_array_equal(x_unknown, x_others)
-    assert "Fairphone" in warnings[0][0]
+    assert warnings[0][0]["field"] == "device_brand" and warnings[0][0]["code"] == "unknown_value"
+    assert "Fairphone" in warnings[0][0]["message"]
 
 
 def test_brand_case_is_ignored(predictor):

@@ -44,7 +44,7 @@ def test_contract(target, case: Case, predictor, plane):
                                                                      with_(device_brand="Apple", os="iOS")])],
             abs=1e-6)
     if case.name == "unknown brand":
-        assert any("Fairphone" in w for w in value["warnings"])
+        assert any("Fairphone" in w["message"] and w["code"] == "unknown_value" for w in value["warnings"])
 
 
 def test_health_and_metadata(target, predictor):

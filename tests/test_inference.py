@@ -11,14 +11,14 @@ import pytest
 
 from fn import features
 from fn.features import EXAMPLE
-from fn.inference import MODEL_DIR, ModelError, Predictor, sha256
+from fn.inference import FILES, HASHED, MODEL_DIR, ModelError, Predictor, sha256
 from tests.cases import with_
 from tests.conftest import ROOT
 
 
 @pytest.fixture
 def model_copy(tmp_path):
-    for name in ("model.tflite", "feature_spec.json", "manifest.json"):
+    for name in FILES:
         shutil.copy(MODEL_DIR / name, tmp_path / name)
     return tmp_path
 
@@ -37,8 +37,13 @@ def test_single_and_batch_agree(plane):
 
 def test_derived_prices(plane):
     p = plane.predictions([EXAMPLE])[0]
-    assert p["used_price"] == pytest.approx(np.exp(p["normalized_used_price"]))
-    assert p["retained_fraction"] == pytest.approx(p["used_price"] / np.exp(EXAMPLE["normalized_new_price"]))
+    assert p["used_price"] == round(np.exp(p["normalized_used_price"]), 2)
+    assert p["new_price"] == round(np.exp(EXAMPLE["normalized_new_price"]), 2)
+    assert p["retained_fraction"] == pytest.approx(np.exp(p["normalized_used_price"] - EXAMPLE["normalized_new_price"]))
+    span, log_span = p["used_price_range"], p["normalized_used_price_range"]
+    assert span["level"] == log_span["level"] == 0.9
+    assert log_span["low"] < p["normalized_used_price"] < log_span["high"]
+    assert (span["low"], span["high"]) == (round(np.exp(log_span["low"]), 2), round(np.exp(log_span["high"]), 2))
 
 
 def test_thread_safe(plane):
@@ -79,8 +84,8 @@ def test_truncated_model_refuses_to_load(model_copy):
 def rebind(model_copy) -> None:
     """Rewrite the manifest's hashes, as if the bad files had been converted so."""
     manifest = json.loads((model_copy / "manifest.json").read_text())
-    manifest["tflite_sha256"] = sha256((model_copy / "model.tflite").read_bytes())
-    manifest["spec_sha256"] = sha256((model_copy / "feature_spec.json").read_bytes())
+    for name, key in HASHED.items():
+        manifest[key] = sha256((model_copy / name).read_bytes())
     (model_copy / "manifest.json").write_text(json.dumps(manifest))
 
 

@@ -48,7 +48,9 @@ def test_v2_infer_answers_what_the_native_api_answers(url):
     expected = native(url, RECORDS)
     for o in out["outputs"]:
         assert o["datatype"] == "FP64" and o["shape"] == [3, 1]
-        assert o["data"] == pytest.approx([e[o["name"]] for e in expected], rel=1e-12)
+        assert o["data"] == pytest.approx([v2.PICK[o["name"]](e) for e in expected], rel=1e-12)
+    low = next(o["data"] for o in out["outputs"] if o["name"] == "used_price_low")
+    assert low == [e["used_price_range"]["low"] for e in expected]
 
 
 def test_v2_takes_every_tabular_form_the_spec_allows(url):
@@ -192,7 +194,12 @@ def test_the_openapi_document_is_served_committed_current_and_valid(fn_url, base
     for schema in schemas.values():
         Draft202012Validator.check_schema(schema)
     record = schemas["Record"]
-    assert set(record["properties"]) == set(FIELDS) and set(record["required"]) == set(features.REQUIRED)
+    assert set(record["properties"]) == set(FIELDS) | {"new_price"}
+    assert set(record["required"]) | {"normalized_new_price"} == set(features.REQUIRED)
+    validator = Draft202012Validator(record)
+    assert validator.is_valid(EXAMPLE)
+    new_price = {k: v for k, v in EXAMPLE.items() if k != "normalized_new_price"} | {"new_price": 200.0}
+    assert validator.is_valid(new_price) and not validator.is_valid(new_price | EXAMPLE)
     days = features.NUMERIC_BY_NAME["days_used"]
     assert record["properties"]["days_used"]["maximum"] == days.high and "days" in record["properties"][
         "days_used"]["description"]
@@ -206,4 +213,4 @@ def test_schemathesis_finds_nothing(fn_url, baseline_url):
     for url in (fn_url, baseline_url):
         passed, report = run_schemathesis(url, max_examples=15)
         assert passed, report[-6000:]
-        assert "17 selected / 17 total" in report  # every documented operation was tried
+        assert "18 selected / 18 total" in report  # every documented operation was tried

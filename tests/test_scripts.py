@@ -261,9 +261,9 @@ def test_report_from_sample_results(tmp_path, monkeypatch):
     assert "| server | 76 MB (28 MB) | 0.30 s | not measured |" in head
 
 
-COMMANDS = ("bench_concurrency", "bench_observability", "bench_protocols", "bench_replica", "bench_request", "coldstart",
-            "contract", "demo", "fetch_sdist", "figures", "loadtest", "openapi", "openloop", "report", "simulate", "soak",
-            "slim_rootfs")
+COMMANDS = ("bench_concurrency", "bench_observability", "bench_person", "bench_protocols", "bench_replica",
+            "bench_request", "browser", "coldstart", "contract", "demo", "fetch_sdist", "figures", "loadtest", "openapi",
+            "openloop", "report", "simulate", "soak", "slim_rootfs")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -32,6 +32,9 @@ def test_training_writes_model_spec_and_metrics(small_model):
         assert set(metrics[key]) >= {"rmse", "mae", "r2"} and np.isfinite(metrics[key]["rmse"])
     assert metrics["network_seeds"]["n"] == 2 and len(metrics["network_seeds"]["rmse"]) == 2
     assert metrics["split"]["test_rows"] == 60 and metrics["split"]["train_rows"] == 240
+    assert metrics["split"]["calibration_rows"] == 36 and set(metrics["intervals"]) == {"0.8", "0.9"}
+    table = json.loads((out / "intervals.json").read_text())
+    assert table["calibration_rows"] == 36 and sum(table["rows_per_group"]) == 36
     assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
 
 
@@ -66,17 +69,26 @@ def test_parity_check_fails_loudly_on_a_wrong_model(small_model, tmp_path, monke
     convert.convert(out, "float32", str(csv), tmp_path / "report.json")
 
 
-def test_committed_model_beats_both_baselines_on_test_rows(dataset, predictor):
+def test_committed_scores_are_what_the_served_model_and_the_baselines_score(dataset, predictor):
+    """metrics.json's figures reproduced: the served TFLite network on the test rows, and the two
+    baselines refitted on the rows the network's members fitted (the calibration rows held out)."""
+    from sklearn.model_selection import train_test_split
+
     records, targets = data.load(dataset)
     y = np.asarray(targets)
     train_idx, test_idx = train.split(len(records))
+    fit_idx, calibration_idx = train_test_split(train_idx, test_size=train.CALIBRATION_SIZE,
+                                                random_state=train.SPLIT_SEED)
     x, _ = features.encode(predictor.spec, records)
     network = train.scores(y[test_idx], predictor.predict_matrix(x[test_idx]))
-    baselines = train.baselines(x[train_idx], y[train_idx], x[test_idx], y[test_idx])
+    baselines = train.baselines(x[fit_idx], y[fit_idx], x[test_idx], y[test_idx])
     committed = json.loads((MODEL_DIR / "metrics.json").read_text())
     assert network["rmse"] == pytest.approx(committed["network"]["rmse"], abs=1e-5)
-    assert network["rmse"] < baselines["linear_regression"]["rmse"]
-    assert network["rmse"] < baselines["hist_gradient_boosting"]["rmse"]
+    for name, scores in baselines.items():
+        assert scores["rmse"] == pytest.approx(committed[name]["rmse"], abs=1e-6)
+    split = committed["split"]
+    assert (split["fit_rows"], split["calibration_rows"]) == (len(fit_idx), len(calibration_idx)) == (2348, 415)
+    assert set(calibration_idx).isdisjoint(test_idx)
 
 
 def test_committed_tflite_matches_keras(dataset, predictor):

@@ -1,0 +1,59 @@
+"""The model card (GET /model): what the model is, how well it does, and where it stops knowing.
+
+Every figure comes from the committed model files (metrics.json, written by training;
+manifest.json, written by conversion; feature_spec.json): nothing here is typed by hand.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .fields import CURRENCY
+from .model import Model
+
+
+def _span(spec: dict[str, Any], name: str) -> tuple[float, float]:
+    low, high = spec["training_range"][name]
+    return low, high
+
+
+def known_limits(spec: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    years, days = _span(spec, "release_year"), _span(spec, "days_used")
+    new = [math.exp(v) for v in _span(spec, "normalized_new_price")]
+    rmse = metrics["network"]["rmse"]
+    return [
+        f"It learnt from {metrics['split']['train_rows']} devices released {years[0]:.0f}-{years[1]:.0f}, used "
+        f"{days[0]:.0f}-{days[1]:.0f} days, new prices {new[0]:.2f}-{new[1]:.2f}: beyond these it extrapolates "
+        "(answers then carry an outside_training_range warning).",
+        f"{len(spec['brands']) - 1} brands and {len(spec['os']) - 1} systems are known; any other is priced as "
+        "'Others'.",
+        f"Its typical error is a factor of about {math.exp(rmse):.2f} either way (test RMSE {rmse:.3f} on the log "
+        "scale); the price ranges, not the point price, say how sure it is.",
+        f"Prices are in {CURRENCY}; one dataset of one market, with no devices newer than "
+        f"{years[1]:.0f}.",
+        "The ranges hold on average over devices like the training data, not for each device; a device unlike "
+        "them (see the warnings) may fall outside more often.",
+    ]
+
+
+def card(model: Model) -> dict[str, Any]:
+    metrics, spec, manifest = model.metrics, model.spec, model.manifest
+    return {
+        "model_version": model.version,
+        "task": "the used price of a phone or tablet from its specifications (regression on the log price)",
+        "network": f"mean of {metrics['network']['members']} Keras networks (hidden layers "
+                   f"{metrics['hyperparameters']['hidden']}), served as TensorFlow Lite",
+        "trained_at": metrics.get("trained_at"),
+        "dataset_sha256": metrics["dataset_sha256"],
+        "rows": metrics["split"],
+        "test_scores": {"scale": "normalized_used_price (natural log)", "network": metrics["network"],
+                        "linear_regression": metrics["linear_regression"],
+                        "hist_gradient_boosting": metrics["hist_gradient_boosting"]},
+        "price_ranges": {"method": model.intervals.method, "levels": list(model.intervals.levels),
+                         "test_rows": metrics["intervals"]},
+        "tflite_vs_keras": manifest.get("parity"),
+        "training_range": spec["training_range"],
+        "currency": CURRENCY,
+        "known_limits": known_limits(spec, metrics),
+    }

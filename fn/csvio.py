@@ -1,0 +1,119 @@
+"""A dealer's inventory as CSV: rows in with the dataset's column names, rows out with the price.
+
+`records` turns CSV text into the records the JSON API takes (an empty cell is a missing value;
+numbers are parsed here, so a bad one is named by its CSV line), and `rows` turns the answers
+back into CSV: the input columns as sent, then ANSWER_COLUMNS. Used by the HTTP API
+(`POST` with Content-Type: text/csv) and by `python -m fn.batch` for files of any size. The
+standard library only, beside the records' declarations.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .features import FIELDS, NEW_PRICE, NUMERIC_BY_NAME, TARGET, ValidationError
+
+MEDIA_TYPE = "text/csv"
+ACCEPTED = FIELDS + (NEW_PRICE.name,)
+# Columns a file may carry that are not the model's (the dataset's own target): kept, not read.
+PASSED_THROUGH = (TARGET,)
+ANSWER_COLUMNS = ("used_price", "used_price_low", "used_price_high", "range_level", "retained_fraction", "warnings")
+FIRST_DATA_LINE = 2  # line 1 is the header
+
+
+def line_of(row: int) -> int:
+    return row + FIRST_DATA_LINE
+
+
+def header(reader: Iterator[list[str]]) -> list[str]:
+    """The header row, checked: every column is a field (or passed through), none twice."""
+    try:
+        names = [name.strip() for name in next(reader)]
+    except StopIteration:
+        raise ValidationError("the CSV is empty; its first line names the columns",
+                              [{"row": None, "line": 1, "field": None, "reason": "no header"}]) from None
+    problems = [{"row": None, "line": 1, "field": name[:40], "reason": "is not a known column"}
+                for name in names if name not in ACCEPTED + PASSED_THROUGH]
+    problems += [{"row": None, "line": 1, "field": name[:40], "reason": "appears twice"}
+                 for i, name in enumerate(names) if name in names[:i]]
+    if problems:
+        raise ValidationError(f"the CSV header is invalid; the columns are {', '.join(ACCEPTED)}", problems)
+    return names
+
+
+def _value(name: str, cell: str) -> Any:
+    """A cell as the JSON API would have it: numbers as numbers, an empty cell as missing."""
+    cell = cell.strip()
+    if not cell:
+        return None
+    if name in NUMERIC_BY_NAME or name == NEW_PRICE.name:
+        try:
+            return float(cell)
+        except ValueError:
+            return cell  # the record check names it: "must be a number, got a string"
+    return cell
+
+
+def record(names: list[str], cells: list[str], row: int) -> dict[str, Any]:
+    if len(cells) != len(names):
+        raise ValidationError(f"CSV line {line_of(row)} has {len(cells)} cells; the header has {len(names)}",
+                              [{"row": row, "line": line_of(row), "field": None,
+                                "reason": f"has {len(cells)} cells, expected {len(names)}"}])
+    return {name: _value(name, cell) for name, cell in zip(names, cells, strict=True)
+            if name not in PASSED_THROUGH and cell.strip()}
+
+
+def with_lines(e: ValidationError, first_row: int = 0) -> ValidationError:
+    """A record check's error with each problem's CSV line (rows counted from `first_row`)."""
+    details = [d | {"row": d["row"] + first_row, "line": line_of(d["row"] + first_row)} if d.get("row") is not None
+               else d for d in e.details]
+    lines = sorted({d["line"] for d in details if d.get("line")})
+    shown = ", ".join(str(n) for n in lines[:10]) + (" ..." if len(lines) > 10 else "")
+    return ValidationError(f"{len(lines)} CSV lines are invalid: {shown}" if lines else e.message, details)
+
+
+def devices(reader: Iterator[list[str]], names: list[str]) -> Iterator[tuple[list[str], dict[str, Any]]]:
+    """After the header: each non-empty line's cells and its record, in order."""
+    row = 0
+    for line in reader:
+        if line:
+            yield line, record(names, line, row)
+            row += 1
+
+
+def parse(text: str, max_rows: int) -> tuple[list[str], list[list[str]], list[dict[str, Any]]]:
+    """CSV text -> (header, the rows' cells, the records); OverflowError past max_rows."""
+    reader = csv.reader(io.StringIO(text))
+    names = header(reader)
+    cells, records = [], []
+    for line, device in devices(reader, names):
+        if len(cells) == max_rows:
+            raise OverflowError(max_rows)
+        cells.append(line)
+        records.append(device)
+    if not records:
+        raise ValidationError("the CSV has a header but no rows", [{"row": None, "line": 2, "field": None,
+                                                                  "reason": "no rows"}])
+    return names, cells, records
+
+
+def answer_cells(answer: dict[str, Any]) -> list[str]:
+    span = answer["used_price_range"]
+    notes = "; ".join(f"{w['code']}({w['field']}): {w['message']}" for w in answer["warnings"])
+    return [f"{answer['used_price']:.2f}", f"{span['low']:.2f}", f"{span['high']:.2f}", f"{span['level']:g}",
+            f"{answer['retained_fraction']:.4f}", notes]
+
+
+def rows(names: list[str], cells: Iterable[list[str]], answers: Iterable[dict[str, Any]],
+         with_header: bool = True) -> str:
+    """The input rows as sent, each followed by its answer's columns."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if with_header:
+        writer.writerow(names + list(ANSWER_COLUMNS))
+    for line, answer in zip(cells, answers, strict=True):
+        writer.writerow(line + answer_cells(answer))
+    return out.getvalue()

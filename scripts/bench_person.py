@@ -1,0 +1,119 @@
+"""What the answers for a person cost: the latency of one explained record against a plain one,
+in process and through the function container as shipped (one keep-alive connection, requests
+back to back, the two kinds interleaved), and the page's size.
+
+    python -m scripts.bench_person [--requests 400] [--json docs/bench/person.json]
+
+The container runs read-only on the host network pinned to CPU 1, the client on CPU 0, access
+log off, metrics on (scripts/bench_replica.py's configuration).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: import the project from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fn.fields import EXAMPLE
+from scripts import cli, launch
+
+OUT = launch.ROOT / "docs" / "bench" / "person.json"
+KINDS = {"plain": EXAMPLE, "explained": EXAMPLE | {"explain": True}}
+
+
+def in_process(count: int) -> dict[str, float]:
+    """Median ms per DataPlane.predictions call, plain and explained, interleaved."""
+    from fn.api import DataPlane, Options
+    from fn.inference import Predictor
+
+    plane = DataPlane(Predictor())
+    options = {"plain": Options(), "explained": Options(explain=True)}
+    times: dict[str, list[float]] = {kind: [] for kind in options}
+    for i in range(count + 50):
+        for kind, chosen in options.items():
+            started = time.perf_counter()
+            plane.predictions([EXAMPLE], False, chosen)
+            if i >= 50:
+                times[kind].append(time.perf_counter() - started)
+    return {kind: statistics.median(t) * 1000 for kind, t in times.items()}
+
+
+def over_http(url: str, count: int) -> dict[str, float]:
+    """Median ms per request on one keep-alive connection, plain and explained, interleaved."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    bodies = {kind: json.dumps(record).encode() for kind, record in KINDS.items()}
+    times: dict[str, list[float]] = {kind: [] for kind in bodies}
+    for i in range(count + 50):
+        for kind, body in bodies.items():
+            started = time.perf_counter()
+            conn.request("POST", "/", body, {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{url} answered {response.status}")
+            if i >= 50:
+                times[kind].append(time.perf_counter() - started)
+    conn.close()
+    return {kind: statistics.median(t) * 1000 for kind, t in times.items()}
+
+
+def page_bytes() -> int:
+    from fn.inference import Predictor
+    from fn.page import render
+
+    model = Predictor()
+    days = model.spec["training_range"]["days_used"]
+    return len(render(model.spec["brands"], model.spec["os"], (days[0], days[1]), model.version).encode())
+
+
+def measure(count: int) -> dict:
+    from scripts.bench_replica import pin_clients, start
+
+    pin_clients()
+    process = in_process(count)
+    name, url = start("function", "device-price-bench-person")
+    try:
+        container = over_http(url, count)
+    finally:
+        launch.stop_container(name)
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "requests": count,
+        "configuration": "in process (DataPlane) and the function container on the host network pinned to CPU 1, "
+                         "client on CPU 0, one keep-alive connection, access log off, metrics on",
+        "p50_ms": {"process": process, "container": container},
+        "explained_over_plain": {where: v["explained"] / v["plain"] for where, v in
+                                 (("process", process), ("container", container))},
+        "page_bytes": page_bytes(),
+    }
+
+
+def table(result: dict) -> str:
+    lines = [f"{'where':<11}{'plain p50 ms':>14}{'explained p50 ms':>18}{'ratio':>8}"]
+    for where, v in result["p50_ms"].items():
+        lines.append(f"{where:<11}{v['plain']:>14.3f}{v['explained']:>18.3f}{result['explained_over_plain'][where]:>8.2f}")
+    lines.append(f"page: {result['page_bytes']:,} bytes")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser(__spec__, __file__, __doc__)
+    parser.add_argument("--requests", type=int, default=400, help="of each kind (default 400)")
+    parser.add_argument("--json", type=Path, default=OUT, help="where to write the results (default docs/bench/person.json)")
+    args = parser.parse_args(argv)
+    result = measure(args.requests)
+    print(table(result))
+    cli.write_json(args.json, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The page (fn/page.py) in a real browser: Debian's headless Chromium driven by Selenium.
+
+    python -m scripts.browser [--screenshot docs/page.png]
+
+starts the function as a process, fills the form with a device as a person would (choosing from
+the lists, typing into the fields), submits it, prints what the page shows next to the API's
+answer for the same record, and saves a screenshot. tests/test_page.py does the same and
+compares the two.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file: import the project from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts import cli, launch
+from scripts.targets import TARGETS
+
+# What headless Chromium needs here: no sandbox as root, no GPU, no network calls of its own.
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--window-size=1000,1500", "--lang=en-US")
+# A device as a person describes it: the new price in money, screen in cm, RAM left out.
+DEVICE = {"device_brand": "Apple", "os": "iOS", "4g": "yes", "5g": "yes", "screen_size": "15.4",
+          "rear_camera_mp": "12", "front_camera_mp": "12", "internal_memory": "128", "ram": "",
+          "battery": "2815", "weight": "164", "release_year": "2020", "days_used": "200", "new_price": "900"}
+SCREENSHOT = launch.ROOT / "build" / "page.png"
+
+
+class BrowserMissing(Exception):
+    pass
+
+
+def chromium() -> Any:
+    """A headless Chromium session through the system's chromedriver, in a fresh profile."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not browser or not driver:
+        raise BrowserMissing("chromium and chromedriver are needed (Debian: apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}")
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def price_in_page(session: Any, url: str, device: dict[str, str], timeout: float = 20.0) -> dict[str, Any]:
+    """Fill the form at `url` with `device` by keyboard and list choices, submit it, and read the
+    answer: price, range, reasons, warnings; waits for the curve as well."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    session.get(url)
+    for name, value in device.items():
+        field = session.find_element(By.ID, f"f-{name}")
+        if field.tag_name == "select":
+            Select(field).select_by_visible_text(value)
+        else:
+            field.clear()
+            field.send_keys(value)
+    session.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait = WebDriverWait(session, timeout)
+    wait.until(shown.presence_of_element_located((By.CSS_SELECTOR, "#answer svg, #error")))
+    errors = session.find_elements(By.ID, "error")
+    if errors:
+        return {"error": errors[0].text}
+    text = {key: session.find_element(By.ID, key).text for key in ("price", "range-low", "range-high")}
+    return {
+        "price": number(text["price"]), "low": number(text["range-low"]), "high": number(text["range-high"]),
+        "reasons": [row.text for row in session.find_elements(By.CSS_SELECTOR, "#reasons tr")],
+        "warnings": [item.text for item in session.find_elements(By.CSS_SELECTOR, "#warnings li")],
+        "curve": session.find_element(By.CSS_SELECTOR, "#answer svg").get_attribute("aria-label"),
+    }
+
+
+def as_record(device: dict[str, str]) -> dict[str, Any]:
+    """The form's values as the page sends them: numbers as numbers, empty fields left out."""
+    text = ("device_brand", "os", "4g", "5g")
+    return {k: (v if k in text else float(v)) for k, v in device.items() if v != ""}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser(__spec__, __file__, __doc__)
+    parser.add_argument("--screenshot", type=Path, default=SCREENSHOT, help="where to save it (default build/page.png)")
+    args = parser.parse_args(argv)
+    proc, url = launch.serve_process(TARGETS["function"])
+    try:
+        session = chromium()
+        try:
+            shown = price_in_page(session, url + "/", DEVICE)
+            args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+            session.save_screenshot(str(args.screenshot))
+        finally:
+            session.quit()
+        _, body = launch.http("POST", url + "/", json.dumps(as_record(DEVICE)).encode())
+        api = json.loads(body)
+    finally:
+        launch.stop_process(proc)
+    print(f"page: {shown}")
+    print(f"API : used_price {api['used_price']}, range {api['used_price_range']}")
+    print(f"screenshot: {args.screenshot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

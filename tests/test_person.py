@@ -1,0 +1,280 @@
+"""A price a person can trust and use: the calibrated range, the reasons, the warnings, the new
+price in money, the model card, the CSV inventory (over HTTP and from the command line) and
+the page's HTML. The page in a real browser is tests/test_page.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import requests
+
+from convert import data, train
+from fn import advice, csvio, features, intervals
+from fn.api import Options
+from fn.explain import Explainer
+from fn.features import EXAMPLE
+from fn.inference import MODEL_DIR
+from tests.cases import with_
+from tests.conftest import ROOT
+
+HTTP = ["fn_url", "baseline_url", "fn_container", "server_container"]
+
+
+# -- the calibrated range -------------------------------------------------------------------
+
+def test_conformal_quantile_is_the_finite_sample_rank():
+    scores = np.arange(1.0, 20.0)  # 19 scores: the 90% range reaches the ceil(20 * 0.9) = 18th
+    assert intervals._quantile(scores, 0.9) == 18.0
+    with pytest.raises(intervals.IntervalError, match="too few"):
+        intervals._quantile(np.arange(5.0), 0.9)
+
+
+def test_ranges_cover_as_promised_on_fresh_rows():
+    rng = np.random.default_rng(0)
+    predicted = rng.uniform(3, 7, 6000)
+    actual = predicted + rng.normal(0, 0.1 + 0.05 * (predicted - 3), 6000)  # less sure for dearer devices
+    table = intervals.Intervals(intervals.fit(predicted[:3000], actual[:3000]))
+    scored = table.score(predicted[3000:], actual[3000:])
+    for level in intervals.LEVELS:
+        assert abs(scored[f"{level:g}"]["coverage"] - level) < 0.03
+    low, high = table.bounds(np.array([3.2, 6.8]), 0.9)
+    assert high[1] - low[1] > high[0] - low[0]  # Mondrian: wider where the errors are larger
+
+
+def test_malformed_interval_table_is_refused():
+    with pytest.raises(intervals.IntervalError):
+        intervals.Intervals({"method": "x", "edges": [1.0], "reach": {"0.9": [0.1]}})
+
+
+def test_committed_ranges_reproduce_their_coverage_on_the_test_rows(predictor, dataset):
+    """The coverage in metrics.json, recomputed by the served runtime from the committed table,
+    and within 3 points of each level."""
+    records, targets = data.load(dataset)
+    _, test_idx = train.split(len(records))
+    clean = features.check_records([data.as_sent(records[i]) for i in test_idx])
+    predicted = predictor.predict_matrix(predictor.encoder.encode(clean)[0])
+    scored = predictor.intervals.score(predicted, np.asarray(targets)[test_idx])
+    committed = json.loads((MODEL_DIR / "metrics.json").read_text())["intervals"]
+    for level, measured in scored.items():
+        assert measured["coverage"] == pytest.approx(committed[level]["coverage"], abs=0.005)
+        assert abs(measured["coverage"] - float(level)) <= 0.03
+        assert measured["mean_relative_width"] == pytest.approx(committed[level]["mean_relative_width"], rel=0.01)
+
+
+def test_every_answer_has_its_range_at_the_level_asked(plane):
+    for level in plane.model.intervals.levels:
+        answer = plane.predictions([EXAMPLE], False, Options(level=level))[0]
+        span = answer["used_price_range"]
+        assert span["level"] == level and span["low"] < answer["used_price"] < span["high"]
+    narrow = plane.predictions([EXAMPLE], False, Options(level=0.8))[0]["used_price_range"]
+    wide = plane.predictions([EXAMPLE], False, Options(level=0.9))[0]["used_price_range"]
+    assert wide["low"] < narrow["low"] and narrow["high"] < wide["high"]
+
+
+@pytest.mark.parametrize("target", HTTP)
+def test_options_in_body_or_query_and_wrong_ones_named(request, target):
+    url = request.getfixturevalue(target)
+    by_body = requests.post(url + "/", json=EXAMPLE | {"level": 0.8}, timeout=10).json()
+    by_query = requests.post(url + "/?level=0.8", json=EXAMPLE, timeout=10).json()
+    assert by_body["used_price_range"] == by_query["used_price_range"] and by_body["used_price_range"]["level"] == 0.8
+    for sent in ({"level": 0.5}, {"explain": "maybe"}):
+        r = requests.post(url + "/", json=EXAMPLE | sent, timeout=10)
+        assert r.status_code == 422
+        assert r.json()["error"]["details"][0]["field"] == next(iter(sent))
+
+
+# -- reasons --------------------------------------------------------------------------------
+
+def test_contributions_add_up_to_the_price_less_the_reference(plane):
+    records = [EXAMPLE, with_(device_brand="Apple", os="iOS", ram=6.0, days_used=100), with_(ram=None)]
+    for answer in plane.predictions(records, True, Options(explain=True)):
+        e = answer["explanation"]
+        total = sum(e["contributions"].values())
+        assert total == pytest.approx(math.exp(answer["normalized_used_price"]) - e["reference_price"], abs=1e-6)
+        assert set(e["contributions"]) == set(features.FIELDS)
+
+
+def test_a_field_at_its_reference_value_contributes_nothing(plane):
+    explainer = Explainer(plane.model)
+    reference = explainer.reference
+    same_brand = with_(device_brand=reference["device_brand"], ram=reference["ram"])
+    shares = plane.predictions([same_brand], False, Options(explain=True))[0]["explanation"]["contributions"]
+    assert shares["device_brand"] == 0.0 and shares["ram"] == 0.0
+    x, _ = plane.model.encoder.encode(features.check_records([reference]))
+    _, (at_reference,) = explainer.contributions(x, plane.model.predict_matrix(x))
+    assert max(abs(v) for v in at_reference.values()) < 1e-9
+
+
+def test_the_explanation_is_reproducible_and_a_plain_answer_has_none(plane):
+    once = plane.predictions([EXAMPLE], False, Options(explain=True))[0]["explanation"]
+    again = plane.predictions([EXAMPLE], False, Options(explain=True))[0]["explanation"]
+    assert once == again
+    assert "explanation" not in plane.predictions([EXAMPLE], False)[0]
+
+
+@pytest.mark.parametrize("target", HTTP)
+def test_explain_over_http(request, target):
+    url = request.getfixturevalue(target)
+    for r in (requests.post(url + "/?explain=true", json=EXAMPLE, timeout=10),
+              requests.post(url + "/", json=EXAMPLE | {"explain": True}, timeout=10)):
+        assert r.status_code == 200 and "contributions" in r.json()["explanation"]
+    batch = requests.post(url + "/", json={"instances": [EXAMPLE, EXAMPLE], "explain": True}, timeout=10).json()
+    assert all("explanation" in p for p in batch["predictions"])
+
+
+# -- warnings ------------------------------------------------------------------------------
+
+def codes(plane, record) -> dict[str, str]:
+    return {w["code"]: w["field"] for w in plane.predictions([record], False)[0]["warnings"]}
+
+
+def test_each_warning_names_its_field(plane):
+    assert codes(plane, EXAMPLE) == {}
+    assert codes(plane, with_(days_used=20000))["outside_training_range"] == "days_used"
+    assert codes(plane, with_(ram=None))["imputed"] == "ram"
+    assert "4 GB" in plane.predictions([with_(ram=None)], False)[0]["warnings"][0]["message"]
+    assert codes(plane, with_(screen_size=6.1))["likely_inches"] == "screen_size"
+    assert "likely_inches" not in codes(plane, with_(screen_size=6.1, os="Others"))  # a feature phone
+    assert codes(plane, with_(normalized_new_price=3.0))["above_new_price"] == "normalized_new_price"
+    assert codes(plane, with_(device_brand="Fairphone"))["unknown_value"] == "device_brand"
+    assert set(advice.CODES) >= {w["code"] for w in plane.predictions([with_(weight=10000, battery=100000)], False)[0]
+                                 ["warnings"]}
+
+
+def test_warnings_never_refuse_and_hard_limits_still_do(plane):
+    answer = plane.predictions([with_(days_used=20000, weight=None, screen_size=6.1)], False)[0]
+    assert answer["used_price"] > 0
+    assert {w["code"] for w in answer["warnings"]} >= {"outside_training_range", "imputed", "likely_inches"}
+    with pytest.raises(features.ValidationError):
+        plane.predictions([with_(days_used=20001)], False)
+
+
+# -- the new price in money ----------------------------------------------------------------
+
+def test_new_price_in_money_equals_its_log(plane):
+    money = {k: v for k, v in EXAMPLE.items() if k != "normalized_new_price"} | {"new_price": math.exp(5.3)}
+    a, b = plane.predictions([money], False)[0], plane.predictions([EXAMPLE], False)[0]
+    assert a["normalized_used_price"] == pytest.approx(b["normalized_used_price"], abs=1e-6)
+    assert a["new_price"] == b["new_price"] == round(math.exp(5.3), 2)
+    assert codes(plane, money | {"new_price": 20.0})["above_new_price"] == "new_price"
+
+
+@pytest.mark.parametrize("sent, field, reason", [
+    ({"new_price": 200.0}, "new_price", "not both"),
+    ({"normalized_new_price": None}, "normalized_new_price", "or send new_price"),
+    ({"normalized_new_price": None, "new_price": 0}, "new_price", "greater than 0"),
+])
+def test_new_price_errors_name_the_field(plane, sent, field, reason):
+    with pytest.raises(features.ValidationError) as e:
+        plane.predictions([with_(**sent)], False)
+    assert [(d["field"], reason in d["reason"]) for d in e.value.details] == [(field, True)]
+
+
+# -- the model card ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["fn_url", "baseline_url", "fn_container"])
+def test_model_card(request, target):
+    card = requests.get(request.getfixturevalue(target) + "/model", timeout=10).json()
+    metrics = json.loads((MODEL_DIR / "metrics.json").read_text())
+    manifest = json.loads((MODEL_DIR / "manifest.json").read_text())
+    assert card["test_scores"]["network"] == metrics["network"]
+    assert card["price_ranges"]["test_rows"] == metrics["intervals"]
+    assert card["dataset_sha256"] == metrics["dataset_sha256"] and card["rows"]["test_rows"] == 691
+    assert card["tflite_vs_keras"]["max_abs_diff"] <= 1e-5 and card["model_version"] == manifest["model_version"]
+    assert any("2013-2020" in limit for limit in card["known_limits"])
+
+
+# -- CSV -----------------------------------------------------------------------------------
+
+def inventory(rows: int) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    names = [n for n in features.FIELDS if n != "normalized_new_price"] + ["new_price"]
+    writer.writerow(names)
+    for i in range(rows):
+        record = with_(days_used=100 + i, ram=None if i % 3 == 0 else 4.0)
+        record["new_price"] = round(math.exp(record.pop("normalized_new_price")), 2)
+        writer.writerow(["" if record.get(n) is None else record[n] for n in names])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("target", HTTP)
+def test_csv_in_csv_out_in_input_order(request, target):
+    url = request.getfixturevalue(target)
+    sent = inventory(5)
+    r = requests.post(url + "/", data=sent.encode(), headers={"Content-Type": "text/csv"}, timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [int(row["days_used"]) for row in rows] == [100, 101, 102, 103, 104]
+    assert list(rows[0])[-len(csvio.ANSWER_COLUMNS):] == list(csvio.ANSWER_COLUMNS)
+    records = [{"instances": [{k: (float(v) if k not in ("device_brand", "os", "4g", "5g") else v)
+                               for k, v in row.items() if k in csvio.ACCEPTED and v != ""} for row in rows]}]
+    answers = requests.post(url + "/", json=records[0], timeout=10).json()["predictions"]
+    assert [float(row["used_price"]) for row in rows] == [a["used_price"] for a in answers]
+    assert "imputed(ram)" in rows[0]["warnings"] and rows[1]["warnings"] == ""
+
+
+@pytest.mark.parametrize("target", ["fn_url", "baseline_url"])
+def test_csv_errors_name_the_line(request, target):
+    url = request.getfixturevalue(target)
+    lines = inventory(4).splitlines()
+    lines[3] = lines[3].replace("Samsung,Android,15.34", "Samsung,Android,big")
+    r = requests.post(url + "/", data="\n".join(lines).encode(), headers={"Content-Type": "text/csv"}, timeout=10)
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert "4" in error["message"] and error["details"][0]["line"] == 4 and error["details"][0]["field"] == "screen_size"
+    r = requests.post(url + "/", data=b"brand,os\nx,y\n", headers={"Content-Type": "text/csv"}, timeout=10)
+    assert r.status_code == 422 and r.json()["error"]["details"][0] == {
+        "row": None, "line": 1, "field": "brand", "reason": "is not a known column"}
+    r = requests.post(url + "/", data=inventory(1001).encode(), headers={"Content-Type": "text/csv"}, timeout=10)
+    assert r.status_code == 413 and "fn.batch" in r.json()["error"]["message"]
+
+
+def test_batch_command_streams_a_large_file_like_the_api(tmp_path, plane):
+    source = tmp_path / "inventory.csv"
+    source.write_text(inventory(2500))
+    proc = subprocess.run([sys.executable, "-m", "fn.batch", str(source), "--chunk", "1000"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "priced 2500 rows" in proc.stderr and "2500/2500" in proc.stderr  # the progress bar
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert len(rows) == 2500 and [int(r["days_used"]) for r in rows[998:1002]] == [1098, 1099, 1100, 1101]
+    expected = csvio.rows(*csvio.parse(inventory(1000), 1000)[:2], plane.predictions(
+        csvio.parse(inventory(1000), 1000)[2], True))
+    assert proc.stdout.startswith(expected)
+
+
+def test_batch_command_refuses_a_bad_file_naming_lines(tmp_path):
+    lines = inventory(1500).splitlines()
+    lines[1201] = lines[1201].replace(",yes,no,", ",maybe,no,")
+    source = tmp_path / "bad.csv"
+    source.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.csv"
+    proc = subprocess.run([sys.executable, "-m", "fn.batch", str(source), "-o", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "invalid CSV lines: 1202" in proc.stderr and "line 1202, 4g" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# -- the page's HTML -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["fn_url", "baseline_url", "fn_container"])
+def test_a_browser_gets_the_page_and_an_api_client_the_metadata(request, target):
+    url = request.getfixturevalue(target)
+    page = requests.get(url + "/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    text = page.text
+    assert "https://" not in text and "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+    assert "<script src" not in text and "<link" not in text  # nothing fetched from elsewhere
+    for name in [*features.FIELDS[:-1], "new_price"]:
+        assert f'<label for="f-{name}">' in text and f'id="f-{name}"' in text
+    assert "<option>Xiaomi</option>" in text and 'aria-live="polite"' in text
+    assert requests.get(url + "/", timeout=10).json()["model_version"]  # curl's */* gets JSON
+    assert requests.get(url + "/", headers={"Accept": "application/json"}, timeout=10).json()["levels"] == [0.8, 0.9]
