@@ -175,8 +175,9 @@ def read_options(given: dict[str, Any], query: dict[str, str], levels: tuple[flo
 class Observer(Protocol):
     """Hears of every prediction and every refused record (the metrics, the log line)."""
 
-    def predicted(self, records: list[dict[str, Any]], batch: bool, seconds: float) -> None:
-        """the cleaned records encoded and predicted in `seconds`"""
+    def predicted(self, records: list[dict[str, Any]], batch: bool, seconds: float,
+                  warnings: list[list[dict[str, str]]]) -> None:
+        """the cleaned records encoded and predicted in `seconds`, and each one's warnings"""
 
     def invalid(self, fields: list[str | None]) -> None:
         """the field of each problem found in refused records"""
@@ -251,14 +252,17 @@ class DataPlane:
             raise
         started = time.perf_counter()
         model = self.model
-        x, warnings = model.encoder.encode(clean)
+        x, unknown = model.encoder.encode(clean)
         y = model.predict_matrix(x)
+        seconds = time.perf_counter() - started
+        values = y.tolist()
+        warnings = [notes + advice.record_warnings(model.spec, record, value)
+                    for record, value, notes in zip(clean, values, unknown, strict=True)]
         if self.observe is not None:
-            self.observe.predicted(clean, batch, time.perf_counter() - started)
+            self.observe.predicted(clean, batch, seconds, warnings)
         low, high = model.intervals.bounds(y, options.level)
-        results = [answer(record, value, (lo, hi, options.level), notes + advice.record_warnings(model.spec, record, value),
-                          model.version)
-                   for record, value, lo, hi, notes in zip(clean, y.tolist(), low.tolist(), high.tolist(), warnings,
+        results = [answer(record, value, (lo, hi, options.level), notes, model.version)
+                   for record, value, lo, hi, notes in zip(clean, values, low.tolist(), high.tolist(), warnings,
                                                            strict=True)]
         if options.explain:
             explainer = self.explainer

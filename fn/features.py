@@ -296,13 +296,6 @@ class Encoder:
         return ((raw - self.mean) / self.std).astype(np.float32), warnings
 
 
-def outside_training_range(spec: dict[str, Any], records: list[dict[str, Any]]) -> list[str]:
-    """The fields, once per record, whose value lies outside the training rows' range."""
-    ranges = spec.get("training_range") or {}
-    return [name for r in records for name, (low, high) in ranges.items()
-            if r.get(name) is not None and not low <= r[name] <= high]
-
-
 def encode(spec: dict[str, Any], records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
     """Encoder(spec).encode(records), for one-off use (training, tests)."""
     return Encoder(spec).encode(records)
@@ -326,4 +319,9 @@ def schema() -> dict[str, Any]:
             **({"unit": f.unit} if f.unit else {}),
             **({} if f.required else {"note": "imputed with the training median when missing"}),
         }
-    return {"fields": fields, "example": EXAMPLE, "batch": '{"instances": [record, ...]}'}
+    fields["normalized_new_price"]["note"] = "or send new_price instead: exactly one of the two"
+    fields[NEW_PRICE.name] = {"type": "number", "required": False, "min": NEW_PRICE.low, "max": NEW_PRICE.high,
+                              "unit": CURRENCY, "note": "the alternative to normalized_new_price"}
+    return {"fields": fields, "example": EXAMPLE, "batch": '{"instances": [record, ...]}',
+            "options": {"explain": "true: add each field's contribution to the price",
+                        "level": "the price range's level, one of the metadata's levels (default 0.9)"}}

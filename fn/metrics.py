@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
+OUTSIDE = "outside_training_range"  # the warning code (fn/advice.py) the outside counter counts
 # From a cached single record (about 0.1 ms) to a cold first request or a 1,000-row batch.
 BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -37,11 +38,10 @@ class Metrics:
     prometheus_client per request cost about 8 locked increments, the largest part of
     observability's cost to req/s."""
 
-    def __init__(self, fields: Iterable[str], outside: Callable[[list[dict[str, Any]]], list[str]] | None = None):
+    def __init__(self, fields: Iterable[str]):
         from prometheus_client import Counter, Gauge, Histogram
 
         self.fields = set(fields)
-        self.outside_fields = outside  # records -> the fields outside the training range, once per value
         self.requests = Counter("http_requests_total", "Requests answered, by status code and method",
                                 ["code", "method"])
         self.duration = Histogram("http_request_duration_seconds", "Time to answer a request",
@@ -66,7 +66,7 @@ class Metrics:
                                         "Workers that exited or hung and were replaced")
         self.active: list[None] = []  # one entry per request being answered (append and pop are atomic)
         self._answered: deque[tuple[str, int, float]] = deque()
-        self._predicted: deque[tuple[list[dict[str, Any]], bool, float]] = deque()
+        self._predicted: deque[tuple[int, bool, float, list[list[dict[str, str]]]]] = deque()
         self._refused: deque[str] = deque()
         self._invalid: deque[str | None] = deque()
         self._flush_lock = threading.Lock()  # the scrape's thread and the server's loop may both flush
@@ -88,8 +88,8 @@ class Metrics:
     def answered(self, method: str, status: int, seconds: float) -> None:
         self._answered.append((method, status, seconds))
 
-    def predicted(self, records: list[dict[str, Any]], batch: bool, seconds: float) -> None:
-        self._predicted.append((records, batch, seconds))
+    def predicted(self, rows: int, batch: bool, seconds: float, warnings: list[list[dict[str, str]]]) -> None:
+        self._predicted.append((rows, batch, seconds, warnings))
 
     def refused(self, reason: str) -> None:
         self._refused.append(reason)
@@ -111,11 +111,10 @@ class Metrics:
             rows = {"single": 0, "batch": 0}
             outside: Tally[str] = Tally()
             inference = []
-            for records, batch, seconds in _take(self._predicted):
-                rows["batch" if batch else "single"] += len(records)
+            for n, batch, seconds, warnings in _take(self._predicted):
+                rows["batch" if batch else "single"] += n
                 inference.append(seconds)
-                if self.outside_fields is not None:
-                    outside.update(self.outside_fields(records))
+                outside.update(w["field"] for notes in warnings for w in notes if w["code"] == OUTSIDE)
             for kind, n in rows.items():
                 if n:
                     self.rows.labels(kind).inc(n)

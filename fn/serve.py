@@ -27,7 +27,6 @@ from typing import Any
 from . import api, logs, metrics
 from .app import HEALTH_PATHS, App, Route
 from .auth import BearerToken
-from .features import outside_training_range
 from .fields import FIELDS
 from .model import Model
 from .waitress_adapter import Server
@@ -52,17 +51,18 @@ def say(name: str, message: str) -> None:
 
 class Observer:
     """What the data plane reports of each request: its rows (for the access log line) and the
-    model's metrics (values outside the training range are looked for when they are tallied)."""
+    model's metrics (the warnings' values outside the training range are counted when tallied)."""
 
     def __init__(self, metrics: metrics.Metrics | None):
         self.metrics = metrics
 
-    def predicted(self, records: list[dict[str, Any]], batch: bool, seconds: float) -> None:
+    def predicted(self, records: list[dict[str, Any]], batch: bool, seconds: float,
+                  warnings: list[list[dict[str, str]]]) -> None:
         request = logs.REQUEST.get()
         if request is not None:
             request["rows"] = len(records)
         if self.metrics:
-            self.metrics.predicted(records, batch, seconds)
+            self.metrics.predicted(len(records), batch, seconds, warnings)
 
     def invalid(self, fields: list[str | None]) -> None:
         if self.metrics:
@@ -168,7 +168,7 @@ def run(config: Any, name: str, model: Model, make_route: Callable[[api.DataPlan
         except OSError as e:
             say(name, f"cannot start: metrics: {cannot_listen(config.host, config.metrics_port, e)}")
             return 1
-        measured = metrics.Metrics(FIELDS, lambda records: outside_training_range(model.spec, records))
+        measured = metrics.Metrics(FIELDS)
         measured.started(model.version, model.runtime, _version_of(model.runtime), load_seconds, config.max_inflight)
     plane = api.DataPlane(model, api.Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured))
     app = App(make_route(plane), access=logs.AccessLog(config.log_format, model.version) if config.access_log else None,

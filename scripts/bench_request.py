@@ -38,15 +38,14 @@ def one_round(mode: str, calls: int) -> float:
     """Microseconds per request in this process (call in a fresh process per mode)."""
     if mode == "on, multiprocess":
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-request-")
-    from fn import api, features, index, logs, serve
+    from fn import api, index, logs, serve
     from fn.app import App
     from fn.fields import FIELDS
     from fn.inference import Predictor
     from fn.metrics import Metrics
 
     model = Predictor()
-    metrics = Metrics(FIELDS, lambda records: features.outside_training_range(model.spec, records)) \
-        if mode != "off" else None
+    metrics = Metrics(FIELDS) if mode != "off" else None
     plane = api.DataPlane(model, observe=serve.Observer(metrics))
     app = App(index.serve_handler(plane), access=logs.AccessLog("json", "v") if mode != "off" else None,
               metrics=metrics)
