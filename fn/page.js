@@ -1,7 +1,8 @@
 // The page's behaviour (fn/page.py inlines it after LABELS and AGES): post the form as JSON with
 // explain=true, show the answer, then draw the price against days_used from one batch request.
 const form = document.getElementById("device"), out = document.getElementById("answer");
-const url = location.pathname.replace(/\/?$/, "/");
+const url = location.pathname.replace(/\/?$/, "/");  // behind a gateway too: /function/device-price/
+document.getElementById("card").href = url + "model";
 const money = v => v.toLocaleString(undefined, {minimumFractionDigits: 2, maximumFractionDigits: 2});
 const text = (tag, value, attrs) => { const e = document.createElement(tag); e.textContent = value;
   Object.assign(e, attrs || {}); return e; };

@@ -68,7 +68,7 @@ def render(brands: list[str], systems: list[str], days_range: tuple[float, float
         "<main><h1>What is a used phone or tablet worth?</h1>"
         "<p>Fill in the device's specifications; prices are in the currency of the data the model learnt from "
         "(the dataset does not name it). "
-        f'Model {html.escape(version)}: <a href="model">model card</a>.</p>'
+        f'Model {html.escape(version)}: <a id="card" href="model">model card</a>.</p>'
         f'<form id="device" novalidate>{"".join(fields)}<button type="submit">Estimate the price</button></form>'
         '<section id="answer" aria-live="polite"></section></main>'
         f"<script>{script}</script></body></html>"

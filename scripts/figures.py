@@ -75,7 +75,10 @@ def block() -> str:
                       f"medians of {b['runs']} interleaved {b['duration_s']:g}-s runs at 8 connections, "
                       f"{b['date'][:10]}): "
                       + "; ".join(f"{kind} {b['median_rps'][on]:,.0f} req/s with metrics and the JSON access log "
-                                  f"against {b['median_rps'][off]:,.0f} without ({b['loss'][kind]:.1%} lost)"
+                                  f"against {b['median_rps'][off]:,.0f} without ({b['loss'][kind]:.1%} lost"
+                                  + (f"; round by round {b['paired_loss'][kind]:.1%}, 95% interval "
+                                     f"{b['paired_loss_interval'][kind][0]:.1%} to {b['paired_loss_interval'][kind][1]:.1%}"
+                                     if "paired_loss" in b else "") + ")"
                                   for kind, (on, off) in _observability_pairs().items()) + "."]
     protocols_path = ROOT / "docs" / "bench" / "protocols.json"
     if protocols_path.exists():  # make bench

@@ -57,3 +57,5 @@ def test_the_form_is_usable_with_the_keyboard(session, fn_url):
         order.append(session.switch_to.active_element.get_attribute("id") or
                      session.switch_to.active_element.tag_name)
     assert order == [c.get_attribute("id") for c in controls] + ["button"]
+    card = session.find_element(By.ID, "card").get_attribute("href")  # relative to the page, behind a gateway too
+    assert card == fn_url + "/model" and requests.get(card, timeout=5).json()["known_limits"]
