@@ -201,10 +201,14 @@ class DataPlane:
             self._explainer = Explainer(self.model)
         return self._explainer
 
-    def read_json(self, body: bytes, expected: str = "a JSON object or {\"instances\": [...]}") -> Any:
-        """The body as JSON, whatever the Content-Type (faas-cli sends text/plain)."""
+    def check_size(self, body: bytes) -> None:
+        """TooLarge past max_body_bytes (the servers refuse larger bodies before they get here)."""
         if len(body) > self.limits.max_body_bytes:
             raise body_too_large(len(body), self.limits.max_body_bytes)
+
+    def read_json(self, body: bytes, expected: str = "a JSON object or {\"instances\": [...]}") -> Any:
+        """The body as JSON, whatever the Content-Type (faas-cli sends text/plain)."""
+        self.check_size(body)
         if not body.strip():
             raise BadRequest(f"the body is empty; send {expected}")
         try:
@@ -285,8 +289,7 @@ class DataPlane:
         """POST text/csv: the rows (a header of the dataset's column names) -> the same rows with the
         answer's columns appended, in input order; all or nothing, errors naming CSV lines."""
         body, limits = request.body, self.limits
-        if len(body) > limits.max_body_bytes:
-            raise body_too_large(len(body), limits.max_body_bytes)
+        self.check_size(body)
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError as e:

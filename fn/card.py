@@ -13,14 +13,10 @@ from .fields import CURRENCY
 from .model import Model
 
 
-def _span(spec: dict[str, Any], name: str) -> tuple[float, float]:
-    low, high = spec["training_range"][name]
-    return low, high
-
-
 def known_limits(spec: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
-    years, days = _span(spec, "release_year"), _span(spec, "days_used")
-    new = [math.exp(v) for v in _span(spec, "normalized_new_price")]
+    span = spec["training_range"]
+    years, days = span["release_year"], span["days_used"]
+    new = [math.exp(v) for v in span["normalized_new_price"]]
     rmse = metrics["network"]["rmse"]
     return [
         f"It learnt from {metrics['split']['train_rows']} devices released {years[0]:.0f}-{years[1]:.0f}, used "

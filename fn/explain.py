@@ -56,10 +56,6 @@ class Explainer:
         self.column_masks = steps.reshape(k * (d - 1), d)[:, self.column_field]
         self.positions = np.argsort(self.orders, axis=1)  # positions[k, field]: its step in order k
 
-    @property
-    def rows_per_record(self) -> int:
-        return len(self.column_masks)
-
     def contributions(self, x: np.ndarray, y: np.ndarray) -> tuple[float, list[dict[str, float]]]:
         """Encoded records (n, columns) and their predictions (n,) -> the reference's log price and,
         per record, {field: contribution in price units}; one model invoke for all records."""
