@@ -17,7 +17,8 @@ from typing import Any
 
 from .features import NEW_PRICE, NUMERIC, NUMERIC_BY_NAME, warning
 
-CODES = ("unknown_value", "imputed", "outside_training_range", "likely_inches", "above_new_price")
+OUTSIDE = "outside_training_range"  # also what the metrics count (fn/metrics.py)
+CODES = ("unknown_value", "imputed", OUTSIDE, "likely_inches", "above_new_price")
 INCH = 2.54
 # Smartphone screens measure 3.5-8.5 in (9-22 cm); below 8.5 cm the training rows hold only
 # feature phones, so such a value on an Android or iOS device is most likely in inches.
@@ -41,7 +42,7 @@ def record_warnings(spec: dict[str, Any], record: dict[str, Any], predicted: flo
     for name, (low, high) in (spec.get("training_range") or {}).items():
         value = record.get(name)
         if value is not None and not low <= value <= high:
-            notes.append(warning(name, "outside_training_range",
+            notes.append(warning(name, OUTSIDE,
                                  f"{name} {_amount(name, value)} is outside the training data "
                                  f"({_amount(name, low)} to {_amount(name, high)}): the price is an extrapolation"))
     size = record["screen_size"]

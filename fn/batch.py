@@ -55,8 +55,8 @@ def check(path: Path, size: int) -> int:
         if len(problems) >= MAX_PROBLEMS:
             break
     if problems:
-        lines = sorted({p["line"] for p in problems if p.get("line")})
-        raise features.ValidationError(f"invalid CSV lines: {', '.join(map(str, lines))}; nothing was priced",
+        lines = csvio.invalid_lines(problems)
+        raise features.ValidationError(f"invalid CSV lines: {csvio.shown(lines, MAX_PROBLEMS)}; nothing was priced",
                                        problems)
     if not rows:
         raise features.ValidationError("the CSV has a header but no rows", [])

@@ -70,9 +70,16 @@ def with_lines(e: ValidationError, first_row: int = 0) -> ValidationError:
     """A record check's error with each problem's CSV line (rows counted from `first_row`)."""
     details = [d | {"row": d["row"] + first_row, "line": line_of(d["row"] + first_row)} if d.get("row") is not None
                else d for d in e.details]
-    lines = sorted({d["line"] for d in details if d.get("line")})
-    shown = ", ".join(str(n) for n in lines[:10]) + (" ..." if len(lines) > 10 else "")
-    return ValidationError(f"{len(lines)} CSV lines are invalid: {shown}" if lines else e.message, details)
+    lines = invalid_lines(details)
+    return ValidationError(f"{len(lines)} CSV lines are invalid: {shown(lines)}" if lines else e.message, details)
+
+
+def invalid_lines(details: list[dict[str, Any]]) -> list[int]:
+    return sorted({d["line"] for d in details if d.get("line")})
+
+
+def shown(lines: list[int], most: int = 10) -> str:
+    return ", ".join(str(n) for n in lines[:most]) + (" ..." if len(lines) > most else "")
 
 
 def devices(reader: Iterator[list[str]], names: list[str]) -> Iterator[tuple[list[str], dict[str, Any]]]:

@@ -109,6 +109,9 @@ def unknown_field_reason(name: str) -> str:
     return "is not a known field"
 
 
+_SENT_INSTEAD = {field: alternative for alternative, field in ALTERNATIVE.items()}
+
+
 def _check_new_price(record: dict[str, Any], clean: dict[str, Any], row: int | None) -> list[dict]:
     """new_price (money) or normalized_new_price (its log): exactly one; both end up in `clean`."""
     alternative = ALTERNATIVE[NEW_PRICE.name]
@@ -166,7 +169,7 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
         if value is None:
             clean[spec.name] = None
             if spec.required:
-                alternative = next((k for k, v in ALTERNATIVE.items() if v == spec.name), None)
+                alternative = _SENT_INSTEAD.get(spec.name)
                 reason = "is required" + (f" (or send {alternative})" if alternative else "")
                 problems.append(_problem(row, spec.name, reason))
             continue

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-OUTSIDE = "outside_training_range"  # the warning code (fn/advice.py) the outside counter counts
+from .advice import OUTSIDE  # the warning code the outside counter counts
+
 # From a cached single record (about 0.1 ms) to a cold first request or a 1,000-row batch.
 BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
