@@ -54,7 +54,7 @@ bench: $(STAMP) image-fn image-server
 	$(BIN)/python -m scripts.bench_concurrency
 	$(BIN)/python -m scripts.bench_request
 	$(BIN)/python -m scripts.bench_observability
-	$(BIN)/python -m scripts.bench_observability --containers --runs 40
+	$(BIN)/python -m scripts.bench_observability --containers
 	$(BIN)/python -m scripts.bench_protocols
 	$(BIN)/python -m scripts.bench_person
 	$(BIN)/python -m scripts.bench_replica

@@ -19,6 +19,7 @@ from bisect import bisect_left
 from collections import Counter as Tally
 from collections import deque
 from collections.abc import Callable, Iterable
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -101,26 +102,32 @@ class Metrics:
     # The tally, off the request path.
 
     def flush(self) -> None:
-        """Add what was queued to the metrics (and the requests in flight now)."""
+        """Add what was queued to the metrics (and the requests in flight now). Each loop below
+        runs once per request queued, so each does as little as it can (one tuple unpacked, one
+        append); the tallies are counted in one call each."""
         with self._flush_lock:
             durations: dict[tuple[str, str], list[float]] = {}
             for method, status, seconds in _take(self._answered):
-                durations.setdefault((str(status), method), []).append(seconds)
+                key = (str(status), method)
+                if key in durations:
+                    durations[key].append(seconds)
+                else:
+                    durations[key] = [seconds]
             for labels, values in durations.items():
                 self.requests.labels(*labels).inc(len(values))
                 observe_all(self.duration.labels(*labels), values)
-            rows = {"single": 0, "batch": 0}
-            outside: Tally[str] = Tally()
-            inference = []
+            rows = {True: 0, False: 0}
+            inference, notes = [], []
             for n, batch, seconds, warnings in _take(self._predicted):
-                rows["batch" if batch else "single"] += n
+                rows[batch] += n
                 inference.append(seconds)
-                outside.update(w["field"] for notes in warnings for w in notes if w["code"] == OUTSIDE)
-            for kind, n in rows.items():
+                if any(warnings):  # most records carry none
+                    notes += warnings
+            for batch, n in rows.items():
                 if n:
-                    self.rows.labels(kind).inc(n)
+                    self.rows.labels("batch" if batch else "single").inc(n)
             observe_all(self.inference, inference)
-            for field, n in outside.items():
+            for field, n in Tally(w["field"] for record in notes for w in record if w["code"] == OUTSIDE).items():
                 self.outside.labels(field).inc(n)
             for reason, n in Tally(_take(self._refused)).items():
                 self.rejected.labels(reason).inc(n)
@@ -142,7 +149,7 @@ def observe_all(histogram: Any, values: list[float]) -> None:
     holds this to observe())."""
     if not values:
         return
-    counts = Tally(bisect_left(histogram._upper_bounds, v) for v in values)
+    counts = Tally(map(bisect_left, repeat(histogram._upper_bounds, len(values)), values))
     histogram._sum.inc(math.fsum(values))
     for i, n in counts.items():
         histogram._buckets[i].inc(n)

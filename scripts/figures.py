@@ -70,16 +70,7 @@ def block() -> str:
     for name, flag in (("observability.json", ""), ("observability-containers.json", " --containers")):
         path = ROOT / "docs" / "bench" / name
         if path.exists():  # make bench
-            b = json.loads(path.read_text())
-            lines += ["", f"Observability's cost (`python -m scripts.bench_observability{flag}`, {b['configuration']}, "
-                      f"medians of {b['runs']} interleaved {b['duration_s']:g}-s runs at 8 connections, "
-                      f"{b['date'][:10]}): "
-                      + "; ".join(f"{kind} {b['median_rps'][on]:,.0f} req/s with metrics and the JSON access log "
-                                  f"against {b['median_rps'][off]:,.0f} without ({b['loss'][kind]:.1%} lost"
-                                  + (f"; round by round {b['paired_loss'][kind]:.1%}, 95% interval "
-                                     f"{b['paired_loss_interval'][kind][0]:.1%} to {b['paired_loss_interval'][kind][1]:.1%}"
-                                     if "paired_loss" in b else "") + ")"
-                                  for kind, (on, off) in _observability_pairs().items()) + "."]
+            lines += ["", _observability(json.loads(path.read_text()), flag)]
     protocols_path = ROOT / "docs" / "bench" / "protocols.json"
     if protocols_path.exists():  # make bench
         b = json.loads(protocols_path.read_text())
@@ -105,10 +96,24 @@ def block() -> str:
     return "\n".join(lines)
 
 
-def _observability_pairs() -> dict[str, tuple[str, str]]:
+def _observability(b: dict, flag: str) -> str:
     from scripts.bench_observability import PAIRS
 
-    return PAIRS
+    def loss(kind: str) -> str:
+        on, off = PAIRS[kind]
+        low, high = b["paired_loss_interval"][kind]
+        text = (f"{kind} {b['paired_loss'][kind]:.1%} lost with metrics and the JSON access log (95% interval "
+                f"{low:.1%} to {high:.1%}; median req/s on half a core {b['median_rps'][on]:,.0f} with, "
+                f"{b['median_rps'][off]:,.0f} without)")
+        if "log_driver" in b:
+            d = b["log_driver"][kind]
+            text += (f"; the log driver spent {d['us_per_line']:.1f} µs per line, {d['share']:.1%} of a request's CPU: "
+                     f"{d['loss']:.1%} lost ({d['interval'][0]:.1%} to {d['interval'][1]:.1%}) if it had to share the "
+                     "replica's core")
+        return text
+
+    return (f"Observability's cost (`python -m scripts.bench_observability{flag}`, {b['configuration']}, median of "
+            f"{b['runs']} rounds of {b['duration_s']:g} s, {b['date'][:10]}): " + "; ".join(map(loss, PAIRS)) + ".")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -186,6 +186,25 @@ def test_a_bug_is_a_500_with_its_traceback_in_the_log_only():
     assert [e["status"] for e in entries if e["message"] == "request"] == [500]
 
 
+def test_an_access_line_is_formatted_at_flush_with_the_time_of_its_request(monkeypatch):
+    from fn import logs
+
+    access = logs.AccessLog("json", "v1")
+    monkeypatch.setattr(logs.time, "time", lambda: 1_700_000_000.25)
+    access.write("id-1", "POST", '/a "quoted"\\path\n', 422, 1.23456, None, 'bad "x"')
+    monkeypatch.setattr(logs.time, "time", lambda: 1_700_000_009.0)
+    access.write("id-2", "GET", "/", 200, 0.5, 3, None)
+    out = io.StringIO()
+    access.flush(out)
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert first == {"time": "2023-11-14T22:13:20.250Z", "level": "info", "message": "request", "call_id": "id-1",
+                     "method": "POST", "path": '/a "quoted"\\path\n', "status": 422, "duration_ms": 1.235,
+                     "rows": None, "model_version": "v1", "reason": 'bad "x"'}
+    assert second["time"] == "2023-11-14T22:13:29.000Z" and second["rows"] == 3 and "reason" not in second
+    access.flush(out)  # nothing queued: nothing written
+    assert len(out.getvalue().splitlines()) == 2
+
+
 PROMETHEUS_FILES = ROOT / "deploy" / "prometheus"
 
 

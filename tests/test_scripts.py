@@ -307,3 +307,23 @@ def test_coldstart_docker_modes_need_only_the_standard_library():
     proc = subprocess.run([sys.executable, "-I", "-S", "scripts/coldstart.py", "--mode", "openfaas", "--gateway",
                            "http://127.0.0.1:9", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and proc.stderr.startswith("coldstart: ") and "Traceback" not in proc.stderr
+
+
+def test_observability_loss_is_the_median_of_paired_rounds_and_the_worst_case_charges_the_log_driver():
+    from scripts.bench_observability import PAIRS, log_driver, summary
+
+    (f_on, f_off), (s_on, s_off) = PAIRS.values()
+    # Round by round the on server answers 3% fewer, whatever the round's own speed.
+    runs = {f_off: [1000.0, 2000.0, 1500.0], f_on: [970.0, 1940.0, 1455.0],
+            s_off: [800.0, 900.0, 1000.0], s_on: [800.0, 900.0, 1000.0]}
+    result = summary(runs, draws=200)
+    assert result["paired_loss"]["function"] == pytest.approx(0.03)
+    assert result["paired_loss_interval"]["function"] == pytest.approx([0.03, 0.03])
+    assert result["paired_loss"]["server"] == pytest.approx(0.0)
+    # 100 µs per request in the container, 10 µs of the log driver per line: 1 - 0.97 * 100 / 110.
+    result["cpu_us_per_request"] = {f_on: 100.0, s_on: 100.0}
+    worst = log_driver(result, {"function": 0.01, "server": 0.0}, {f_on: 1000, s_on: 1000})
+    assert worst["function"]["us_per_line"] == pytest.approx(10.0)
+    assert worst["function"]["share"] == pytest.approx(0.1)
+    assert worst["function"]["loss"] == pytest.approx(1 - 0.97 * 100 / 110)
+    assert worst["server"]["loss"] == pytest.approx(0.0)
