@@ -234,13 +234,16 @@ def markdown(data: dict[str, Any]) -> str:
                   "request-level simulation of that replica at the same rate, its capacity "
                   f"({one[0]['capacity_rps']:,.0f} req/s) and unloaded latency measured in the same run "
                   "(goal: within 25%):", "",
-                  "| load | rate (req/s) | measured p50 | simulated p50 | measured p99 | simulated p99 | within 25% |",
+                  "| load | rate (req/s) | measured p50 (runs) | simulated p50 | measured p99 (runs) | simulated p99 "
+                  "| within 25% |",
                   "|---|---|---|---|---|---|---|"]
         for row in one:
             m, s = row["measured"], row["simulated"]
-            lines.append(f"| {row['load']:.0%} | {row['rate']:,.0f} | {m['p50_ms']:.2f} ms | {s['p50_ms']:.2f} ms | "
-                         f"{m['p99_ms']:.2f} ms | {s['p99_ms']:.2f} ms | p50 {'yes' if row['p50_ok'] else 'NO'}, "
-                         f"p99 {'yes' if row['p99_ok'] else 'NO'} |")
+            lines.append(f"| {row['load']:.0%} | {row['rate']:,.0f} | {m['p50_ms']:.2f} ms ({_spread(row, 'p50_ms')}) | "
+                         f"{s['p50_ms']:.2f} ms | {m['p99_ms']:.2f} ms ({_spread(row, 'p99_ms')}) | {s['p99_ms']:.2f} ms | "
+                         f"p50 {'yes' if row['p50_ok'] else 'NO'}, p99 {'yes' if row['p99_ok'] else 'NO'} |")
+        lines += ["", "Beside each median, the range of the runs: on this machine (a VM on a shared host) one "
+                  "load's latency can move between runs minutes apart by more than the 25% asked of the model."]
     zero = validation.get("scale_from_zero")
     if zero:
         lines += ["", f"Scale from zero: `docker run` to first prediction, {2 * len(zero['measured_s'])} runs "
@@ -305,3 +308,9 @@ def render() -> list[Path]:
     data = load()
     (DOCS / "scaling.md").write_text(markdown(data))
     return [DOCS / "scaling.md"] + [DOCS / name for name in charts(data["results"])]
+
+
+def _spread(row: dict, key: str) -> str:
+    values = [run[key] for run in row.get("runs", [])]
+    return f"{min(values):.2f}–{max(values):.2f}" if values else "one run"
+
