@@ -62,7 +62,7 @@ def family(pid: int) -> list[int]:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """CPU time used so far by these processes, every thread, in ns-resolution (schedstat)."""
+    """CPU seconds used so far by every thread of these processes (schedstat counts nanoseconds)."""
     total = 0
     for pid in pids:
         for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
