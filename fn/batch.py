@@ -29,17 +29,7 @@ def chunks(path: Path, size: int) -> Iterator[tuple[list[str], list[list[str]], 
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
         names = csvio.header(reader)
-        cells: list[list[str]] = []
-        records: list[dict[str, Any]] = []
-        first = 0
-        for line, device in csvio.devices(reader, names):
-            cells.append(line)
-            records.append(device)
-            if len(cells) == size:
-                yield names, cells, records, first
-                first += size
-                cells, records = [], []
-        if cells or not first:
+        for cells, records, first in csvio.chunks(reader, names, size):
             yield names, cells, records, first
 
 

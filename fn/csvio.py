@@ -82,25 +82,33 @@ def shown(lines: list[int], most: int = 10) -> str:
     return ", ".join(str(n) for n in lines[:most]) + (" ..." if len(lines) > most else "")
 
 
-def devices(reader: Iterator[list[str]], names: list[str]) -> Iterator[tuple[list[str], dict[str, Any]]]:
-    """After the header: each non-empty line's cells and its record, in order."""
-    row = 0
+def chunks(reader: Iterator[list[str]], names: list[str],
+           size: int) -> Iterator[tuple[list[list[str]], list[dict[str, Any]], int]]:
+    """After the header: (the lines' cells, their records, the index of the first row) per `size`
+    non-empty lines, in order; a line with the wrong number of cells raises."""
+    cells: list[list[str]] = []
+    records: list[dict[str, Any]] = []
+    first = 0
     for line in reader:
-        if line:
-            yield line, record(names, line, row)
-            row += 1
+        if not line:
+            continue
+        cells.append(line)
+        records.append(record(names, line, first + len(records)))
+        if len(cells) == size:
+            yield cells, records, first
+            first += size
+            cells, records = [], []
+    if cells:
+        yield cells, records, first
 
 
 def parse(text: str, max_rows: int) -> tuple[list[str], list[list[str]], list[dict[str, Any]]]:
     """CSV text -> (header, the rows' cells, the records); OverflowError past max_rows."""
     reader = csv.reader(io.StringIO(text))
     names = header(reader)
-    cells, records = [], []
-    for line, device in devices(reader, names):
-        if len(cells) == max_rows:
-            raise OverflowError(max_rows)
-        cells.append(line)
-        records.append(device)
+    cells, records, _ = next(chunks(reader, names, max_rows + 1), ([], [], 0))
+    if len(records) > max_rows:
+        raise OverflowError(max_rows)
     if not records:
         raise ValidationError("the CSV has a header but no rows", [{"row": None, "line": 2, "field": None,
                                                                   "reason": "no rows"}])
