@@ -10,9 +10,10 @@ from __future__ import annotations
 import sys
 import time
 
-from fn import routes, serve, settings
-from fn.app import HEALTH_PATHS as FN_HEALTH_PATHS
-from fn.inference import ModelError, Predictor
+from fn.api import routes
+from fn.model.tflite import ModelError, Predictor
+from fn.server import serve, settings
+from fn.server.app import HEALTH_PATHS as FN_HEALTH_PATHS
 
 HEALTH_PATHS = FN_HEALTH_PATHS + ("/healthz",)
 DESCRIPTION = ("The server-based baseline: POST /predict, GET /metadata, GET /healthz, the KServe v1 and "

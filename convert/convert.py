@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from convert import data, synthetic, train
-from fn import features, inference
+from fn.model import tflite
+from fn.record import features
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "build" / "convert_report.json"
@@ -59,7 +60,7 @@ def add_training_range(spec: dict[str, Any], data_path: str | None, model_dir: P
         raise ConversionError("the dataset is not the one the model was trained on: cannot add its training ranges")
     train_idx, _ = train.split(len(records))
     spec["training_range"] = features.fit_spec([records[i] for i in train_idx])["training_range"]
-    (model_dir / inference.SPEC).write_text(json.dumps(spec, indent=1) + "\n")
+    (model_dir / tflite.SPEC).write_text(json.dumps(spec, indent=1) + "\n")
 
 
 def check_rows(data_path: str | None) -> tuple[list[dict[str, Any]], str]:
@@ -87,7 +88,7 @@ def run_tflite(model_dir: Path, records: list[dict[str, Any]]) -> dict[str, Any]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(records, f)
     try:
-        proc = subprocess.run([sys.executable, "-m", "fn.inference", f.name, "--model-dir", str(model_dir)],
+        proc = subprocess.run([sys.executable, "-m", "fn.model.tflite", f.name, "--model-dir", str(model_dir)],
                               capture_output=True, text=True, cwd=ROOT)
     finally:
         os.unlink(f.name)
@@ -106,24 +107,24 @@ def convert(model_dir: Path = train.OUT, precision: str = "float32", data_path: 
     if not keras_path.exists():
         raise ConversionError(f"{keras_path}: no trained model (run python -m convert.train)")
     model = keras.models.load_model(keras_path)
-    spec = json.loads((model_dir / inference.SPEC).read_bytes())
+    spec = json.loads((model_dir / tflite.SPEC).read_bytes())
     if "training_range" not in spec:  # a specification written before it had them
         add_training_range(spec, data_path, model_dir)
-    spec_bytes = (model_dir / inference.SPEC).read_bytes()
-    tflite = to_tflite(model, precision)
-    (model_dir / inference.TFLITE).write_bytes(tflite)
+    spec_bytes = (model_dir / tflite.SPEC).read_bytes()
+    blob = to_tflite(model, precision)
+    (model_dir / tflite.TFLITE).write_bytes(blob)
     manifest = {
-        "model_version": inference.sha256(tflite)[:12],
-        "tflite_sha256": inference.sha256(tflite),
-        "spec_sha256": inference.sha256(spec_bytes),
-        "intervals_sha256": inference.sha256(read_companion(model_dir, inference.INTERVALS)),
-        "metrics_sha256": inference.sha256(read_companion(model_dir, inference.METRICS)),
-        "keras_sha256": inference.sha256(keras_path.read_bytes()),
+        "model_version": tflite.sha256(blob)[:12],
+        "tflite_sha256": tflite.sha256(blob),
+        "spec_sha256": tflite.sha256(spec_bytes),
+        "intervals_sha256": tflite.sha256(read_companion(model_dir, tflite.INTERVALS)),
+        "metrics_sha256": tflite.sha256(read_companion(model_dir, tflite.METRICS)),
+        "keras_sha256": tflite.sha256(keras_path.read_bytes()),
         "precision": precision,
         "inputs": len(spec["columns"]),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
     }
-    (model_dir / inference.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    (model_dir / tflite.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
 
     x, _ = features.encode(spec, features.check_records(records))
     expected = model.predict_on_batch(x).reshape(-1).astype(np.float64)
@@ -131,9 +132,9 @@ def convert(model_dir: Path = train.OUT, precision: str = "float32", data_path: 
     got = np.array([p["normalized_used_price"] for p in served["predictions"]])
     diff = float(np.max(np.abs(got - expected))) if np.all(np.isfinite(got)) else float("inf")
     report = {
-        "tflite_path": str((model_dir / inference.TFLITE).relative_to(ROOT) if model_dir.is_relative_to(ROOT)
-                           else model_dir / inference.TFLITE),
-        "tflite_bytes": len(tflite),
+        "tflite_path": str((model_dir / tflite.TFLITE).relative_to(ROOT) if model_dir.is_relative_to(ROOT)
+                           else model_dir / tflite.TFLITE),
+        "tflite_bytes": len(blob),
         "keras_bytes": keras_path.stat().st_size,
         "precision": precision,
         "max_abs_diff": diff,
@@ -148,7 +149,7 @@ def convert(model_dir: Path = train.OUT, precision: str = "float32", data_path: 
     if report["passed"]:  # the model card quotes it
         manifest["parity"] = {key: report[key] for key in ("max_abs_diff", "rows_checked", "rows_source", "runtime",
                                                           "runtime_version")}
-        (model_dir / inference.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+        (model_dir / tflite.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=1) + "\n")
     if not report["passed"]:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from fn import features
+from fn.record import features
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "used_device_data.csv"
 ALIASES = {"four_g": "4g", "five_g": "5g"}  # some copies of the dataset spell them so

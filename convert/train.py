@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from convert import data
-from fn import features, intervals
+from fn.model import intervals
+from fn.record import features
 
 # Configuration as plain values (measured on this data: see README "Model").
 TEST_SIZE, SPLIT_SEED = 0.2, 42

@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from . import csvio, features
-from .api import DataPlane, Options, read_options
-from .inference import MODEL_DIR, ModelError, Predictor
+from fn.api import csvio
+from fn.api.dataplane import DataPlane, Options, read_options
+from fn.model.tflite import MODEL_DIR, ModelError, Predictor
+from fn.record import features
 
 CHUNK = 1000
 MAX_PROBLEMS = 20  # lines listed when a file is invalid

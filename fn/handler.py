@@ -10,28 +10,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import api, routes
-from .messages import Response
+from fn.api import dataplane, routes
+from fn.api.messages import Response
 
-_plane: api.DataPlane | None = None
+_plane: dataplane.DataPlane | None = None
 _route: routes.Routes | None = None
 
 
-def use(plane: api.DataPlane) -> api.DataPlane:
+def use(plane: dataplane.DataPlane) -> dataplane.DataPlane:
     """Serve through this data plane (the entry makes it once the model is loaded)."""
     global _plane, _route
     _plane, _route = plane, routes.Routes(plane, function=True)
     return _plane
 
 
-def plane() -> api.DataPlane:
+def plane() -> dataplane.DataPlane:
     """The process's one data plane; under another platform's index.py, loaded on first use."""
     if _plane is None:
-        from . import settings
-        from .inference import Predictor
+        from fn.model.tflite import Predictor
+        from fn.server import settings
 
         config = settings.from_env()
-        use(api.DataPlane(Predictor(config.model_dir), api.Limits(config.max_batch_rows, config.max_body_bytes)))
+        use(dataplane.DataPlane(Predictor(config.model_dir), dataplane.Limits(config.max_batch_rows, config.max_body_bytes)))
     assert _plane is not None
     return _plane
 
@@ -46,6 +46,6 @@ def route(event: Any) -> Response:
 def handle(event: Any, context: Any) -> dict[str, Any]:
     try:
         response = route(event)
-    except api.CLIENT_ERRORS as e:
-        response = api.failure(e, getattr(event, "path", None) or "/")
+    except dataplane.CLIENT_ERRORS as e:
+        response = dataplane.failure(e, getattr(event, "path", None) or "/")
     return {"statusCode": response.status, "body": response.body.decode(), "headers": dict(response.headers)}

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import api, handler, serve, settings
-from .app import Route
-from .inference import ModelError, Predictor
-from .messages import Request, Response
+from fn import handler
+from fn.api import dataplane
+from fn.api.messages import Request, Response
+from fn.model.tflite import ModelError, Predictor
+from fn.server import serve, settings
+from fn.server.app import Route
 
 DESCRIPTION = "The device-price function: POST a device record (or {\"instances\": [...]}) to any path."
 
@@ -34,7 +36,7 @@ def route(request: Request) -> Response:
                     list(result.get("headers", {}).items()))
 
 
-def serve_handler(plane: api.DataPlane) -> Route:
+def serve_handler(plane: dataplane.DataPlane) -> Route:
     handler.use(plane)
     return route
 

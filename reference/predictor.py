@@ -14,15 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from fn import features
-from fn.inference import SPEC, companions, read_files
-from fn.settings import DEFAULT_MODEL_DIR
+from fn.model.tflite import SPEC, companions, read_files
+from fn.record import features
+from fn.server.settings import DEFAULT_MODEL_DIR
 
 MODES = ("predict", "predict_on_batch")
 
 
 class KerasPredictor:
-    """fn.model.Model over the .keras file."""
+    """fn.model.interface.Model over the .keras file."""
 
     def __init__(self, model_dir: str | os.PathLike = DEFAULT_MODEL_DIR, mode: str | None = None):
         import keras

@@ -21,7 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fn.fields import EXAMPLE
+from fn.record.fields import EXAMPLE
 from scripts import cli, launch
 
 OUT = launch.ROOT / "docs" / "bench" / "person.json"
@@ -30,8 +30,8 @@ KINDS = {"plain": EXAMPLE, "explained": EXAMPLE | {"explain": True}}
 
 def in_process(count: int) -> dict[str, float]:
     """Median ms per DataPlane.predictions call, plain and explained, interleaved."""
-    from fn.api import DataPlane, Options
-    from fn.inference import Predictor
+    from fn.api.dataplane import DataPlane, Options
+    from fn.model.tflite import Predictor
 
     plane = DataPlane(Predictor())
     options = {"plain": Options(), "explained": Options(explain=True)}
@@ -66,8 +66,8 @@ def over_http(url: str, count: int) -> dict[str, float]:
 
 
 def page_bytes() -> int:
-    from fn.inference import Predictor
-    from fn.page import render
+    from fn.api.page import render
+    from fn.model.tflite import Predictor
 
     model = Predictor()
     days = model.spec["training_range"]["days_used"]

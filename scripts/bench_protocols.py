@@ -17,8 +17,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fn import v2
-from fn.fields import EXAMPLE
+from fn.api import v2
+from fn.record.fields import EXAMPLE
 from scripts import cli, launch
 from scripts.loadtest import run_wrk
 from scripts.stats import median_of

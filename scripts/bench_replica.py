@@ -24,7 +24,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fn.fields import EXAMPLE
+from fn.record.fields import EXAMPLE
 from scripts import cli, launch, openloop
 from scripts.loadtest import run_wrk
 from scripts.targets import TARGETS

@@ -45,18 +45,20 @@ def blocks(mode: str, count: int) -> dict[str, list[float]]:
     process per mode)."""
     if mode == "on, multiprocess":
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-request-")
-    from fn import api, index, logs, serve
-    from fn.app import App
-    from fn.fields import FIELDS
-    from fn.inference import Predictor
-    from fn.metrics import Metrics
+    from fn import index
+    from fn.api import dataplane
+    from fn.model.tflite import Predictor
+    from fn.record.fields import FIELDS
+    from fn.server import logs, serve
+    from fn.server.app import App
+    from fn.server.metrics import Metrics
 
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {CPU})
     model = Predictor()
     metrics = Metrics(FIELDS)
-    apps = {"off": App(index.serve_handler(api.DataPlane(model, observe=serve.Observer(None)))),
-            mode: App(index.serve_handler(api.DataPlane(model, observe=serve.Observer(metrics))),
+    apps = {"off": App(index.serve_handler(dataplane.DataPlane(model, observe=serve.Observer(None)))),
+            mode: App(index.serve_handler(dataplane.DataPlane(model, observe=serve.Observer(metrics))),
                       access=logs.AccessLog("json", model.version), metrics=metrics)}
     devnull = open(os.devnull, "w")  # open for the life of this process
     apps[mode].access.flush = partial(apps[mode].access.flush, devnull)

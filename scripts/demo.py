@@ -14,9 +14,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fn.api import DataPlane
-from fn.features import EXAMPLE
-from fn.inference import Predictor
+from fn.api.dataplane import DataPlane
+from fn.model.tflite import Predictor
+from fn.record.features import EXAMPLE
 from scripts import cli, coldstart, launch, loadtest
 from scripts.targets import TARGETS
 

@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from fn.fields import EXAMPLE
+from fn.record.fields import EXAMPLE
 from scripts.targets import Target, by_module
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fn import openapi
+from fn.api import openapi
 from scripts import cli
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"

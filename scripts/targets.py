@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fn.settings import BY_NAME
+from fn.server.settings import BY_NAME
 
 
 @dataclass(frozen=True)

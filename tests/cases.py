@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from fn import api
-from fn.features import EXAMPLE
+from fn.api import dataplane
+from fn.record.features import EXAMPLE
 
 
 def body(value: Any) -> bytes:
@@ -74,8 +74,8 @@ CASES = [
     Case("every problem listed", body(with_(ram=-1, weight="x", os=...)), 422, ["ram", "weight", "os"]),
     Case("batch with bad rows", body({"instances": [EXAMPLE, with_(ram=-1), EXAMPLE, with_(os=...)]}), 422,
          ["ram", "os"]),
-    Case("body over the limit", b'{"device_brand": "' + b"x" * api.Limits().max_body_bytes + b'"}', 413),
-    Case("batch over the row limit", body({"instances": [EXAMPLE] * (api.Limits().max_batch_rows + 1)}), 413),
+    Case("body over the limit", b'{"device_brand": "' + b"x" * dataplane.Limits().max_body_bytes + b'"}', 413),
+    Case("batch over the row limit", body({"instances": [EXAMPLE] * (dataplane.Limits().max_batch_rows + 1)}), 413),
     Case("empty batch", body({"instances": []}), 400),
     Case("integer too large for a float", body(with_(ram=10**309)), 422, ["ram"]),
     Case("5,000-digit integer", body(with_(battery=...))[:-1] + b', "battery": 1' + b"0" * 5000 + b"}", 422,

@@ -17,8 +17,8 @@ import tflite_runtime.interpreter  # noqa: F401, I001
 
 from convert import data
 from convert.data import DataError
-from fn.api import DataPlane
-from fn.inference import Predictor
+from fn.api.dataplane import DataPlane
+from fn.model.tflite import Predictor
 from scripts import launch
 from scripts.launch import free_port
 from scripts.targets import TARGETS, by_module

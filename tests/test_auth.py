@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from fn.features import EXAMPLE
+from fn.record.features import EXAMPLE
 from scripts import launch
 from tests.conftest import free_port, start_process, stop_process, wait_healthy
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from convert import data
-from fn import features
-from fn.features import EXAMPLE
+from fn.record import features
+from fn.record.features import EXAMPLE
 from tests.cases import with_
 
 

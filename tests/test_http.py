@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from fn.features import EXAMPLE
+from fn.record.features import EXAMPLE
 from tests.cases import CASES, Case, check, with_
 
 TARGETS = {

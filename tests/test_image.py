@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from fn.features import EXAMPLE
+from fn.record.features import EXAMPLE
 from scripts import launch
 from scripts.launch import image_sizes
 from tests.conftest import wait_healthy
@@ -54,8 +54,8 @@ def test_the_image_predicts_what_keras_does(fn_container, dataset):
     import numpy as np
 
     from convert import data, train
-    from fn import features
-    from fn.inference import MODEL_DIR
+    from fn.model.tflite import MODEL_DIR
+    from fn.record import features
     from tests.cases import body
 
     records, _ = data.load(dataset)

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from fn import features
-from fn.features import EXAMPLE
-from fn.inference import FILES, HASHED, MODEL_DIR, ModelError, Predictor, sha256
+from fn.model.tflite import FILES, HASHED, MODEL_DIR, ModelError, Predictor, sha256
+from fn.record import features
+from fn.record.features import EXAMPLE
 from tests.cases import with_
 from tests.conftest import ROOT
 

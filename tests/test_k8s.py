@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from baseline.server import HEALTH_PATHS
-from fn import settings
+from fn.server import settings
 from tests.conftest import ROOT
 
 VERSION = kubernetes_validate.latest_version()
@@ -59,7 +59,7 @@ def test_grace_period_covers_the_drain(resources):
 
 
 def test_the_token_secret_is_optional_and_mounted_where_the_server_looks(resources):
-    from fn import settings
+    from fn.server import settings
 
     pod = resources["Deployment"]["spec"]["template"]["spec"]
     (volume,) = [v for v in pod["volumes"] if v["name"] == "token"]

@@ -22,9 +22,9 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from fn.app import App
-from fn.features import EXAMPLE
-from fn.metrics import BUCKETS, observe_all
+from fn.record.features import EXAMPLE
+from fn.server.app import App
+from fn.server.metrics import BUCKETS, observe_all
 from scripts import launch
 from tests.cases import with_
 from tests.conftest import ROOT, free_port, start_process, stop_process, wait_healthy
@@ -163,8 +163,8 @@ def test_call_ids_are_taken_returned_and_logged(served: Served):
 
 
 def test_a_bug_is_a_500_with_its_traceback_in_the_log_only():
-    from fn import logs
-    from fn.app import App
+    from fn.server import logs
+    from fn.server.app import App
 
     def broken(_request):
         raise ZeroDivisionError("a bug")
@@ -187,7 +187,7 @@ def test_a_bug_is_a_500_with_its_traceback_in_the_log_only():
 
 
 def test_an_access_line_is_formatted_at_flush_with_the_time_of_its_request(monkeypatch):
-    from fn import logs
+    from fn.server import logs
 
     access = logs.AccessLog("json", "v1")
     monkeypatch.setattr(logs.time, "time", lambda: 1_700_000_000.25)
@@ -223,7 +223,7 @@ def test_promtool_checks_the_scrape_config_and_the_rules():
 
 
 def test_the_rules_name_only_metrics_the_service_exports():
-    from fn.app import REFUSALS
+    from fn.server.app import REFUSALS
 
     source = (ROOT / "fn" / "metrics.py").read_text()
     exported = set(re.findall(r'"((?:http|device_price)_[a-z_]+)"', source))

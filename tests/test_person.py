@@ -16,11 +16,13 @@ import pytest
 import requests
 
 from convert import data, train
-from fn import advice, csvio, features, intervals
-from fn.api import Options
-from fn.explain import Explainer
-from fn.features import EXAMPLE
-from fn.inference import MODEL_DIR
+from fn.api import csvio
+from fn.api.dataplane import Options
+from fn.model import intervals
+from fn.model.explain import Explainer
+from fn.model.tflite import MODEL_DIR
+from fn.record import advice, features
+from fn.record.features import EXAMPLE
 from tests.cases import with_
 from tests.conftest import ROOT
 

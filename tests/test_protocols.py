@@ -10,10 +10,11 @@ import json
 import pytest
 import requests
 
-from fn import api, features, v2
-from fn.app import App
-from fn.features import EXAMPLE, FIELDS
-from fn.routes import Routes
+from fn.api import dataplane, v2
+from fn.api.routes import Routes
+from fn.record import features
+from fn.record.features import EXAMPLE, FIELDS
+from fn.server.app import App
 from tests.cases import with_
 
 TARGETS = ("fn_url", "baseline_url", "fn_container", "server_container")
@@ -122,7 +123,7 @@ def test_v2_validation_is_the_native_validation_all_or_nothing(fn_url):
     assert (r.status_code, n.status_code) == (400, 422)
     assert r.json()["details"] == n.json()["error"]["details"]
     assert r.json()["error"] == n.json()["error"]["message"] == "2 of 4 rows are invalid"
-    too_many = infer(fn_url, {"inputs": v2.tensors([EXAMPLE] * (api.Limits().max_batch_rows + 1))})
+    too_many = infer(fn_url, {"inputs": v2.tensors([EXAMPLE] * (dataplane.Limits().max_batch_rows + 1))})
     assert too_many.status_code == 413 and isinstance(too_many.json()["error"], str)
 
 
@@ -163,7 +164,7 @@ def test_the_function_still_predicts_on_any_other_path_and_the_server_does_not(f
 
 
 def test_draining_turns_readiness_503_but_not_liveness(plane):
-    own = api.DataPlane(plane.model)
+    own = dataplane.DataPlane(plane.model)
     app = App(Routes(own, function=True), plane=own)
 
     def get(path: str) -> tuple[str, dict]:

@@ -21,7 +21,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fn.features import EXAMPLE, FIELDS
+from fn.record.features import EXAMPLE, FIELDS
 
 CASES = int(os.environ.get("FUZZ_CASES", 200))
 TARGETS = {"fn_url": "/", "baseline_url": "/predict"}

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from fn import handler
-from fn.features import EXAMPLE
+from fn.record.features import EXAMPLE
 from tests.conftest import free_port, start_process, stop_process, wait_healthy
 
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from fn import settings
+from fn.server import settings
 from tests.conftest import ROOT
 from tests.test_stack import expand
 

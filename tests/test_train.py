@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from convert import convert, data, synthetic, train
-from fn import features
-from fn.inference import MODEL_DIR, Predictor
+from fn.model.tflite import MODEL_DIR, Predictor
+from fn.record import features
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from waitress.adjustments import Adjustments
 from waitress.parser import HTTPRequestParser
 from waitress.task import ErrorTask
 
-from fn import waitress_adapter
+from fn.server import waitress_adapter
 from tests.conftest import ROOT
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .fields import CATEGORICAL, FLAGS, NUMERIC
-from .model import Model
+from fn.model.interface import Model
+from fn.record.fields import CATEGORICAL, FLAGS, NUMERIC
 
 PERMUTATIONS = 32  # 16 random orders and their reverses: 32 x 13 + 1 = 417 rows per record
 SEED = 0  # the same orders for every request: an explanation is reproducible

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from . import features
-from .intervals import FILE as INTERVALS
-from .intervals import IntervalError, Intervals
-from .settings import DEFAULT_MODEL_DIR
+from fn.model.interface import MODEL_DIR
+from fn.model.intervals import FILE as INTERVALS
+from fn.model.intervals import IntervalError, Intervals
+from fn.record import features
 
 try:  # the slim runtime first: it is what the images ship
     from tflite_runtime.interpreter import Interpreter
@@ -36,7 +36,6 @@ except ImportError:  # pragma: no cover - depends on what is installed
         Interpreter = tf.lite.Interpreter
         RUNTIME = "tensorflow.lite"
 
-MODEL_DIR = DEFAULT_MODEL_DIR
 TFLITE, SPEC, MANIFEST, METRICS = "model.tflite", "feature_spec.json", "manifest.json", "metrics.json"
 # What the images ship of model/, each bound to the manifest by its sha256 (METRICS feeds the model card).
 HASHED = {TFLITE: "tflite_sha256", SPEC: "spec_sha256", INTERVALS: "intervals_sha256", METRICS: "metrics_sha256"}
@@ -161,7 +160,7 @@ def main() -> None:
     parser.add_argument("records", nargs="?", help="JSON list of records (default: stdin)")
     parser.add_argument("--model-dir", default=MODEL_DIR)
     args = parser.parse_args()
-    from .api import DataPlane
+    from fn.api.dataplane import DataPlane
 
     try:
         predictor = Predictor(args.model_dir)

@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import api
-from .auth import BearerToken
-from .logs import REQUEST, AccessLog, call_id, log
-from .messages import Request, Response, json_response
-from .metrics import Metrics
+from fn.api import dataplane
+from fn.api.messages import Request, Response, json_response
+from fn.server.auth import BearerToken
+from fn.server.logs import REQUEST, AccessLog, call_id, log
+from fn.server.metrics import Metrics
 
 Route = Callable[[Request], Response]
 # The watchdog's probes, and the Open Inference Protocol's (live: the process answers; ready:
@@ -29,9 +29,9 @@ class App:
     FLUSH_SECONDS = 0.1
 
     def __init__(self, route: Route, *, access: AccessLog | None = None, metrics: Metrics | None = None,
-                 max_inflight: int = 0, max_body_bytes: int = api.Limits().max_body_bytes,
+                 max_inflight: int = 0, max_body_bytes: int = dataplane.Limits().max_body_bytes,
                  token: BearerToken | None = None, health_paths: tuple[str, ...] = HEALTH_PATHS,
-                 plane: api.DataPlane | None = None):
+                 plane: dataplane.DataPlane | None = None):
         self.route = route
         self.access = access
         self.metrics = metrics
@@ -65,9 +65,9 @@ class App:
         try:
             authorization = request.headers.get("Authorization")
             if not probe and self.token and not self.token.allows(authorization):
-                response = api.failure(api.Unauthorized(bool(authorization)), request.path)
+                response = dataplane.failure(dataplane.Unauthorized(bool(authorization)), request.path)
             elif length > self.max_body_bytes:  # the server has read and discarded it: nothing to parse
-                response = api.failure(api.body_too_large(length, self.max_body_bytes), request.path)
+                response = dataplane.failure(dataplane.body_too_large(length, self.max_body_bytes), request.path)
             else:
                 request.body = environ["wsgi.input"].read(length) if length else b""
                 response = self.health(request) if probe else self.answer(request)
@@ -82,7 +82,7 @@ class App:
         request = Request.from_wsgi(environ, b"")
         context = {"call_id": call_id(request.headers)}
         n = self.max_inflight
-        response = api.error(429, f"more than {n} request{'s' if n != 1 else ''} in flight; retry shortly",
+        response = dataplane.error(429, f"more than {n} request{'s' if n != 1 else ''} in flight; retry shortly",
                              headers=[("Retry-After", "1")])
         return self._send(request, response, start_response, started, context, False)
 
@@ -96,7 +96,7 @@ class App:
 
     def health(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
-            return api.failure(api.MethodNotAllowed(request.method, "GET"), request.path)
+            return dataplane.failure(dataplane.MethodNotAllowed(request.method, "GET"), request.path)
         if request.path == "/v2/health/live":
             return json_response(200, {"live": True})
         if request.path == "/v2/health/ready":
@@ -108,15 +108,15 @@ class App:
     def answer(self, request: Request) -> Response:
         try:
             return self.route(request)
-        except api.CLIENT_ERRORS as e:
-            return api.failure(e, request.path)
+        except dataplane.CLIENT_ERRORS as e:
+            return dataplane.failure(e, request.path)
         except Exception:  # a bug, never bad input: the traceback goes to the log only
             log.exception("request failed", extra={"fields": {"method": request.method, "path": request.path[:200]}})
-            return api.error(500, "internal error", flat=request.path.startswith(api.PROTOCOL_PATHS))
+            return dataplane.error(500, "internal error", flat=request.path.startswith(dataplane.PROTOCOL_PATHS))
 
     def error_body(self, status: int, message: str) -> bytes:
         """What the server refuses before a request reaches the application, in the contract's JSON."""
-        return api.error(status, message).body
+        return dataplane.error(status, message).body
 
     def _send(self, request: Request, response: Response, start_response: Callable, started: float,
               context: dict[str, Any], probe: bool) -> list[bytes]:
@@ -128,7 +128,7 @@ class App:
             if response.status in REFUSALS:
                 self.metrics.refused(REFUSALS[response.status])
         if self.access:
-            reason = api.error_message(response.body) if response.status >= 400 else None
+            reason = dataplane.error_message(response.body) if response.status >= 400 else None
             self.access.write(context["call_id"], request.method, request.path[:200], response.status, seconds * 1000,
                               context.get("rows"), reason)
         return [response.body]

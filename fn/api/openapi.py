@@ -10,13 +10,25 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from . import __version__, v2
-from .advice import CODES
-from .api import OUTPUT, Limits
-from .csvio import ANSWER_COLUMNS
-from .csvio import MEDIA_TYPE as CSV
-from .fields import ALTERNATIVE, CATEGORICAL, CURRENCY, EXAMPLE, FLAGS, MAX_TEXT, NEW_PRICE, NUMERIC, OTHERS, REQUIRED
-from .intervals import LEVELS
+from fn import __version__
+from fn.api import v2
+from fn.api.csvio import ANSWER_COLUMNS
+from fn.api.csvio import MEDIA_TYPE as CSV
+from fn.api.dataplane import OUTPUT, Limits
+from fn.model.intervals import LEVELS
+from fn.record.advice import CODES
+from fn.record.fields import (
+    ALTERNATIVE,
+    CATEGORICAL,
+    CURRENCY,
+    EXAMPLE,
+    FLAGS,
+    MAX_TEXT,
+    NEW_PRICE,
+    NUMERIC,
+    OTHERS,
+    REQUIRED,
+)
 
 REF = "#/components/schemas/"
 JSON = "application/json"

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from .advice import OUTSIDE  # the warning code the outside counter counts
+from fn.record.advice import OUTSIDE  # the warning code the outside counter counts
 
 # From a cached single record (about 0.1 ms) to a cold first request or a 1,000-row batch.
 BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

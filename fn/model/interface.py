@@ -1,18 +1,22 @@
 """What the API needs of a model, and nothing more: the seam where a runtime is swapped.
 
-The TFLite model (fn/inference.py) is what ships; the TensorFlow reference
+The TFLite model (fn/model/tflite.py) is what ships; the TensorFlow reference
 (reference/predictor.py) is the same model the old way. Both take rows already encoded by
 the specification's Encoder and return numbers; the API builds every answer from them.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from .features import Encoder
-from .intervals import Intervals
+from fn.model.intervals import Intervals
+from fn.record.features import Encoder
+
+# The committed artifacts, beside fn/: /app/model in the images.
+MODEL_DIR = Path(__file__).resolve().parents[2] / "model"
 
 
 class Model(Protocol):

@@ -16,8 +16,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from . import __version__, api, card, features, logs, openapi, page, v2
-from .messages import Request, Response, json_response
+from fn import __version__
+from fn.api import dataplane, openapi, page, v2
+from fn.api.messages import Request, Response, json_response
+from fn.model import card
+from fn.record import features
+from fn.server import logs
 
 NATIVE_PREDICT = ("/", "/predict")
 NATIVE_METADATA = ("/", "/metadata")
@@ -32,13 +36,13 @@ _V1_MODEL = re.compile(r"/v1/models/(?P<model>[^/:]+)(?P<what>:predict)?")
 def _allow(request: Request, *methods: str) -> None:
     allowed = methods + (("HEAD",) if "GET" in methods else ())
     if request.method not in allowed:
-        raise api.MethodNotAllowed(request.method, ", ".join(methods))
+        raise dataplane.MethodNotAllowed(request.method, ", ".join(methods))
 
 
 class Routes:
     """A route (Request -> Response) over one data plane; `function` picks the unlisted paths' answer."""
 
-    def __init__(self, plane: api.DataPlane, function: bool):
+    def __init__(self, plane: dataplane.DataPlane, function: bool):
         self.plane = plane
         self.function = function
         self._page: bytes | None = None
@@ -53,7 +57,7 @@ class Routes:
 
     def __call__(self, request: Request) -> Response:
         path = request.path
-        if path.startswith(api.PROTOCOL_PATHS):
+        if path.startswith(dataplane.PROTOCOL_PATHS):
             return self.protocol(request)
         if path == OPENAPI:
             _allow(request, "GET")
@@ -75,8 +79,8 @@ class Routes:
             return json_response(200, self.plane.metadata())
         if path == "/predict":
             _allow(request, "POST")
-        raise api.NotFound(f"no route {path[:100]}; use POST /predict, GET /metadata, GET {OPENAPI}, GET {MODEL_CARD}, "
-                           "/v1/models/device-price or /v2/models/device-price")
+        raise dataplane.NotFound(f"no route {path[:100]}; use POST /predict, GET /metadata, GET {OPENAPI}, "
+                                 f"GET {MODEL_CARD}, /v1/models/device-price or /v2/models/device-price")
 
     def protocol(self, request: Request) -> Response:
         path = request.path
@@ -102,16 +106,16 @@ class Routes:
                 return self.predict_v1(request)
             _allow(request, "GET")
             return json_response(200 if self.plane.ready else 503, self.status_v1())
-        raise api.NotFound(f"no route {path[:100]}; the protocols' paths are /v2, /v2/health/live, "
+        raise dataplane.NotFound(f"no route {path[:100]}; the protocols' paths are /v2, /v2/health/live, "
                            f"/v2/health/ready, /v2/models/{v2.NAME}[/versions/{{version}}][/ready|/infer], "
                            f"/v1/models/{v2.NAME}[:predict]")
 
     def _check_model(self, model: str, version: str | None) -> None:
         if model != v2.NAME:
-            raise api.NotFound(f"no model {features.quote(model)}; this service serves {v2.NAME!r}",
+            raise dataplane.NotFound(f"no model {features.quote(model)}; this service serves {v2.NAME!r}",
                                [{"row": None, "field": "model", "reason": "unknown model"}])
         if version is not None and version != self.plane.model.version:
-            raise api.NotFound(f"{v2.NAME} has no version {features.quote(version)}; it serves version "
+            raise dataplane.NotFound(f"{v2.NAME} has no version {features.quote(version)}; it serves version "
                                f"{self.plane.model.version}",
                                [{"row": None, "field": "version", "reason": "unknown version"}])
 
@@ -126,7 +130,7 @@ class Routes:
         """KServe v1 / TensorFlow Serving: {"instances": [records]} -> {"predictions": [answers]}."""
         records, batch, options = self.plane.parse(request.body, request.query)
         if not batch:
-            raise api.BadRequest("a v1 request is {\"instances\": [record, ...]}",
+            raise dataplane.BadRequest("a v1 request is {\"instances\": [record, ...]}",
                                  [{"row": None, "field": "instances", "reason": "is required"}])
         return json_response(200, {"predictions": self.plane.batch(records, options)})
 
@@ -149,5 +153,5 @@ def _call_id() -> str:
     return request["call_id"] if request else uuid.uuid4().hex
 
 
-def server_route(plane: api.DataPlane) -> Callable[[Request], Response]:
+def server_route(plane: dataplane.DataPlane) -> Callable[[Request], Response]:
     return Routes(plane, function=False)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .fields import (  # noqa: F401 (the record's declarations, re-exported)
+from fn.record.fields import (  # noqa: F401 (the record's declarations, re-exported)
     ALTERNATIVE,
     CATEGORICAL,
     CURRENCY,

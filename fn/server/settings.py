@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, make_dataclass, replace
 from pathlib import Path
 from typing import Any
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+from fn.model.interface import MODEL_DIR as DEFAULT_MODEL_DIR
 
 
 class ConfigError(ValueError):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .fields import CURRENCY
-from .model import Model
+from fn.model.interface import Model
+from fn.record.fields import CURRENCY
 
 
 def known_limits(spec: dict[str, Any], metrics: dict[str, Any]) -> list[str]:

@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import advice, csvio, features
-from .explain import Explainer
-from .messages import Request, Response, json_response
-from .model import Model
+from fn.api import csvio
+from fn.api.messages import Request, Response, json_response
+from fn.model.explain import Explainer
+from fn.model.interface import Model
+from fn.record import advice, features
 
 
 class ClientError(Exception):

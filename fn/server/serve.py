@@ -24,12 +24,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import api, logs, metrics
-from .app import HEALTH_PATHS, App, Route
-from .auth import BearerToken
-from .fields import FIELDS
-from .model import Model
-from .waitress_adapter import Server
+from fn.api import dataplane
+from fn.model.interface import Model
+from fn.record.fields import FIELDS
+from fn.server import logs, metrics
+from fn.server.app import HEALTH_PATHS, App, Route
+from fn.server.auth import BearerToken
+from fn.server.waitress_adapter import Server
 
 # Set by a SIGTERM/SIGINT that arrives before serve_socket has installed its own handlers
 # (in a worker just forked, say): serve_socket then starts draining at once.
@@ -145,7 +146,7 @@ def serve_socket(app: App, sock: socket.socket, config: Any, name: str, parent: 
     app.flush()  # the last counts and lines, before the process exits
 
 
-def run(config: Any, name: str, model: Model, make_route: Callable[[api.DataPlane], Route], load_seconds: float,
+def run(config: Any, name: str, model: Model, make_route: Callable[[dataplane.DataPlane], Route], load_seconds: float,
         health_paths: tuple[str, ...] = HEALTH_PATHS) -> int:
     """Listen, then serve `model` in this process (workers=1) or in forked workers sharing the socket."""
     try:
@@ -170,7 +171,7 @@ def run(config: Any, name: str, model: Model, make_route: Callable[[api.DataPlan
             return 1
         measured = metrics.Metrics(FIELDS)
         measured.started(model.version, model.runtime, _version_of(model.runtime), load_seconds, config.max_inflight)
-    plane = api.DataPlane(model, api.Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured))
+    plane = dataplane.DataPlane(model, dataplane.Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured))
     app = App(make_route(plane), access=logs.AccessLog(config.log_format, model.version) if config.access_log else None,
               metrics=measured, max_inflight=config.max_inflight, max_body_bytes=config.max_body_bytes,
               token=BearerToken(config.token_file), health_paths=health_paths, plane=plane)

@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .fields import EXAMPLE, FLAGS, NEW_PRICE, NUMERIC
+from fn.record.fields import EXAMPLE, FLAGS, NEW_PRICE, NUMERIC
 
 # The fields in the form's order, and the words a person reads for them.
 LABELS = {

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .features import NEW_PRICE, NUMERIC, NUMERIC_BY_NAME, warning
+from fn.record.features import NEW_PRICE, NUMERIC, NUMERIC_BY_NAME, warning
 
 OUTSIDE = "outside_training_range"  # also what the metrics count (fn/metrics.py)
 CODES = ("unknown_value", "imputed", OUTSIDE, "likely_inches", "above_new_price")

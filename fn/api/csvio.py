@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .features import FIELDS, NEW_PRICE, NUMERIC_BY_NAME, TARGET, ValidationError
+from fn.record.features import FIELDS, NEW_PRICE, NUMERIC_BY_NAME, TARGET, ValidationError
 
 MEDIA_TYPE = "text/csv"
 ACCEPTED = FIELDS + (NEW_PRICE.name,)

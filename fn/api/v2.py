@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import features
-from .api import BadRequest, TooLarge
+from fn.api.dataplane import BadRequest, TooLarge
+from fn.record import features
 
 NAME = "device-price"
 PLATFORM = "tflite"

@@ -1,0 +1,1 @@
+"""The contract without HTTP: the data plane, errors, options, each protocol's codec, routes, OpenAPI, CSV, the page."""
