@@ -27,6 +27,7 @@ test: $(STAMP)
 # package): any pair it reports fails the target.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	@if command -v duplicates >/dev/null; then \
 	  out=$$(duplicates); echo "$$out"; case "$$out" in "no duplicates"*) ;; *) exit 1 ;; esac; \
 	else echo "duplicates: not installed here; skipped"; fi

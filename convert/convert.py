@@ -6,7 +6,7 @@ Builtin ops only (no Flex ops: the slim runtimes cannot run them), no default
 dynamic-range quantisation (TF 2.21 emits FULLY_CONNECTED v12, which tflite-runtime
 2.14 refuses). The check runs in a child process because tflite_runtime cannot create an
 Interpreter once TensorFlow is imported in the same process; it loads the new files
-through fn.inference exactly as the function does, so it also proves the manifest binds.
+through fn.predict exactly as the function does, so it also proves the manifest binds.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def run_tflite(model_dir: Path, records: list[dict[str, Any]]) -> dict[str, Any]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(records, f)
     try:
-        proc = subprocess.run([sys.executable, "-m", "fn.model.tflite", f.name, "--model-dir", str(model_dir)],
+        proc = subprocess.run([sys.executable, "-m", "fn.predict", f.name, "--model-dir", str(model_dir)],
                               capture_output=True, text=True, cwd=ROOT)
     finally:
         os.unlink(f.name)

@@ -1,6 +1,6 @@
 """Price a CSV file of any size: python -m fn.batch IN.csv [-o OUT.csv]
 
-The same rows in, the same columns out, as `POST` with Content-Type: text/csv (fn/csvio.py),
+The same rows in, the same columns out, as `POST` with Content-Type: text/csv (fn/api/csvio.py),
 without the request's row limit: the file is read twice, streaming. The first pass checks every
 row and stops, naming the CSV lines, if any is invalid (all or nothing, like the API); the
 second predicts CHUNK rows at a time with a progress bar on stderr and writes each chunk as it
@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from fn.api import csvio
-from fn.api.dataplane import DataPlane, Options, read_options
+from fn.api.body import Options, read_options
+from fn.api.dataplane import DataPlane
 from fn.model.tflite import MODEL_DIR, ModelError, Predictor
 from fn.record import features
+from fn.record.problems import ValidationError
 
 CHUNK = 1000
 MAX_PROBLEMS = 20  # lines listed when a file is invalid
@@ -40,17 +42,17 @@ def check(path: Path, size: int) -> int:
     for _, _, records, first in chunks(path, size):
         try:
             features.check_records(records)
-        except features.ValidationError as e:
+        except ValidationError as e:
             problems += csvio.with_lines(e, first).details
         rows += len(records)
         if len(problems) >= MAX_PROBLEMS:
             break
     if problems:
         lines = csvio.invalid_lines(problems)
-        raise features.ValidationError(f"invalid CSV lines: {csvio.shown(lines, MAX_PROBLEMS)}; nothing was priced",
+        raise ValidationError(f"invalid CSV lines: {csvio.shown(lines, MAX_PROBLEMS)}; nothing was priced",
                                        problems)
     if not rows:
-        raise features.ValidationError("the CSV has a header but no rows", [])
+        raise ValidationError("the CSV has a header but no rows", [])
     return rows
 
 
@@ -84,20 +86,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Price every device in a CSV file (the dataset's column names).")
     parser.add_argument("csv", type=Path, help="the input: a header row, then one device per line")
     parser.add_argument("-o", "--output", type=Path, help="where to write (default: standard output)")
-    parser.add_argument("--level", default="0.9", help="the price range's level (default 0.9)")
+    parser.add_argument("--level", help="the price range's level (default: the model's, GET /metadata default_level)")
     parser.add_argument("--chunk", type=int, default=CHUNK, help=f"rows per model call (default {CHUNK})")
     parser.add_argument("--model-dir", default=MODEL_DIR)
     args = parser.parse_args(argv)
     try:
         plane = DataPlane(Predictor(args.model_dir))
-        options = read_options({"level": args.level}, {}, plane.model.intervals.levels)
+        options = read_options({} if args.level is None else {"level": args.level}, {}, plane.model.intervals.levels)
         out = open(args.output, "w", newline="") if args.output else sys.stdout
         try:
             rows = run(args.csv, out, plane, options, max(1, args.chunk))
         finally:
             if args.output:
                 out.close()
-    except features.ValidationError as e:
+    except ValidationError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except (ModelError, OSError, UnicodeDecodeError, csv.Error) as e:

@@ -1,5 +1,5 @@
 """Write docs/openapi.json: the OpenAPI 3.1 document of the three protocols, generated from the
-feature specification by fn/openapi.py (the same document GET /openapi.json serves).
+feature specification by fn/api/openapi.py (the same document GET /openapi.json serves).
 
     python -m scripts.openapi [--check]
 """
@@ -14,13 +14,18 @@ if __package__ in (None, ""):  # run as a file: import the project from the repo
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fn.api import openapi
+from fn.api.dataplane import Limits
+from fn.model.interface import MODEL_DIR
+from fn.model.intervals import FILE, Intervals
 from scripts import cli
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 
 
 def text() -> str:
-    return json.dumps(openapi.document(), indent=2) + "\n"
+    """The document the committed model serves with the default limits."""
+    intervals = Intervals(json.loads((MODEL_DIR / FILE).read_text()))
+    return json.dumps(openapi.document(Limits(), intervals.levels, intervals.default), indent=2) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from baseline.server import HEALTH_PATHS
+from fn.api.operations import PROBES as HEALTH_PATHS
 from fn.server import settings
 from tests.conftest import ROOT
 

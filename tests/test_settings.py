@@ -99,3 +99,16 @@ def test_deploy_files_are_in_step_with_the_table():
 def test_server_workers_agree_with_its_image():
     text = (ROOT / "Dockerfile.server").read_text()
     assert f"{settings.defaults('baseline').workers} workers" in text
+
+
+def test_config_is_typed_as_the_table_parses():
+    """settings.Config declares one field per Setting, in the table's order, of the type its parser returns."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(settings.Config)
+    assert [f.name for f in dataclasses.fields(settings.Config)] == [s.name for s in settings.SETTINGS]
+    for s in settings.SETTINGS:
+        returned = s.parse if isinstance(s.parse, type) else typing.get_type_hints(s.parse)["return"]
+        assert hints[s.name] is returned, s.name
+        assert isinstance(s.default, returned) and isinstance(s.default_for("baseline"), returned), s.name

@@ -14,7 +14,8 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from fn.record.features import FIELDS, NEW_PRICE, NUMERIC_BY_NAME, TARGET, ValidationError
+from fn.record.features import FIELDS, NEW_PRICE, NUMERIC_BY_NAME, TARGET
+from fn.record.problems import ValidationError, detail
 
 MEDIA_TYPE = "text/csv"
 ACCEPTED = FIELDS + (NEW_PRICE.name,)
@@ -34,10 +35,10 @@ def header(reader: Iterator[list[str]]) -> list[str]:
         names = [name.strip() for name in next(reader)]
     except StopIteration:
         raise ValidationError("the CSV is empty; its first line names the columns",
-                              [{"row": None, "line": 1, "field": None, "reason": "no header"}]) from None
-    problems = [{"row": None, "line": 1, "field": name[:40], "reason": "is not a known column"}
+                              [detail(None, "no header", line=1)]) from None
+    problems = [detail(name, "is not a known column", line=1)
                 for name in names if name not in ACCEPTED + PASSED_THROUGH]
-    problems += [{"row": None, "line": 1, "field": name[:40], "reason": "appears twice"}
+    problems += [detail(name, "appears twice", line=1)
                  for i, name in enumerate(names) if name in names[:i]]
     if problems:
         raise ValidationError(f"the CSV header is invalid; the columns are {', '.join(ACCEPTED)}", problems)
@@ -60,8 +61,7 @@ def _value(name: str, cell: str) -> Any:
 def record(names: list[str], cells: list[str], row: int) -> dict[str, Any]:
     if len(cells) != len(names):
         raise ValidationError(f"CSV line {line_of(row)} has {len(cells)} cells; the header has {len(names)}",
-                              [{"row": row, "line": line_of(row), "field": None,
-                                "reason": f"has {len(cells)} cells, expected {len(names)}"}])
+                              [detail(None, f"has {len(cells)} cells, expected {len(names)}", row, line=line_of(row))])
     return {name: _value(name, cell) for name, cell in zip(names, cells, strict=True)
             if name not in PASSED_THROUGH and cell.strip()}
 
@@ -110,8 +110,7 @@ def parse(text: str, max_rows: int) -> tuple[list[str], list[list[str]], list[di
     if len(records) > max_rows:
         raise OverflowError(max_rows)
     if not records:
-        raise ValidationError("the CSV has a header but no rows", [{"row": None, "line": 2, "field": None,
-                                                                  "reason": "no rows"}])
+        raise ValidationError("the CSV has a header but no rows", [detail(None, "no rows", line=2)])
     return names, cells, records
 
 

@@ -1,132 +1,26 @@
-"""The HTTP contract without HTTP: a Request in, a Response out.
+"""The data plane, as KServe calls it: one model behind the contract, a Request in, a Response out.
 
-Parsing, validation, every answer's body and the mapping of every failure to a status live
-here once (the data plane, as KServe calls it); the function's handler and the baseline's
-routes only choose which of these to call.
+Reading the body (fn/api/body.py), validation (fn/record/features.py), the model's call and
+every answer's body live here once; the routes (fn/api/routes.py) only choose which of these to
+call, and every refusal is a ClientError rendered by fn/api/errors.py.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import math
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fn.api import csvio
+from fn.api.body import DEFAULT, Options, read_json, read_options
+from fn.api.errors import BadRequest, TooLarge, body_too_large
 from fn.api.messages import Request, Response, json_response
 from fn.model.explain import Explainer
 from fn.model.interface import Model
 from fn.record import advice, features
-
-
-class ClientError(Exception):
-    """A failure the client caused; its status comes from STATUS, by class."""
-
-    def __init__(self, message: str, details: list[dict[str, Any]] | None = None,
-                 headers: list[tuple[str, str]] | None = None):
-        super().__init__(message)
-        self.message, self.details, self.headers = message, details or [], headers or []
-
-
-class BadRequest(ClientError):
-    """The body is not a request of this API (not JSON, wrong shape)."""
-
-
-class TooLarge(ClientError):
-    """The body or the batch is over its limit."""
-
-
-class NotFound(ClientError):
-    pass
-
-
-class Unauthorized(ClientError):
-    """No bearer token, or not the one in force (never quoted back)."""
-
-    def __init__(self, sent: bool):
-        challenge = 'Bearer realm="device-price"' + (', error="invalid_token"' if sent else "")
-        super().__init__("a wrong bearer token" if sent else "this service needs Authorization: Bearer <token>",
-                         headers=[("WWW-Authenticate", challenge)])
-
-
-class MethodNotAllowed(ClientError):
-    def __init__(self, method: str, allowed: str):
-        super().__init__(f"method {method} is not allowed here; use {allowed}", headers=[("Allow", allowed)])
-
-
-# The one table from failure to status. A ValidationError is a well-formed request whose
-# values are wrong; anything not listed is a bug and becomes 500 in the HTTP layer.
-STATUS: dict[type[Exception], int] = {
-    BadRequest: 400,
-    Unauthorized: 401,
-    NotFound: 404,
-    MethodNotAllowed: 405,
-    TooLarge: 413,
-    features.ValidationError: 422,
-}
-
-
-CLIENT_ERRORS = tuple(STATUS)
-# The standard protocols (v1, v2) answer every bad input with 400, a wrong value included.
-PROTOCOL_STATUS = {**STATUS, features.ValidationError: 400}
-# Paths of the standard protocols: their errors take the protocols' shape, {"error": "<message>"}.
-PROTOCOL_PATHS = ("/v1/", "/v2")
-
-
-def error(status: int, message: str, details: list[dict[str, Any]] | None = None,
-          headers: list[tuple[str, str]] | None = None, flat: bool = False) -> Response:
-    """An error answer: the native {"error": {"message", "details"}}, or with `flat` the standard
-    protocols' {"error": "<message>"} with the same details beside it."""
-    body = {"error": message, "details": details or []} if flat else \
-        {"error": {"message": message, "details": details or []}}
-    return json_response(status, body, headers)
-
-
-def failure(e: Exception, path: str = "/") -> Response:
-    """The answer to one of CLIENT_ERRORS, in the shape of the API that `path` belongs to."""
-    flat = path.startswith(PROTOCOL_PATHS)
-    status = next(status for kind, status in (PROTOCOL_STATUS if flat else STATUS).items() if isinstance(e, kind))
-    return error(status, getattr(e, "message", str(e)), getattr(e, "details", []), getattr(e, "headers", []), flat)
-
-
-def error_message(body: bytes) -> str | None:
-    """An error answer's message, in either shape (for the log line)."""
-    try:
-        value = json.loads(body)["error"]
-        return (value if isinstance(value, str) else value["message"])[:200]
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def body_too_large(length: int, limit: int) -> TooLarge:
-    return TooLarge(f"the body is {length} bytes; the limit is {limit}",
-                    [{"row": None, "field": None, "reason": f"at most {limit} bytes"}])
-
-
-def _reject_constant(name: str) -> None:
-    raise BadRequest(f"the body is not valid JSON: {name} is not a JSON number")
-
-
-def _parse_int(digits: str) -> int | float:
-    # Python refuses to convert integers of over 4,300 digits, with advice about Python; no
-    # field takes more than a few digits, so a long one becomes a float (inf past 308 digits)
-    # and is refused by the field's range check, in the API's words.
-    return int(digits) if len(digits) <= 20 else float(digits)
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen = dict(pairs)  # in C; a key twice makes it shorter than the pairs
-    if len(seen) == len(pairs):
-        return seen
-    keys: set[str] = set()
-    for key, _ in pairs:
-        if key in keys:
-            raise BadRequest(f"the body is not valid JSON for this API: the key {features.quote(key)} appears twice",
-                             [{"row": None, "field": key[:40], "reason": "duplicate key"}])
-        keys.add(key)
-    raise AssertionError("unreachable: a shorter dict has a repeated key")
+from fn.record.problems import ValidationError, detail, json_type
 
 
 @dataclass(frozen=True)
@@ -134,43 +28,6 @@ class Limits:
     max_batch_rows: int = 1000
     # 1,000 rows of ~400 bytes each fit with room to spare; the server refuses larger bodies itself.
     max_body_bytes: int = 1 << 20
-
-
-@dataclass(frozen=True)
-class Options:
-    """What to add to the answers, asked for in the body or the query string."""
-    level: float = 0.9  # of the price range: one of the model's intervals.levels
-    explain: bool = False
-
-
-DEFAULT = Options()
-TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-
-
-def read_options(given: dict[str, Any], query: dict[str, str], levels: tuple[float, ...]) -> Options:
-    """Options from the body's option keys, else the query string; a wrong one names itself."""
-    problems, values = [], {}
-    for name in features.OPTIONS:
-        value = given[name] if name in given else query.get(name)
-        if value is None:
-            continue
-        if name == "explain":
-            flag = TRUE_FALSE.get(value.lower()) if isinstance(value, str) else value if isinstance(value, bool) else None
-            if flag is None:
-                problems.append({"row": None, "field": name, "reason": "must be true or false"})
-            values[name] = flag
-        else:
-            try:
-                level = float(value) if not isinstance(value, bool) else None
-            except (TypeError, ValueError):
-                level = None
-            if level not in levels:
-                problems.append({"row": None, "field": name,
-                                 "reason": f"must be one of {', '.join(f'{v:g}' for v in levels)}"})
-            values[name] = level
-    if problems:
-        raise features.ValidationError("an option is invalid", problems)
-    return Options(**values)
 
 
 class Observer(Protocol):
@@ -208,29 +65,16 @@ class DataPlane:
             raise body_too_large(len(body), self.limits.max_body_bytes)
 
     def read_json(self, body: bytes, expected: str = "a JSON object or {\"instances\": [...]}") -> Any:
-        """The body as JSON, whatever the Content-Type (faas-cli sends text/plain)."""
+        """The body as JSON, within max_body_bytes."""
         self.check_size(body)
-        if not body.strip():
-            raise BadRequest(f"the body is empty; send {expected}")
-        try:
-            text = body.decode("utf-8-sig")  # a byte order mark is harmless: accepted
-        except UnicodeDecodeError as e:
-            raise BadRequest(f"the body is not UTF-8 (byte {e.start})") from None
-        try:
-            value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates,
-                               parse_int=_parse_int)
-        except RecursionError:
-            raise BadRequest("the body is not acceptable JSON: nested too deeply") from None
-        except ValueError as e:
-            raise BadRequest(f"the body is not valid JSON: {e}") from None
-        return value
+        return read_json(body, expected)
 
     def parse(self, body: bytes, query: dict[str, str] | None = None) -> tuple[list[Any], bool, Options]:
         """The body as (records, is_batch, options): one record, or {"instances": [records]}, each
         with the options (features.OPTIONS) beside the fields or the instances."""
         value = self.read_json(body)
         if not isinstance(value, dict):
-            raise BadRequest(f"the body must be a JSON object or {{\"instances\": [...]}}, got {features.json_type(value)}")
+            raise BadRequest(f"the body must be a JSON object or {{\"instances\": [...]}}, got {json_type(value)}")
         options = read_options(value, query or {}, self.model.intervals.levels)
         if "instances" not in value:
             return [{k: v for k, v in value.items() if k not in features.OPTIONS}], False, options
@@ -238,20 +82,20 @@ class DataPlane:
         extra = sorted(set(value) - {"instances", *features.OPTIONS})
         if extra:
             raise BadRequest("a batch has only the key \"instances\"",
-                             [{"row": None, "field": k[:40], "reason": "is not allowed beside instances"} for k in extra])
+                             [detail(k, "is not allowed beside instances") for k in extra])
         if not isinstance(instances, list) or not instances:
             raise BadRequest("\"instances\" must be a non-empty list of records")
         rows = self.limits.max_batch_rows
         if len(instances) > rows:
             raise TooLarge(f"the batch has {len(instances)} rows; the limit is {rows}",
-                           [{"row": None, "field": "instances", "reason": f"at most {rows} rows"}])
+                           [detail("instances", f"at most {rows} rows")])
         return instances, True, options
 
     def predictions(self, records: list[Any], batch: bool = True, options: Options = DEFAULT) -> list[dict[str, Any]]:
         """Raw client records -> one answer per record; ValidationError lists every bad one."""
         try:
             clean = features.check_records(records, batch)
-        except features.ValidationError as e:
+        except ValidationError as e:
             if self.observe is not None:
                 self.observe.invalid([d["field"] for d in e.details])
             raise
@@ -265,8 +109,9 @@ class DataPlane:
                     for record, value, notes in zip(clean, values, unknown, strict=True)]
         if self.observe is not None:
             self.observe.predicted(clean, batch, seconds, warnings)
-        low, high = model.intervals.bounds(y, options.level)
-        results = [answer(record, value, (lo, hi, options.level), notes, model.version)
+        level = options.level or model.intervals.default
+        low, high = model.intervals.bounds(y, level)
+        results = [answer(record, value, (lo, hi, level), notes, model.version)
                    for record, value, lo, hi, notes in zip(clean, values, low.tolist(), high.tolist(), warnings,
                                                            strict=True)]
         if options.explain:
@@ -278,7 +123,7 @@ class DataPlane:
         return results
 
     def predict(self, request: Request) -> Response:
-        """POST: one record or a batch -> predictions; raises one of CLIENT_ERRORS."""
+        """POST: one record or a batch -> predictions; raises a ClientError."""
         if (request.headers.get("Content-Type") or "").lower().startswith(csvio.MEDIA_TYPE):
             return self.predict_csv(request)
         records, batch, options = self.parse(request.body, request.query)
@@ -302,8 +147,8 @@ class DataPlane:
         except OverflowError:
             raise TooLarge(f"the CSV has more than {limits.max_batch_rows} rows; the limit is {limits.max_batch_rows} "
                            "(python -m fn.batch prices files of any size)",
-                           [{"row": None, "field": None, "reason": f"at most {limits.max_batch_rows} rows"}]) from None
-        except features.ValidationError as e:
+                           [detail(None, f"at most {limits.max_batch_rows} rows")]) from None
+        except ValidationError as e:
             raise csvio.with_lines(e) from None
         except csv.Error as e:
             raise BadRequest(f"the body is not valid CSV: {e}") from None
@@ -323,6 +168,7 @@ class DataPlane:
             "runtime": model.runtime,
             "output": OUTPUT,
             "levels": list(model.intervals.levels),
+            "default_level": model.intervals.default,
             "brands": model.spec["brands"],
             "os": model.spec["os"],
             "input": features.schema(),

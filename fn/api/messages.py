@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
 JSON = "application/json"
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-           406: "Not Acceptable", 413: "Payload Too Large", 415: "Unsupported Media Type",
-           422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
-           503: "Service Unavailable"}
 
 
 class Headers(dict):
@@ -38,6 +35,7 @@ class Request:
     body: bytes = b""
     headers: Headers = field(default_factory=Headers)
     query: dict[str, str] = field(default_factory=dict)  # the first value of each key
+    call_id: str | None = None  # set by the HTTP layer (fn/server/app.py); returned as X-Call-Id
 
     @classmethod
     def from_wsgi(cls, environ: dict[str, Any], body: bytes) -> Request:
@@ -58,10 +56,13 @@ class Response:
     status: int
     body: bytes
     headers: list[tuple[str, str]] = field(default_factory=lambda: [("Content-Type", JSON)])
+    # Set on a refusal (fn/api/errors.py): the metric's reason and the message for the log line.
+    refusal: str | None = None
+    error: str | None = None
 
     @property
     def status_line(self) -> str:
-        return f"{self.status} {REASONS.get(self.status, '')}".rstrip()
+        return f"{self.status} {HTTPStatus(self.status).phrase}"
 
 
 def json_response(status: int, value: Any, headers: list[tuple[str, str]] | None = None) -> Response:

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document of all three protocols, generated from the feature specification
-(fn/fields.py: names, types, ranges, units), so that it cannot drift from what is checked.
+(fn/record/fields.py: names, types, ranges, units) and the one table of operations
+(fn/api/operations.py), so that it cannot drift from what is checked.
 
 Served at GET /openapi.json by the function and the server; committed as docs/openapi.json
 (`python -m scripts.openapi` rewrites it; a test holds it current).
@@ -15,7 +16,8 @@ from fn.api import v2
 from fn.api.csvio import ANSWER_COLUMNS
 from fn.api.csvio import MEDIA_TYPE as CSV
 from fn.api.dataplane import OUTPUT, Limits
-from fn.model.intervals import LEVELS
+from fn.api.errors import REFUSALS, Overloaded, Unauthorized
+from fn.api.operations import OPERATIONS, Operation
 from fn.record.advice import CODES
 from fn.record.fields import (
     ALTERNATIVE,
@@ -33,7 +35,6 @@ from fn.record.fields import (
 REF = "#/components/schemas/"
 JSON = "application/json"
 HTML = "text/html"
-ROWS = Limits().max_batch_rows
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -67,9 +68,9 @@ def _field_schemas() -> dict[str, Any]:
     return fields
 
 
-def _option_schemas(levels: list[float]) -> dict[str, Any]:
+def _option_schemas(levels: list[float], default: float) -> dict[str, Any]:
     return {"explain": {"type": "boolean", "description": "add each field's contribution to the price"},
-            "level": {"enum": levels, "description": "the price range's level (default 0.9)"}}
+            "level": {"enum": levels, "default": default, "description": "the price range's level"}}
 
 
 def _answer_schema() -> dict[str, Any]:
@@ -84,23 +85,6 @@ def _answer_schema() -> dict[str, Any]:
                "normalized_used_price_range": span | {"description": OUTPUT["normalized_used_price_range"]},
                "warnings": {"type": "array", "items": warning, "description": OUTPUT["warnings"]}}
     return answer
-
-
-def _errors(*statuses: int, protocol: bool = False) -> dict[str, Any]:
-    what = {400: "not a request of this API (v1/v2: any bad input)", 401: "a bearer token is needed or wrong",
-            404: "no such model, version or path", 405: "method not allowed here",
-            413: "body or batch over its limit", 422: "a record's values are wrong (the details name each)",
-            429: "over max_inflight; retry after Retry-After", 503: "draining: not ready"}
-    schema = _ref("ProtocolError" if protocol else "Error")
-    return {str(s): {"description": what[s], "content": {JSON: {"schema": schema}}} for s in statuses}
-
-
-def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"200": {"description": description, "content": {JSON: {"schema": schema}}}}
-
-
-def _body(schema: dict[str, Any], example: Any) -> dict[str, Any]:
-    return {"required": True, "content": {JSON: {"schema": schema, "example": example}}}
 
 
 def _v2_input_schemas() -> list[dict[str, Any]]:
@@ -120,9 +104,72 @@ def _v2_input_schemas() -> list[dict[str, Any]]:
     return tensors
 
 
+def _refusals(op: Operation) -> dict[str, Any]:
+    """The op's refusals by status, each described by its classes (401 and 429 on every non-probe)."""
+    kinds = op.refuses + (() if op.probe else (Unauthorized, Overloaded))
+    by_status: dict[int, list[str]] = {}
+    for kind in sorted(set(kinds), key=REFUSALS.index):
+        summaries = by_status.setdefault(kind.status_for(op.protocol), [])
+        if kind.summary not in summaries:
+            summaries.append(kind.summary)
+    schema = _ref("ProtocolError" if op.protocol else "Error")
+    out = {str(s): {"description": "; ".join(what), "content": {JSON: {"schema": schema}}}
+           for s, what in sorted(by_status.items())}
+    if op.unready:
+        out["503"] = {"description": "draining: not ready", "content": {JSON: {"schema": schema}}}
+    return dict(sorted(out.items()))
+
+
+def _content(schema: dict[str, Any], **more: dict[str, Any]) -> dict[str, Any]:
+    return {JSON: {"schema": schema}, **more}
+
+
+def _responses() -> dict[str, dict[str, Any]]:
+    """Each operation's 200 answer, by the name operations.py gives it."""
+    prediction = _content({"oneOf": [_ref("Answer"), _ref("BatchAnswer")]}, **{CSV: {"schema": {
+        "type": "string", "description": "the rows sent, each followed by " + ", ".join(ANSWER_COLUMNS)}}})
+    named = {op.response for op in OPERATIONS} - {"Prediction", "OpenAPI", "MetadataOrPage"}
+    return {"Prediction": prediction, "OpenAPI": _content({"type": "object"}),
+            "MetadataOrPage": _content(_ref("Metadata"), **{HTML: {"schema": {"type": "string"}}}),
+            **{name: _content(_ref(name)) for name in named}}
+
+
+def _requests(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    native = _content({"oneOf": [_ref("RecordWithOptions"), _ref("Batch")]}, **{CSV: {"schema": {
+        "type": "string", "description": "a header of column names, then one device per line"}}})
+    native[JSON]["example"] = EXAMPLE
+    v1 = _content(_ref("V1Request"))
+    v1[JSON]["example"] = {"instances": [EXAMPLE]}
+    infer = _content(_ref("V2InferenceRequest"))
+    infer[JSON]["example"] = {"id": "example", "inputs": v2.tensors([EXAMPLE])}
+    return {"Native": native, "V1Request": v1, "V2InferenceRequest": infer}
+
+
+def _paths(options: dict[str, Any]) -> dict[str, Any]:
+    """Every operation of fn/api/operations.py, under its path (the model's name filled in)."""
+    responses, requests = _responses(), _requests(options)
+    version = [{"name": "model_version", "in": "path", "required": True, "schema": {"type": "string"}}]
+    paths: dict[str, Any] = {}
+    for op in OPERATIONS:
+        item = paths.setdefault(op.path.replace("{model_name}", v2.NAME), {})
+        operation: dict[str, Any] = {"summary": op.summary}
+        if op.request == "Native":
+            operation["parameters"] = [{"name": name, "in": "query", "required": False, "schema": schema}
+                                       for name, schema in options.items()]
+        if op.request:
+            operation["requestBody"] = {"required": True, "content": requests[op.request]}
+        operation["responses"] = {"200": {"description": "OK", "content": responses[op.response]}, **_refusals(op)}
+        item[op.method.lower()] = operation
+        if "{model_version}" in op.path:
+            item["parameters"] = version
+    return paths
+
+
 @functools.cache
-def document() -> dict[str, Any]:
-    fields, options = _field_schemas(), _option_schemas(list(LEVELS))
+def document(limits: Limits, levels: tuple[float, ...], default_level: float) -> dict[str, Any]:
+    """The document for a service with these limits and its model's levels of price range."""
+    rows = limits.max_batch_rows
+    fields, options = _field_schemas(), _option_schemas(list(levels), default_level)
     answer = _answer_schema()
     explained = {**answer, "explanation": {
         "type": "object", "required": ["method", "reference_price", "reference", "contributions"],
@@ -142,7 +189,7 @@ def document() -> dict[str, Any]:
                               "required": [name for name in REQUIRED if name != ALTERNATIVE[NEW_PRICE.name]],
                               "oneOf": new_price, "properties": fields | options, "example": EXAMPLE},
         "Batch": {"type": "object", "additionalProperties": False, "required": ["instances"], "properties": {
-            "instances": {"type": "array", "minItems": 1, "maxItems": ROWS, "items": _ref("Record")}, **options}},
+            "instances": {"type": "array", "minItems": 1, "maxItems": rows, "items": _ref("Record")}, **options}},
         "Answer": {"type": "object", "required": [*answer, "model_version"],
                    "properties": {**explained, "model_version": {"type": "string"}}},
         "BatchAnswer": {"type": "object", "required": ["predictions", "model_version"], "properties": {
@@ -168,7 +215,7 @@ def document() -> dict[str, Any]:
         "Health": {"type": "object", "properties": {"status": {"type": "string"}, "live": {"type": "boolean"},
                                                     "ready": {"type": "boolean"}}},
         "V1Request": {"type": "object", "additionalProperties": False, "required": ["instances"], "properties": {
-            "instances": {"type": "array", "minItems": 1, "maxItems": ROWS, "items": _ref("Record")}}},
+            "instances": {"type": "array", "minItems": 1, "maxItems": rows, "items": _ref("Record")}}},
         "V1Response": {"type": "object", "required": ["predictions"], "properties": {
             "predictions": {"type": "array", "items": {"type": "object", "required": list(answer),
                                                        "properties": answer}}}},
@@ -204,68 +251,13 @@ def document() -> dict[str, Any]:
                         "shape": {"type": "array", "items": {"type": "integer"}},
                         "data": {"type": "array", "items": {"type": "number"}}}}}}},
     }
-    v2_example = {"id": "example", "inputs": v2.tensors([EXAMPLE])}
-    native_body = _body({"oneOf": [_ref("RecordWithOptions"), _ref("Batch")]}, EXAMPLE)
-    native_body["content"][CSV] = {"schema": {"type": "string", "description": "a header of column names, then "
-                                                                              "one device per line"}}
-    ok = _ok({"oneOf": [_ref("Answer"), _ref("BatchAnswer")]})
-    ok["200"]["content"][CSV] = {"schema": {"type": "string", "description": "the rows sent, each followed by "
-                                                                            + ", ".join(ANSWER_COLUMNS)}}
-    native_post = {
-        "summary": "Predict one record, a batch {\"instances\": [...]} or a CSV file, with the native API",
-        "parameters": [{"name": name, "in": "query", "required": False, "schema": schema}
-                       for name, schema in options.items()],
-        "requestBody": native_body,
-        "responses": {**ok, **_errors(400, 401, 413, 422, 429)},
-    }
-    metadata_get = {"summary": "The model's metadata and input schema (a browser asking for text/html at / gets "
-                               "the page)",
-                    "responses": {**_ok(_ref("Metadata")), **_errors(401, 429)}}
-    page_get = {**metadata_get, "responses": {**_ok(_ref("Metadata")), **_errors(401, 429)}}
-    page_get["responses"]["200"]["content"][HTML] = {"schema": {"type": "string"}}
-    health = {"responses": {**_ok(_ref("Health")), **_errors(503)}}
-    model = "/v2/models/" + v2.NAME
-    version = [{"name": "model_version", "in": "path", "required": True, "schema": {"type": "string"}}]
-    infer = {"summary": "Open Inference Protocol v2: one input tensor per column",
-             "requestBody": _body(_ref("V2InferenceRequest"), v2_example),
-             "responses": {**_ok(_ref("V2InferenceResponse")), **_errors(400, 401, 404, 413, 429, protocol=True)}}
-    model_metadata = {"summary": "Open Inference Protocol v2 model metadata",
-                      "responses": {**_ok(_ref("V2ModelMetadata")), **_errors(401, 404, 429, protocol=True)}}
-    model_ready = {"responses": {**_ok(_ref("V2ModelReady")), **_errors(401, 404, 429, 503, protocol=True)}}
-    paths = {
-        "/": {"get": page_get, "post": native_post},
-        "/predict": {"post": native_post},
-        "/metadata": {"get": metadata_get},
-        "/model": {"get": {"summary": "The model card: scores, price ranges' coverage, provenance, known limits",
-                           "responses": {**_ok(_ref("ModelCard")), **_errors(401, 429)}}},
-        "/openapi.json": {"get": {"summary": "This document", "responses": {
-            **_ok({"type": "object"}), **_errors(401, 429)}}},
-        "/_/health": {"get": health},
-        "/_/ready": {"get": health},
-        "/v2/health/live": {"get": {"responses": _ok(_ref("Health"))}},
-        "/v2/health/ready": {"get": health},
-        "/v2": {"get": {"summary": "Open Inference Protocol v2 server metadata",
-                        "responses": {**_ok(_ref("V2ServerMetadata")), **_errors(401, 429, protocol=True)}}},
-        model: {"get": model_metadata},
-        model + "/ready": {"get": model_ready},
-        model + "/infer": {"post": infer},
-        model + "/versions/{model_version}": {"get": model_metadata, "parameters": version},
-        model + "/versions/{model_version}/ready": {"get": model_ready, "parameters": version},
-        model + "/versions/{model_version}/infer": {"post": infer, "parameters": version},
-        f"/v1/models/{v2.NAME}": {"get": {"summary": "KServe v1 / TensorFlow Serving model status", "responses": {
-            **_ok(_ref("V1Status")), **_errors(401, 429, 503, protocol=True)}}},
-        f"/v1/models/{v2.NAME}:predict": {"post": {
-            "summary": "KServe v1 / TensorFlow Serving predict: {\"instances\": [records]}",
-            "requestBody": _body(_ref("V1Request"), {"instances": [EXAMPLE]}),
-            "responses": {**_ok(_ref("V1Response")), **_errors(400, 401, 413, 429, protocol=True)}}},
-    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "device-price", "version": __version__,
                  "description": "The used price of a phone or tablet from its specifications. Three protocols on "
                                 "one port: the native API, KServe v1 / TensorFlow Serving and the Open Inference "
                                 "Protocol v2. The function also predicts on a POST to any other path."},
-        "paths": paths,
+        "paths": _paths(options),
         "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{}, {"bearer": []}],
     }

@@ -1,12 +1,12 @@
-"""Which path answers what: one table for the function and the server alike.
+"""Which path answers what, for the function and the server alike: the router over the one
+table of operations (fn/api/operations.py), which also makes the OpenAPI document.
 
-Three protocols on one port, all over the one data plane (fn/api.py): the native API, KServe
-v1 / TensorFlow Serving (/v1/models/device-price[:predict]) and the Open Inference Protocol v2
-(/v2/..., fn/v2.py); plus GET /openapi.json, the model card (GET /model) and, for a browser,
-the page at GET / (fn/page.py). The function and the server differ only in what
-an unlisted path does: the function, like any OpenFaaS function, predicts on a POST to any
-other path and describes itself on a GET; the server answers 404. Health probes are the HTTP
-layer's (fn/app.py), so that they skip the token and are not counted.
+Three protocols on one port, all over the one data plane (fn/api/dataplane.py): the native
+API, KServe v1 / TensorFlow Serving and the Open Inference Protocol v2 (fn/api/v2.py); plus the
+OpenAPI document, the model card and, for a browser, the page. The function and the server
+differ only in what an unlisted path does: the function, like any OpenFaaS function, predicts on
+a POST to any other path and describes itself on a GET; the server answers 404. Probes are
+answered here too, but the HTTP layer (fn/server/app.py) lets them skip the token and the metrics.
 """
 
 from __future__ import annotations
@@ -14,144 +14,174 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from fn import __version__
-from fn.api import dataplane, openapi, page, v2
+from fn.api import errors, openapi, page, v2
+from fn.api.dataplane import DataPlane
+from fn.api.errors import BadRequest, MethodNotAllowed, NotFound
 from fn.api.messages import Request, Response, json_response
+from fn.api.operations import NATIVE, OPERATIONS, Operation
 from fn.model import card
-from fn.record import features
-from fn.server import logs
-
-NATIVE_PREDICT = ("/", "/predict")
-NATIVE_METADATA = ("/", "/metadata")
-OPENAPI = "/openapi.json"
-MODEL_CARD = "/model"
-# /v2/models/device-price[/versions/V][/ready | /infer]; the model name is matched loosely so
-# that another name gets a 404 naming the one served.
-_V2_MODEL = re.compile(r"/v2/models/(?P<model>[^/]+)(?:/versions/(?P<version>[^/]+))?(?P<what>/ready|/infer)?")
-_V1_MODEL = re.compile(r"/v1/models/(?P<model>[^/:]+)(?P<what>:predict)?")
+from fn.record.problems import detail, quote
 
 
-def _allow(request: Request, *methods: str) -> None:
-    allowed = methods + (("HEAD",) if "GET" in methods else ())
-    if request.method not in allowed:
-        raise dataplane.MethodNotAllowed(request.method, ", ".join(methods))
+def _pattern(path: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", path)  # literal, name, literal, ...
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/:]+)" for i, p in enumerate(parts)))
+
+
+def _by_path() -> dict[str, tuple[re.Pattern[str], dict[str, Operation]]]:
+    """Each declared path once, with its pattern and its operations by method."""
+    paths: dict[str, tuple[re.Pattern[str], dict[str, Operation]]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, (_pattern(op.path), {}))[1][op.method] = op
+    return paths
+
+
+PATHS = _by_path()
+
+
+def match(path: str) -> tuple[dict[str, Operation], dict[str, str]] | None:
+    """The operations declared at `path` by method, and the path's parameters; None if none is."""
+    for pattern, methods in PATHS.values():
+        found = pattern.fullmatch(path)
+        if found:
+            return methods, found.groupdict()
+    return None
+
+
+def _allowed(methods: dict[str, Operation] | tuple[str, ...]) -> tuple[str, ...]:
+    names = tuple(methods)
+    return names + (("HEAD",) if "GET" in names else ())
+
+
+def _refuse_method(request: Request, methods: dict[str, Operation] | tuple[str, ...]) -> None:
+    if request.method not in _allowed(methods):
+        raise MethodNotAllowed(request.method, ", ".join(methods))
 
 
 class Routes:
     """A route (Request -> Response) over one data plane; `function` picks the unlisted paths' answer."""
 
-    def __init__(self, plane: dataplane.DataPlane, function: bool):
+    def __init__(self, plane: DataPlane, function: bool):
         self.plane = plane
         self.function = function
         self._page: bytes | None = None
 
+    def __call__(self, request: Request) -> Response:
+        found = match(request.path)
+        if found is None:
+            return self.unlisted(request)
+        methods, params = found
+        method = "GET" if request.method == "HEAD" else request.method
+        if method not in methods:
+            if self.function and all(op.answer in NATIVE for op in methods.values()):
+                return self.unlisted(request)
+            _refuse_method(request, methods)
+        return getattr(self, methods[method].answer)(request, params)
+
+    def unlisted(self, request: Request) -> Response:
+        path = request.path
+        if errors.is_protocol(path):
+            raise NotFound(f"no route {quote(path)}; the protocols' paths are "
+                           + ", ".join(p for p in PATHS if errors.is_protocol(p)))
+        if not self.function:
+            raise NotFound(f"no route {quote(path)}; use " + ", ".join(
+                f"{op.method} {op.path}" for op in OPERATIONS if not op.probe and not op.protocol)
+                + f", /v1/models/{v2.NAME} or /v2/models/{v2.NAME}")
+        _refuse_method(request, ("GET", "POST"))  # an OpenFaaS function answers on any path
+        return self.predict(request, {}) if request.method == "POST" else self.metadata(request, {})
+
+    # -- the native API ------------------------------------------------------------------------
+
+    def root(self, request: Request, params: dict[str, str]) -> Response:
+        """A browser asks for text/html first; curl (*/*) and API clients get the metadata."""
+        if "text/html" in (request.headers.get("Accept") or ""):
+            return Response(200, self.page(), [("Content-Type", "text/html; charset=utf-8")])
+        return self.metadata(request, params)
+
     def page(self) -> bytes:
-        """The page for a person (fn/page.py), rendered on the first visit."""
+        """The page for a person (fn/api/page.py), rendered on the first visit."""
         if self._page is None:
             model = self.plane.model
             days = model.spec["training_range"]["days_used"]
             self._page = page.render(model.spec["brands"], model.spec["os"], (days[0], days[1]), model.version).encode()
         return self._page
 
-    def __call__(self, request: Request) -> Response:
-        path = request.path
-        if path.startswith(dataplane.PROTOCOL_PATHS):
-            return self.protocol(request)
-        if path == OPENAPI:
-            _allow(request, "GET")
-            return json_response(200, openapi.document())
-        if path == MODEL_CARD:
-            _allow(request, "GET")
-            return json_response(200, card.card(self.plane.model))
-        if path == "/" and request.method in ("GET", "HEAD") and _wants_html(request):
-            return Response(200, self.page(), [("Content-Type", "text/html; charset=utf-8")])
-        if self.function:  # an OpenFaaS function answers on any path
-            if request.method == "POST":
-                return self.plane.predict(request)
-            _allow(request, "GET", "POST")
-            return json_response(200, self.plane.metadata())
-        if path in NATIVE_PREDICT and request.method == "POST":
-            return self.plane.predict(request)
-        if path in NATIVE_METADATA:
-            _allow(request, *(("GET", "POST") if path == "/" else ("GET",)))
-            return json_response(200, self.plane.metadata())
-        if path == "/predict":
-            _allow(request, "POST")
-        raise dataplane.NotFound(f"no route {path[:100]}; use POST /predict, GET /metadata, GET {OPENAPI}, "
-                                 f"GET {MODEL_CARD}, /v1/models/device-price or /v2/models/device-price")
+    def predict(self, request: Request, params: dict[str, str]) -> Response:
+        return self.plane.predict(request)
 
-    def protocol(self, request: Request) -> Response:
-        path = request.path
-        if path == "/v2" or path == "/v2/":
-            _allow(request, "GET")
-            return json_response(200, {"name": v2.NAME, "version": __version__, "extensions": []})
-        found = _V2_MODEL.fullmatch(path)
-        if found:
-            self._check_model(found["model"], found["version"])
-            what = found["what"]
-            if what == "/infer":
-                _allow(request, "POST")
-                return self.infer(request)
-            _allow(request, "GET")
-            if what == "/ready":
-                return json_response(200 if self.plane.ready else 503, {"name": v2.NAME, "ready": self.plane.ready})
-            return json_response(200, v2.metadata(self.plane.model.version))
-        found = _V1_MODEL.fullmatch(path)
-        if found:
-            self._check_model(found["model"], None)
-            if found["what"]:
-                _allow(request, "POST")
-                return self.predict_v1(request)
-            _allow(request, "GET")
-            return json_response(200 if self.plane.ready else 503, self.status_v1())
-        raise dataplane.NotFound(f"no route {path[:100]}; the protocols' paths are /v2, /v2/health/live, "
-                           f"/v2/health/ready, /v2/models/{v2.NAME}[/versions/{{version}}][/ready|/infer], "
-                           f"/v1/models/{v2.NAME}[:predict]")
+    def metadata(self, request: Request, params: dict[str, str]) -> Response:
+        return json_response(200, self.plane.metadata())
 
-    def _check_model(self, model: str, version: str | None) -> None:
-        if model != v2.NAME:
-            raise dataplane.NotFound(f"no model {features.quote(model)}; this service serves {v2.NAME!r}",
-                               [{"row": None, "field": "model", "reason": "unknown model"}])
-        if version is not None and version != self.plane.model.version:
-            raise dataplane.NotFound(f"{v2.NAME} has no version {features.quote(version)}; it serves version "
-                               f"{self.plane.model.version}",
-                               [{"row": None, "field": "version", "reason": "unknown version"}])
+    def model_card(self, request: Request, params: dict[str, str]) -> Response:
+        return json_response(200, card.card(self.plane.model))
 
-    def infer(self, request: Request) -> Response:
-        """Open Inference Protocol: input tensors (one per column) -> output tensors."""
+    def openapi(self, request: Request, params: dict[str, str]) -> Response:
+        intervals = self.plane.model.intervals
+        return json_response(200, openapi.document(self.plane.limits, intervals.levels, intervals.default))
+
+    # -- probes ----------------------------------------------------------------------------------
+
+    def health(self, request: Request, params: dict[str, str]) -> Response:
+        ready = self.plane.ready
+        return json_response(200 if ready else 503, {"status": "ok" if ready else "draining"})
+
+    def live(self, request: Request, params: dict[str, str]) -> Response:
+        return json_response(200, {"live": True})
+
+    def ready(self, request: Request, params: dict[str, str]) -> Response:
+        return json_response(200 if self.plane.ready else 503, {"ready": self.plane.ready})
+
+    # -- the Open Inference Protocol v2 ----------------------------------------------------------
+
+    def v2_server(self, request: Request, params: dict[str, str]) -> Response:
+        return json_response(200, {"name": v2.NAME, "version": __version__, "extensions": []})
+
+    def v2_model(self, request: Request, params: dict[str, str]) -> Response:
+        self._check_model(params)
+        return json_response(200, v2.metadata(self.plane.model.version))
+
+    def v2_ready(self, request: Request, params: dict[str, str]) -> Response:
+        self._check_model(params)
+        return json_response(200 if self.plane.ready else 503, {"name": v2.NAME, "ready": self.plane.ready})
+
+    def infer(self, request: Request, params: dict[str, str]) -> Response:
+        """Input tensors (one per column) -> output tensors."""
+        self._check_model(params)
         body = self.plane.read_json(request.body, "an inference request {\"inputs\": [...]}")
         records, sent_id, outputs = v2.records(body, self.plane.limits.max_batch_rows)
         answers = self.plane.predictions(records, True)
-        return json_response(200, v2.response(answers, self.plane.model.version, sent_id or _call_id(), outputs))
+        return json_response(200, v2.response(answers, self.plane.model.version,
+                                              sent_id or request.call_id or uuid.uuid4().hex, outputs))
 
-    def predict_v1(self, request: Request) -> Response:
-        """KServe v1 / TensorFlow Serving: {"instances": [records]} -> {"predictions": [answers]}."""
+    # -- KServe v1 / TensorFlow Serving ------------------------------------------------------------
+
+    def v1_status(self, request: Request, params: dict[str, str]) -> Response:
+        """KServe v1's {"name", "ready"} and TensorFlow Serving's model_version_status, in one."""
+        self._check_model(params)
+        ready = self.plane.ready
+        return json_response(200 if ready else 503, {"name": v2.NAME, "ready": ready, "model_version_status": [{
+            "version": self.plane.model.version, "state": "AVAILABLE" if ready else "UNAVAILABLE",
+            "status": {"error_code": "OK", "error_message": ""}}]})
+
+    def v1_predict(self, request: Request, params: dict[str, str]) -> Response:
+        """{"instances": [records]} -> {"predictions": [answers]}."""
+        self._check_model(params)
         records, batch, options = self.plane.parse(request.body, request.query)
         if not batch:
-            raise dataplane.BadRequest("a v1 request is {\"instances\": [record, ...]}",
-                                 [{"row": None, "field": "instances", "reason": "is required"}])
+            raise BadRequest("a v1 request is {\"instances\": [record, ...]}", [detail("instances", "is required")])
         return json_response(200, {"predictions": self.plane.batch(records, options)})
 
-    def status_v1(self) -> dict[str, Any]:
-        """KServe v1's {"name", "ready"} and TensorFlow Serving's model_version_status, in one."""
-        ready = self.plane.ready
-        return {"name": v2.NAME, "ready": ready, "model_version_status": [{
-            "version": self.plane.model.version, "state": "AVAILABLE" if ready else "UNAVAILABLE",
-            "status": {"error_code": "OK", "error_message": ""}}]}
+    def _check_model(self, params: dict[str, str]) -> None:
+        if params["model_name"] != v2.NAME:
+            raise NotFound(f"no model {quote(params['model_name'])}; this service serves {v2.NAME!r}",
+                           [detail("model", "unknown model")])
+        version = params.get("model_version")
+        if version is not None and version != self.plane.model.version:
+            raise NotFound(f"{v2.NAME} has no version {quote(version)}; it serves version {self.plane.model.version}",
+                           [detail("version", "unknown version")])
 
 
-def _wants_html(request: Request) -> bool:
-    """A browser asks for text/html first; curl (*/*) and API clients get the metadata."""
-    return "text/html" in (request.headers.get("Accept") or "")
-
-
-def _call_id() -> str:
-    """This request's call id (returned as X-Call-Id), the id of a v2 answer the client gave none."""
-    request = logs.REQUEST.get()
-    return request["call_id"] if request else uuid.uuid4().hex
-
-
-def server_route(plane: dataplane.DataPlane) -> Callable[[Request], Response]:
+def server_route(plane: DataPlane) -> Callable[[Request], Response]:
     return Routes(plane, function=False)

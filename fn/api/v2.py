@@ -4,7 +4,7 @@ an inference request's tensors become the native API's records, and its answers 
 The tabular convention (MLServer's pandas codec, KServe's v2 examples): one input tensor per
 column, named as the dataset's columns, shape [N] or [N, 1], row-major data flat or nested.
 Only the tensors' own rules live here (names, shapes, datatypes); every value is then checked
-by the native rules (fn/features.py), so both APIs refuse the same records with the same words.
+by the native rules (fn/record/features.py), so both APIs refuse the same records with the same words.
 Spec: https://github.com/kserve/open-inference-protocol (REST, "Inference" and "Metadata").
 """
 
@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fn.api.dataplane import BadRequest, TooLarge
+from fn.api.errors import BadRequest, TooLarge
 from fn.record import features
+from fn.record.problems import detail, json_type, quote
 
 NAME = "device-price"
 PLATFORM = "tflite"
 # The answers, as output tensors (FP64, shape [N, 1]), in this order unless `outputs` selects: each
-# picked from a native answer (the range's ends at its default level, 0.9).
+# picked from a native answer (the range's ends at the model's default level).
 PICK = {
     "used_price": lambda a: a["used_price"],
     "used_price_low": lambda a: a["used_price_range"]["low"],
@@ -89,17 +90,17 @@ def tensors(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _bad(message: str, field: str | None = None, reason: str | None = None, row: int | None = None) -> BadRequest:
-    return BadRequest(message, [{"row": row, "field": field, "reason": reason or message}])
+    return BadRequest(message, [detail(field, reason or message, row)])
 
 
 def _check_parameters(where: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value is None:
         return
     if not isinstance(value, dict):
-        raise _bad(f"{where}parameters must be an object, got {features.json_type(value)}", "parameters")
+        raise _bad(f"{where}parameters must be an object, got {json_type(value)}", "parameters")
     content_type = value.get("content_type")
     if content_type is not None and content_type not in allowed:
-        shown = features.quote(content_type) if isinstance(content_type, str) else features.json_type(content_type)
+        shown = quote(content_type) if isinstance(content_type, str) else json_type(content_type)
         raise _bad(f"{where}parameters.content_type {shown} is not supported here; "
                    f"use {' or '.join(repr(a) for a in allowed)}", "parameters")
 
@@ -124,38 +125,38 @@ def _column(tensor: Any, at: int) -> tuple[str, int, list[Any]]:
     """One input tensor -> (column name, rows, values); tensor-level rules only. The checks of a
     well-formed tensor come first and cost little: every request pays for them, per column."""
     if type(tensor) is not dict:
-        raise _bad(f"inputs[{at}] must be an object, got {features.json_type(tensor)}", "inputs")
+        raise _bad(f"inputs[{at}] must be an object, got {json_type(tensor)}", "inputs")
     name = tensor.get("name")
     accepts = ACCEPTS.get(name) if type(name) is str else None
     if accepts is None:
         if type(name) is not str or not name:
             raise _bad(f"inputs[{at}] needs a \"name\" (one of the dataset's columns)", "inputs")
         reason = features.unknown_field_reason(name)
-        raise BadRequest(f"input {features.quote(name)} {reason}; the inputs are {', '.join(features.FIELDS)}",
-                         [{"row": None, "field": name[:40], "reason": reason}])
+        raise BadRequest(f"input {quote(name)} {reason}; the inputs are {', '.join(features.FIELDS)}",
+                         [detail(name, reason)])
     if not TENSOR_KEYS.issuperset(tensor):
         extra = sorted(set(tensor) - TENSOR_KEYS)
-        raise _bad(f"input {features.quote(name)} has unknown key {features.quote(extra[0])}", name,
+        raise _bad(f"input {quote(name)} has unknown key {quote(extra[0])}", name,
                    "has an unknown key")
     if "parameters" in tensor:
-        _check_parameters(f"input {features.quote(name)}: ", tensor["parameters"], ("str",))
+        _check_parameters(f"input {quote(name)}: ", tensor["parameters"], ("str",))
     datatype = tensor.get("datatype")
     if datatype not in accepts:
         if datatype not in DATATYPES:
-            raise _bad(f"input {features.quote(name)} needs a datatype, one of {', '.join(DATATYPES)}", name,
+            raise _bad(f"input {quote(name)} needs a datatype, one of {', '.join(DATATYPES)}", name,
                        "unknown datatype")
-        raise _bad(f"input {features.quote(name)} has datatype {datatype}; it takes {', '.join(accepts)}", name,
+        raise _bad(f"input {quote(name)} has datatype {datatype}; it takes {', '.join(accepts)}", name,
                    f"datatype must be {' or '.join(accepts)}" if len(accepts) < 3 else "must be a number type")
     shape = tensor.get("shape")
     if not (type(shape) is list and 1 <= len(shape) <= 2 and type(shape[0]) is int and shape[0] >= 0
             and (len(shape) == 1 or (type(shape[1]) is int and shape[1] == 1))):
-        raise _bad(f"input {features.quote(name)} needs a shape [N] or [N, 1]", name, "shape must be [N] or [N, 1]")
+        raise _bad(f"input {quote(name)} needs a shape [N] or [N, 1]", name, "shape must be [N] or [N, 1]")
     data = tensor.get("data")
     if type(data) is not list:
-        raise _bad(f"input {features.quote(name)} needs \"data\", a list", name, "data must be a list")
+        raise _bad(f"input {quote(name)} needs \"data\", a list", name, "data must be a list")
     values = _flatten(data)
     if len(values) != shape[0]:
-        raise _bad(f"input {features.quote(name)} has shape {shape} but {len(values)} values", name,
+        raise _bad(f"input {quote(name)} has shape {shape} but {len(values)} values", name,
                    "data does not match shape")
     _check_values(name, datatype, values)
     return name, shape[0], values
@@ -166,28 +167,28 @@ def _check_values(name: str, datatype: str, values: list[Any]) -> None:
     allowed = _ELEMENT_TYPES[datatype]
     if not allowed.issuperset(map(type, values)):
         row, v = next((i, v) for i, v in enumerate(values) if type(v) not in allowed)
-        raise _bad(f"input {features.quote(name)} is {datatype} but element {row} is {features.json_type(v)}",
+        raise _bad(f"input {quote(name)} is {datatype} but element {row} is {json_type(v)}",
                    name, f"must be {datatype}", row)
     bounds = INTEGER_RANGE.get(datatype)
     if bounds is None:
         return
     for row, v in enumerate(values):
         if v is not None and not (math.isfinite(v) and v == int(v) and bounds[0] <= v <= bounds[1]):
-            raise _bad(f"input {features.quote(name)} is {datatype} but element {row} is not a {datatype} value",
+            raise _bad(f"input {quote(name)} is {datatype} but element {row} is not a {datatype} value",
                        name, f"must be a whole number in {datatype}'s range", row)
 
 
 def records(body: Any, max_rows: int) -> tuple[list[dict[str, Any]], str | None, tuple[str, ...]]:
     """An inference request (parsed JSON) -> (native records, request id, outputs asked for)."""
     if not isinstance(body, dict):
-        raise _bad(f"the body must be an inference request (a JSON object), got {features.json_type(body)}")
+        raise _bad(f"the body must be an inference request (a JSON object), got {json_type(body)}")
     if not REQUEST_KEYS.issuperset(body):
         extra = sorted(set(body) - REQUEST_KEYS)
-        raise _bad(f"an inference request has no key {features.quote(extra[0])}; "
-                   "its keys are id, parameters, inputs, outputs", extra[0][:40], "is not allowed")
+        raise _bad(f"an inference request has no key {quote(extra[0])}; "
+                   "its keys are id, parameters, inputs, outputs", extra[0], "is not allowed")
     request_id = body.get("id")
     if request_id is not None and not isinstance(request_id, str):
-        raise _bad(f"\"id\" must be a string, got {features.json_type(request_id)}", "id")
+        raise _bad(f"\"id\" must be a string, got {json_type(request_id)}", "id")
     _check_parameters("", body.get("parameters"), ("pd",))
     tensors = body.get("inputs")
     if not isinstance(tensors, list) or not tensors:
@@ -197,13 +198,13 @@ def records(body: Any, max_rows: int) -> tuple[list[dict[str, Any]], str | None,
     for at, tensor in enumerate(tensors):
         name, n, values = _column(tensor, at)
         if name in columns:
-            raise _bad(f"input {features.quote(name)} appears twice", name, "appears twice")
+            raise _bad(f"input {quote(name)} appears twice", name, "appears twice")
         if rows is not None and n != rows:
-            raise _bad(f"input {features.quote(name)} has {n} rows; the inputs before it have {rows}", name,
+            raise _bad(f"input {quote(name)} has {n} rows; the inputs before it have {rows}", name,
                        "every input needs the same number of rows")
         if n > max_rows:
             raise TooLarge(f"the inputs have {n} rows; the limit is {max_rows}",
-                           [{"row": None, "field": "inputs", "reason": f"at most {max_rows} rows"}])
+                           [detail("inputs", f"at most {max_rows} rows")])
         columns[name], rows = values, n
     if not rows:
         raise _bad("the inputs have no rows", "inputs", "shape [0]")
@@ -219,7 +220,7 @@ def _outputs(asked: Any) -> tuple[str, ...]:
     names = tuple(o["name"] for o in asked)
     unknown = [n for n in names if n not in OUTPUTS]
     if unknown:
-        raise _bad(f"no output {features.quote(unknown[0])}; the outputs are {', '.join(OUTPUTS)}", "outputs",
+        raise _bad(f"no output {quote(unknown[0])}; the outputs are {', '.join(OUTPUTS)}", "outputs",
                    "unknown output")
     return names or OUTPUTS
 

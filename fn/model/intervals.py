@@ -5,7 +5,7 @@ Training (convert/train.py) holds calibration rows out of every member of the ne
 prediction so that a stated share of new devices falls inside. The errors are grouped by the
 predicted price (BINS groups of equal size): cheap devices are predicted less surely than dear
 ones, so each group gets its own reach (a Mondrian conformal predictor: the promise holds within
-each group, not only on average). Serving (fn/api.py) applies the table with `bounds`. numpy
+each group, not only on average). Serving (fn/api/dataplane.py) applies the table with `bounds`. numpy
 only: this module ships in the function image.
 
 The promise is marginal: over devices like the ones the model learnt from, a `level` range holds
@@ -22,6 +22,7 @@ import numpy as np
 
 FILE = "intervals.json"
 LEVELS = (0.8, 0.9)
+DEFAULT_LEVEL = 0.9  # the range an answer carries when the request names no level
 BINS = 3
 METHOD = "split conformal, Mondrian by predicted price (groups of equal size on the calibration rows)"
 
@@ -40,7 +41,7 @@ def _quantile(scores: np.ndarray, level: float) -> float:
 
 
 def fit(predicted: np.ndarray, actual: np.ndarray, levels: tuple[float, ...] = LEVELS,
-        bins: int = BINS) -> dict[str, Any]:
+        bins: int = BINS, default_level: float = DEFAULT_LEVEL) -> dict[str, Any]:
     """The interval table from calibration rows' predictions and targets (both log prices)."""
     predicted, actual = np.asarray(predicted, dtype=np.float64), np.asarray(actual, dtype=np.float64)
     edges = np.quantile(predicted, np.linspace(0, 1, bins + 1)[1:-1]).tolist()
@@ -53,6 +54,7 @@ def fit(predicted: np.ndarray, actual: np.ndarray, levels: tuple[float, ...] = L
         "edges": edges,
         "rows_per_group": [int(np.sum(group == g)) for g in range(bins)],
         "reach": {f"{level:g}": [_quantile(scores[group == g], level) for g in range(bins)] for level in levels},
+        "default_level": default_level,
     }
 
 
@@ -64,11 +66,15 @@ class Intervals:
             self.edges = np.asarray(table["edges"], dtype=np.float64)
             self.reach = {float(level): np.asarray(values, dtype=np.float64) for level, values in table["reach"].items()}
             self.method = str(table["method"])
+            self.default = float(table["default_level"])
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise IntervalError(f"malformed interval table ({type(e).__name__}: {e})") from e
         if not self.reach or any(len(v) != len(self.edges) + 1 for v in self.reach.values()):
             raise IntervalError("malformed interval table: each level needs one reach per group")
         self.levels = tuple(sorted(self.reach))
+        if self.default not in self.reach:
+            raise IntervalError(f"malformed interval table: the default level {self.default:g} is not one of its "
+                                f"levels ({', '.join(f'{v:g}' for v in self.levels)})")
 
     def bounds(self, predicted: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
         """(low, high) on the log scale for each prediction, at one of self.levels."""

@@ -149,29 +149,3 @@ class Predictor:
         interpreter.set_tensor(local.input, np.ascontiguousarray(x, dtype=np.float32))
         interpreter.invoke()
         return interpreter.get_tensor(local.output).reshape(rows).astype(np.float64)
-
-
-def main() -> None:
-    """python -m fn.inference [RECORDS.json]: print predictions (used by convert's parity check)."""
-    import argparse
-    import sys
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("records", nargs="?", help="JSON list of records (default: stdin)")
-    parser.add_argument("--model-dir", default=MODEL_DIR)
-    args = parser.parse_args()
-    from fn.api.dataplane import DataPlane
-
-    try:
-        predictor = Predictor(args.model_dir)
-        text = open(args.records).read() if args.records else sys.stdin.read()
-        records = json.loads(text)
-        results = DataPlane(predictor).predictions(records if isinstance(records, list) else [records])
-    except (ModelError, features.ValidationError, OSError, ValueError) as e:
-        sys.exit(f"error: {e}")
-    json.dump({"runtime": RUNTIME, "model_version": predictor.version, "predictions": results}, sys.stdout)
-    print()
-
-
-if __name__ == "__main__":
-    main()

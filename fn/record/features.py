@@ -31,42 +31,7 @@ from fn.record.fields import (  # noqa: F401 (the record's declarations, re-expo
     YES_NO,
     Numeric,
 )
-
-
-class ValidationError(Exception):
-    """Every problem found in a request or a file: a list of {row, field, reason}."""
-
-    def __init__(self, message: str, details: list[dict[str, Any]]):
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-    def __str__(self) -> str:
-        lines = [self.message] + [
-            f"  {'line ' + str(d['line']) if d.get('line') else 'row ' + str(d['row'])}, {d['field']}: {d['reason']}"
-            for d in self.details[:20]
-        ]
-        if len(self.details) > 20:
-            lines.append(f"  ... and {len(self.details) - 20} more")
-        return "\n".join(lines)
-
-
-def json_type(value: Any) -> str:
-    """A value's type as JSON names it (what a client sent, in the API's words)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
-
-
-def quote(text: str, limit: int = 40) -> str:
-    """A client's text in a message: quoted, at most `limit` characters of it."""
-    return repr(text if len(text) <= limit else text[:limit] + "…")
+from fn.record.problems import ValidationError, detail, json_type, quote  # noqa: F401 (ValidationError: re-exported)
 
 
 def warning(field: str, code: str, message: str) -> dict[str, str]:
@@ -74,14 +39,10 @@ def warning(field: str, code: str, message: str) -> dict[str, str]:
     return {"field": field, "code": code, "message": message}
 
 
-def _problem(row: int | None, field: str | None, reason: str) -> dict[str, Any]:
-    return {"row": row, "field": field if field is None or len(field) <= 40 else field[:40] + "…", "reason": reason}
-
-
 def _check_number(spec: Numeric, value: Any, row: int | None) -> tuple[float | None, dict | None]:
     # bool is an int in Python; "true" is no screen size.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None, _problem(row, spec.name, f"must be a number, got {json_type(value)}")
+        return None, detail(spec.name, f"must be a number, got {json_type(value)}", row)
     try:
         value = float(value)
     except OverflowError:  # an integer of 310 digits or more
@@ -89,16 +50,16 @@ def _check_number(spec: Numeric, value: Any, row: int | None) -> tuple[float | N
     if not math.isfinite(value):  # JSON has no NaN or Infinity: this was a number too large for a float
         return None, _out_of_range(spec, row)
     if spec.integer and value != int(value):
-        return None, _problem(row, spec.name, "must be a whole number")
+        return None, detail(spec.name, "must be a whole number", row)
     if spec.positive and value <= 0:
-        return None, _problem(row, spec.name, "must be greater than 0")
+        return None, detail(spec.name, "must be greater than 0", row)
     if not spec.low <= value <= spec.high:
         return None, _out_of_range(spec, row)
     return value, None
 
 
 def _out_of_range(spec: Numeric, row: int | None) -> dict[str, Any]:
-    return _problem(row, spec.name, f"must be between {spec.low:g} and {spec.high:g}")
+    return detail(spec.name, f"must be between {spec.low:g} and {spec.high:g}", row)
 
 
 def unknown_field_reason(name: str) -> str:
@@ -119,7 +80,7 @@ def _check_new_price(record: dict[str, Any], clean: dict[str, Any], row: int | N
         return []
     clean[alternative] = None  # decided here: the loop over NUMERIC skips it
     if record.get(alternative) is not None:
-        return [_problem(row, NEW_PRICE.name, f"send new_price or {alternative}, not both")]
+        return [detail(NEW_PRICE.name, f"send new_price or {alternative}, not both", row)]
     value, problem = _check_number(NEW_PRICE, record[NEW_PRICE.name], row)
     if problem:
         return [problem]
@@ -135,32 +96,32 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
     is empty.
     """
     if not isinstance(record, dict):
-        return {}, [_problem(row, None, f"must be a JSON object, got {json_type(record)}")]
+        return {}, [detail(None, f"must be a JSON object, got {json_type(record)}", row)]
     problems = []
     unknown = sorted(set(record) - set(FIELDS) - {NEW_PRICE.name})
     for name in unknown:
-        problems.append(_problem(row, name, unknown_field_reason(name)))
+        problems.append(detail(name, unknown_field_reason(name), row))
     clean: dict[str, Any] = {}
     for name in CATEGORICAL:
         value = record.get(name)
         if value is None:
-            problems.append(_problem(row, name, "is required"))
+            problems.append(detail(name, "is required", row))
         elif not isinstance(value, str) or not value.strip():
-            problems.append(_problem(row, name, "must be a non-empty string"))
+            problems.append(detail(name, "must be a non-empty string", row))
         elif len(value) > MAX_TEXT:
-            problems.append(_problem(row, name, f"must be at most {MAX_TEXT} characters, got {len(value)}"))
+            problems.append(detail(name, f"must be at most {MAX_TEXT} characters, got {len(value)}", row))
         else:
             clean[name] = value.strip()
     for name in FLAGS:
         value = record.get(name)
         if value is None:
-            problems.append(_problem(row, name, "is required"))
+            problems.append(detail(name, "is required", row))
         elif isinstance(value, bool):
             clean[name] = float(value)
         elif isinstance(value, str) and value.strip().lower() in YES_NO:
             clean[name] = YES_NO[value.strip().lower()]
         else:
-            problems.append(_problem(row, name, 'must be "yes", "no", true or false'))
+            problems.append(detail(name, 'must be "yes", "no", true or false', row))
     problems.extend(_check_new_price(record, clean, row))
     for spec in NUMERIC:
         value = record.get(spec.name)
@@ -171,7 +132,7 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
             if spec.required:
                 alternative = _SENT_INSTEAD.get(spec.name)
                 reason = "is required" + (f" (or send {alternative})" if alternative else "")
-                problems.append(_problem(row, spec.name, reason))
+                problems.append(detail(spec.name, reason, row))
             continue
         clean[spec.name], problem = _check_number(spec, value, row)
         if problem:
@@ -327,4 +288,4 @@ def schema() -> dict[str, Any]:
                               "unit": CURRENCY, "note": "the alternative to normalized_new_price"}
     return {"fields": fields, "example": EXAMPLE, "batch": '{"instances": [record, ...]}',
             "options": {"explain": "true: add each field's contribution to the price",
-                        "level": "the price range's level, one of the metadata's levels (default 0.9)"}}
+                        "level": "the price range's level, one of the metadata's levels (default: its default_level)"}}

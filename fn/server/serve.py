@@ -25,11 +25,13 @@ from collections.abc import Callable
 from typing import Any
 
 from fn.api import dataplane
+from fn.api.operations import PROBES
 from fn.model.interface import Model
 from fn.record.fields import FIELDS
 from fn.server import logs, metrics
-from fn.server.app import HEALTH_PATHS, App, Route
+from fn.server.app import App, Route
 from fn.server.auth import BearerToken
+from fn.server.settings import Config
 from fn.server.waitress_adapter import Server
 
 # Set by a SIGTERM/SIGINT that arrives before serve_socket has installed its own handlers
@@ -83,13 +85,13 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_socket(app: App, sock: socket.socket, config: Any, name: str, parent: int | None = None,
+def serve_socket(app: App, sock: socket.socket, config: Config, name: str, parent: int | None = None,
                  heartbeat: Callable[[], None] | None = None) -> None:
     """Serve on an already listening socket until SIGTERM/SIGINT has drained it; `heartbeat`
     is called after every turn of the loop, and the metrics and the access log are flushed from
     it every App.FLUSH_SECONDS (the loop turns at least that often)."""
     server = Server(app, app.overloaded, app.error_body, sock, threads=config.threads, max_inflight=config.max_inflight,
-                    exempt=app.health_paths, read_timeout=config.read_timeout,
+                    exempt=PROBES, read_timeout=config.read_timeout,
                     connection_limit=config.connection_limit, max_body_bytes=config.max_body_bytes,
                     tuned=config.waitress_tuning)
     stopped = threading.Event()
@@ -146,8 +148,8 @@ def serve_socket(app: App, sock: socket.socket, config: Any, name: str, parent: 
     app.flush()  # the last counts and lines, before the process exits
 
 
-def run(config: Any, name: str, model: Model, make_route: Callable[[dataplane.DataPlane], Route], load_seconds: float,
-        health_paths: tuple[str, ...] = HEALTH_PATHS) -> int:
+def run(config: Config, name: str, model: Model, make_route: Callable[[dataplane.DataPlane], Route],
+        load_seconds: float) -> int:
     """Listen, then serve `model` in this process (workers=1) or in forked workers sharing the socket."""
     try:
         sock = listen(config.host, config.port)
@@ -174,7 +176,7 @@ def run(config: Any, name: str, model: Model, make_route: Callable[[dataplane.Da
     plane = dataplane.DataPlane(model, dataplane.Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured))
     app = App(make_route(plane), access=logs.AccessLog(config.log_format, model.version) if config.access_log else None,
               metrics=measured, max_inflight=config.max_inflight, max_body_bytes=config.max_body_bytes,
-              token=BearerToken(config.token_file), health_paths=health_paths, plane=plane)
+              token=BearerToken(config.token_file), plane=plane)
     logs.event(f"{name} listening on http://{config.host}:{config.port}", model_version=model.version,
                model_load_seconds=round(load_seconds, 4), auth="bearer token" if app.token.current() is not None
                else "none", metrics=f"http://{config.host}:{config.metrics_port}/metrics" if measured else "off",

@@ -12,10 +12,11 @@ import argparse
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, make_dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from fn.api.dataplane import Limits
 from fn.model.interface import MODEL_DIR as DEFAULT_MODEL_DIR
 
 
@@ -121,8 +122,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_format", log_format, "json", "json: one JSON object per line (for log collectors); text"),
     Setting("metrics_port", natural, 8081, "Prometheus /metrics on this port (0: none)", server_default=8001),
     Setting("metrics_dir", Path, Path("/dev/shm"), "workers > 1: where the workers' metric files live (memory)"),
-    Setting("max_batch_rows", count, 1000, "rows in one batch request; more get 413"),
-    Setting("max_body_bytes", count, 1 << 20, "bytes in one request body; more get 413"),
+    Setting("max_batch_rows", count, Limits.max_batch_rows, "rows in one batch request; more get 413"),
+    Setting("max_body_bytes", count, Limits.max_body_bytes, "bytes in one request body; more get 413"),
     Setting("token_file", Path, Path("/var/openfaas/secrets/device-price-token"),
             "when this file exists, requests but health probes need Authorization: Bearer <its content>"),
     Setting("model_dir", Path, DEFAULT_MODEL_DIR, "folder with model.tflite, feature_spec.json and manifest.json",
@@ -133,11 +134,34 @@ SETTINGS: tuple[Setting, ...] = (
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 
-# Config: one frozen attribute per setting (config.port, config.drain_delay, ...).
-Config = make_dataclass("Config", [(s.name, Any, field(default=s.default)) for s in SETTINGS], frozen=True)
 
 
-def defaults(program: str = "fn") -> Any:
+@dataclass(frozen=True)
+class Config:
+    """One attribute per setting, in the table's order, typed as its parser returns
+    (tests/test_settings.py holds the two to each other)."""
+    host: str
+    port: int
+    workers: int
+    threads: int
+    max_inflight: int
+    read_timeout: float
+    write_timeout: float
+    drain_delay: float
+    worker_timeout: float
+    connection_limit: int
+    access_log: bool
+    log_format: str
+    metrics_port: int
+    metrics_dir: Path
+    max_batch_rows: int
+    max_body_bytes: int
+    token_file: Path
+    model_dir: Path
+    waitress_tuning: bool
+
+
+def defaults(program: str = "fn") -> Config:
     """The program's Config with nothing set."""
     return Config(**{s.name: s.default_for(program) for s in SETTINGS})
 
@@ -149,7 +173,7 @@ def _value(setting: Setting, text: str, source: str) -> Any:
         raise ConfigError(f"{source}={text!r} {e}") from None
 
 
-def from_env(env: Mapping[str, str] | None = None, program: str = "fn") -> Any:
+def from_env(env: Mapping[str, str] | None = None, program: str = "fn") -> Config:
     """The program's Config from environment variables (unset or empty ones keep the default)."""
     env = os.environ if env is None else env
     values = {}
@@ -179,7 +203,7 @@ def parser(program: str, description: str) -> argparse.ArgumentParser:
 
 
 def load(program: str, description: str, argv: list[str] | None = None,
-         env: Mapping[str, str] | None = None) -> Any:
+         env: Mapping[str, str] | None = None) -> Config:
     """Config from flags, else the environment, else the program's defaults. A bad flag exits 2
     with usage (argparse's way); a bad variable raises ConfigError."""
     p = parser(program, description)

@@ -1,0 +1,92 @@
+"""A request's body as JSON, and the options asked for beside the records or in the query.
+
+The JSON is read strictly (no NaN or Infinity, no key twice, no integer Python would refuse)
+so that every such body is refused in the API's words, never with Python's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fn.api.errors import BadRequest
+from fn.record.fields import OPTIONS
+from fn.record.problems import ValidationError, detail, quote
+
+TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
+def _reject_constant(name: str) -> None:
+    raise BadRequest(f"the body is not valid JSON: {name} is not a JSON number")
+
+
+def _parse_int(digits: str) -> int | float:
+    # Python refuses to convert integers of over 4,300 digits, with advice about Python; no
+    # field takes more than a few digits, so a long one becomes a float (inf past 308 digits)
+    # and is refused by the field's range check, in the API's words.
+    return int(digits) if len(digits) <= 20 else float(digits)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen = dict(pairs)  # in C; a key twice makes it shorter than the pairs
+    if len(seen) == len(pairs):
+        return seen
+    keys: set[str] = set()
+    for key, _ in pairs:
+        if key in keys:
+            raise BadRequest(f"the body is not valid JSON for this API: the key {quote(key)} appears twice",
+                             [detail(key, "duplicate key")])
+        keys.add(key)
+    raise AssertionError("unreachable: a shorter dict has a repeated key")
+
+
+def read_json(body: bytes, expected: str) -> Any:
+    """The body as JSON, whatever the Content-Type (faas-cli sends text/plain)."""
+    if not body.strip():
+        raise BadRequest(f"the body is empty; send {expected}")
+    try:
+        text = body.decode("utf-8-sig")  # a byte order mark is harmless: accepted
+    except UnicodeDecodeError as e:
+        raise BadRequest(f"the body is not UTF-8 (byte {e.start})") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates, parse_int=_parse_int)
+    except RecursionError:
+        raise BadRequest("the body is not acceptable JSON: nested too deeply") from None
+    except ValueError as e:
+        raise BadRequest(f"the body is not valid JSON: {e}") from None
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to add to the answers, asked for in the body or the query string."""
+    level: float | None = None  # of the price range: one of the model's levels; None: its default level
+    explain: bool = False
+
+
+DEFAULT = Options()
+
+
+def read_options(given: dict[str, Any], query: dict[str, str], levels: tuple[float, ...]) -> Options:
+    """Options from the body's option keys, else the query string; a wrong one names itself."""
+    problems, values = [], {}
+    for name in OPTIONS:
+        value = given[name] if name in given else query.get(name)
+        if value is None:
+            continue
+        if name == "explain":
+            flag = TRUE_FALSE.get(value.lower()) if isinstance(value, str) else value if isinstance(value, bool) else None
+            if flag is None:
+                problems.append(detail(name, "must be true or false"))
+            values[name] = flag
+        else:
+            try:
+                level = float(value) if not isinstance(value, bool) else None
+            except (TypeError, ValueError):
+                level = None
+            if level not in levels:
+                problems.append(detail(name, f"must be one of {', '.join(f'{v:g}' for v in levels)}"))
+            values[name] = level
+    if problems:
+        raise ValidationError("an option is invalid", problems)
+    return Options(**values)
