@@ -24,7 +24,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from fn.record.features import EXAMPLE
 from fn.server.app import App
-from fn.server.metrics import BUCKETS, observe_all
 from scripts import launch
 from tests.cases import with_
 from tests.conftest import ROOT, free_port, start_process, stop_process, wait_healthy
@@ -115,22 +114,6 @@ def test_metrics_count_exactly_what_was_answered(served: Served):
     info = [k for k in after if k[0] == "device_price_model_info"]
     assert info and dict(info[0][1])["runtime"] == "tflite_runtime" and dict(info[0][1])["runtime_version"] == "2.14.0"
     assert value(after, "device_price_model_load_seconds") > 0
-
-
-def test_a_tallied_histogram_equals_one_observed_value_by_value():
-    """Metrics.flush adds a tally to prometheus_client's histogram at once; the exposition must be
-    what observe() per value gives (bounds included: a value equal to a bound counts in its bucket)."""
-    from prometheus_client import CollectorRegistry, Histogram, generate_latest
-
-    values = [0.0, 0.0001, 0.00011, 0.0005, 0.003, 0.003, 0.07, 1.0, 9.9, 10.0, 12.5, 400.0]
-    one, tallied = CollectorRegistry(), CollectorRegistry()
-    by_value = Histogram("h", "h", buckets=BUCKETS, registry=one)
-    at_once = Histogram("h", "h", buckets=BUCKETS, registry=tallied)
-    for v in values:
-        by_value.observe(v)
-    observe_all(at_once, values)
-    created = re.compile(rb"^h_created.*$", re.M)
-    assert created.sub(b"", generate_latest(one)) == created.sub(b"", generate_latest(tallied))
 
 
 def test_call_ids_are_taken_returned_and_logged(served: Served):
