@@ -29,7 +29,7 @@ from fn.model.interface import Model
 from fn.record.fields import FIELDS
 from fn.server import logs, metrics
 from fn.server.app import HEALTH_PATHS, App, Route
-from fn.server.auth import BearerToken
+from fn.server.auth import BearerToken, TokenFileError
 from fn.server.waitress_adapter import Server
 
 # Set by a SIGTERM/SIGINT that arrives before serve_socket has installed its own handlers
@@ -150,8 +150,9 @@ def run(config: Any, name: str, model: Model, make_route: Callable[[dataplane.Da
         health_paths: tuple[str, ...] = HEALTH_PATHS) -> int:
     """Listen, then serve `model` in this process (workers=1) or in forked workers sharing the socket."""
     try:
+        token = BearerToken(config.token_file)  # read once now: an unreadable secret stops here
         sock = listen(config.host, config.port)
-    except StartError as e:
+    except (StartError, TokenFileError) as e:
         say(name, f"cannot start: {e}")
         return 1
     logs.configure(config.log_format)
@@ -174,7 +175,7 @@ def run(config: Any, name: str, model: Model, make_route: Callable[[dataplane.Da
     plane = dataplane.DataPlane(model, dataplane.Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured))
     app = App(make_route(plane), access=logs.AccessLog(config.log_format, model.version) if config.access_log else None,
               metrics=measured, max_inflight=config.max_inflight, max_body_bytes=config.max_body_bytes,
-              token=BearerToken(config.token_file), health_paths=health_paths, plane=plane)
+              token=token, health_paths=health_paths, plane=plane)
     logs.event(f"{name} listening on http://{config.host}:{config.port}", model_version=model.version,
                model_load_seconds=round(load_seconds, 4), auth="bearer token" if app.token.current() is not None
                else "none", metrics=f"http://{config.host}:{config.metrics_port}/metrics" if measured else "off",
