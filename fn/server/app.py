@@ -131,7 +131,9 @@ class App:
             reason = dataplane.error_message(response.body) if response.status >= 400 else None
             self.access.write(context["call_id"], request.method, request.path[:200], response.status, seconds * 1000,
                               context.get("rows"), reason)
-        return [response.body]
+        # HEAD: the GET's status and headers (its Content-Length too), no body; Waitress sends
+        # whatever the application returns, which would corrupt the next answer on the connection
+        return [] if request.method == "HEAD" else [response.body]
 
 
 def _content_length(environ: dict[str, Any]) -> int:
