@@ -91,8 +91,18 @@ def test_metrics_count_exactly_what_was_answered(served: Served):
     for _ in range(5):
         requests.get(served.url + "/_/health", timeout=5)
     scrape(served.metrics)  # a scrape between: not counted either
-    time.sleep(3 * App.FLUSH_SECONDS)  # with workers, each adds its tally to the shared files this often
-    after = scrape(served.metrics)
+    answered = 29
+
+    def counted() -> float:
+        return sum(v for (name, _), v in after.items() if name == "http_requests_total") - \
+            sum(v for (name, _), v in before.items() if name == "http_requests_total")
+
+    for _ in range(100):  # with workers, each adds its tally to the shared files every App.FLUSH_SECONDS
+        after = scrape(served.metrics)
+        if counted() >= answered:
+            break
+        time.sleep(App.FLUSH_SECONDS)
+    assert counted() == answered
 
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
@@ -114,6 +124,30 @@ def test_metrics_count_exactly_what_was_answered(served: Served):
     info = [k for k in after if k[0] == "device_price_model_info"]
     assert info and dict(info[0][1])["runtime"] == "tflite_runtime" and dict(info[0][1])["runtime_version"] == "2.14.0"
     assert value(after, "device_price_model_load_seconds") > 0
+
+
+def test_a_replaced_worker_is_counted_for_the_alert():
+    """device_price_workers_replaced_total, which DevicePriceWorkersReplaced watches, counts each
+    worker the supervisor replaced, in the sum the parent serves."""
+    from tests.test_workers import wait_for, workers
+
+    port, mport = free_port(), free_port()
+    proc = start_process("baseline", {"port": str(port), "metrics_port": str(mport), "workers": "2",
+                                      "access_log": "0"})
+    metrics = f"http://127.0.0.1:{mport}/metrics"
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        assert value(scrape(metrics), "device_price_workers_replaced_total") == 0
+        for replaced in (1, 2):
+            killed = workers(proc.pid)[0]
+            subprocess.run(["kill", "-9", str(killed)], check=True)
+            wait_for(lambda k=killed: k not in workers(proc.pid) and len(workers(proc.pid)) == 2, 10,
+                     "a replacement worker")
+            wait_for(lambda n=replaced: value(scrape(metrics), "device_price_workers_replaced_total") >= n, 10,
+                     f"{replaced} replaced worker(s) counted")
+            assert value(scrape(metrics), "device_price_workers_replaced_total") == replaced
+    finally:
+        stop_process(proc)
 
 
 def test_call_ids_are_taken_returned_and_logged(served: Served):
