@@ -122,7 +122,8 @@ def test_metrics_count_exactly_what_was_answered(served: Served):
     assert delta("device_price_requests_rejected_total", reason="bad_request") == 1
     assert value(after, "http_requests_in_flight") == 0
     info = [k for k in after if k[0] == "device_price_model_info"]
-    assert info and dict(info[0][1])["runtime"] == "tflite_runtime" and dict(info[0][1])["runtime_version"] == "2.14.0"
+    pinned = re.search(r"^tflite-runtime==(\S+)", (ROOT / "requirements/serve.txt").read_text(), re.M).group(1)
+    assert info and dict(info[0][1])["runtime"] == "tflite_runtime" and dict(info[0][1])["runtime_version"] == pinned
     assert value(after, "device_price_model_load_seconds") > 0
 
 
