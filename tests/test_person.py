@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from convert import data, train
-from fn.api import csvio
+from fn.api import csvio, dataplane
 from fn.api.dataplane import Options
 from fn.model import intervals
 from fn.model.explain import Explainer
@@ -124,6 +124,22 @@ def test_the_explanation_is_reproducible_and_a_plain_answer_has_none(plane):
     again = plane.predictions([EXAMPLE], False, Options(explain=True))[0]["explanation"]
     assert once == again
     assert "explanation" not in plane.predictions([EXAMPLE], False)[0]
+
+
+def test_a_batch_past_one_chunk_is_explained_as_each_record_alone(plane):
+    """Explanations are computed EXPLAIN_CHUNK records at a time: each record of a longer batch,
+    in the middle of a chunk or at its edges, gets what it gets explained alone."""
+    n = 2 * dataplane.EXPLAIN_CHUNK + 7
+    records = [with_(days_used=90 + 3 * i, ram=[2.0, 4.0, 6.0, None][i % 4], device_brand=["Samsung", "Apple"][i % 2],
+                     os=["Android", "iOS"][i % 2]) for i in range(n)]
+    batch = plane.predictions(records, True, Options(explain=True))
+    assert len(batch) == n
+    for i in sorted({0, dataplane.EXPLAIN_CHUNK - 1, dataplane.EXPLAIN_CHUNK, dataplane.EXPLAIN_CHUNK + 1,
+                     2 * dataplane.EXPLAIN_CHUNK, n - 1, *range(0, n, 17)}):
+        alone = plane.predictions([records[i]], False, Options(explain=True))[0]["explanation"]
+        explained = batch[i]["explanation"]
+        assert explained["reference_price"] == alone["reference_price"], i
+        assert explained["contributions"] == pytest.approx(alone["contributions"], rel=1e-6, abs=1e-9), i
 
 
 @pytest.mark.parametrize("target", HTTP)
