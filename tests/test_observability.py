@@ -243,7 +243,7 @@ def test_promtool_checks_the_scrape_config_and_the_rules():
 def test_the_rules_name_only_metrics_the_service_exports():
     from fn.server.app import REFUSALS
 
-    source = (ROOT / "fn" / "metrics.py").read_text()
+    source = (ROOT / "fn" / "server" / "metrics.py").read_text()
     exported = set(re.findall(r'"((?:http|device_price)_[a-z_]+)"', source))
     rules = yaml.safe_load((PROMETHEUS_FILES / "rules.yml").read_text())
     used = set()

@@ -48,7 +48,8 @@ def test_sigterm_drains_without_losing_requests(workers):
     """Large batches in flight when SIGTERM arrives: all answered 200, health turns 503 at
     once, the process drains and exits 0."""
     port = free_port()
-    proc = start_process("fn", {"port": str(port), "drain_delay": "1s", "write_timeout": "10s",
+    # drain_delay: how long the listener stays open after SIGTERM; the probes below must fit in it
+    proc = start_process("fn", {"port": str(port), "drain_delay": "3s", "write_timeout": "10s",
                                         "workers": str(workers), "access_log": "0"})
     url = f"http://127.0.0.1:{port}"
     try:
