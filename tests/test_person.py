@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from convert import data, train
-from fn.api import csvio
+from fn.api import csvio, dataplane
 from fn.api.dataplane import Options
 from fn.model import intervals
 from fn.model.explain import Explainer
@@ -27,6 +27,8 @@ from tests.cases import with_
 from tests.conftest import ROOT
 
 HTTP = ["fn_url", "baseline_url", "fn_container", "server_container"]
+# The levels the committed price ranges were fitted at (model/intervals.json)
+LEVELS = sorted(float(level) for level in json.loads((MODEL_DIR / "intervals.json").read_text())["reach"])
 
 
 # -- the calibrated range -------------------------------------------------------------------
@@ -75,18 +77,21 @@ def test_every_answer_has_its_range_at_the_level_asked(plane):
         answer = plane.predictions([EXAMPLE], False, Options(level=level))[0]
         span = answer["used_price_range"]
         assert span["level"] == level and span["low"] < answer["used_price"] < span["high"]
-    narrow = plane.predictions([EXAMPLE], False, Options(level=0.8))[0]["used_price_range"]
-    wide = plane.predictions([EXAMPLE], False, Options(level=0.9))[0]["used_price_range"]
+    narrow = plane.predictions([EXAMPLE], False, Options(level=LEVELS[0]))[0]["used_price_range"]
+    wide = plane.predictions([EXAMPLE], False, Options(level=LEVELS[-1]))[0]["used_price_range"]
     assert wide["low"] < narrow["low"] and narrow["high"] < wide["high"]
 
 
 @pytest.mark.parametrize("target", HTTP)
 def test_options_in_body_or_query_and_wrong_ones_named(request, target):
     url = request.getfixturevalue(target)
-    by_body = requests.post(url + "/", json=EXAMPLE | {"level": 0.8}, timeout=10).json()
-    by_query = requests.post(url + "/?level=0.8", json=EXAMPLE, timeout=10).json()
-    assert by_body["used_price_range"] == by_query["used_price_range"] and by_body["used_price_range"]["level"] == 0.8
-    for sent in ({"level": 0.5}, {"explain": "maybe"}):
+    level = LEVELS[0]
+    by_body = requests.post(url + "/", json=EXAMPLE | {"level": level}, timeout=10).json()
+    by_query = requests.post(url + f"/?level={level:g}", json=EXAMPLE, timeout=10).json()
+    assert by_body["used_price_range"] == by_query["used_price_range"] and by_body["used_price_range"]["level"] == level
+    unfitted = 0.5
+    assert unfitted not in LEVELS
+    for sent in ({"level": unfitted}, {"explain": "maybe"}):
         r = requests.post(url + "/", json=EXAMPLE | sent, timeout=10)
         assert r.status_code == 422
         assert r.json()["error"]["details"][0]["field"] == next(iter(sent))
@@ -121,6 +126,22 @@ def test_the_explanation_is_reproducible_and_a_plain_answer_has_none(plane):
     assert "explanation" not in plane.predictions([EXAMPLE], False)[0]
 
 
+def test_a_batch_past_one_chunk_is_explained_as_each_record_alone(plane):
+    """Explanations are computed EXPLAIN_CHUNK records at a time: each record of a longer batch,
+    in the middle of a chunk or at its edges, gets what it gets explained alone."""
+    n = 2 * dataplane.EXPLAIN_CHUNK + 7
+    records = [with_(days_used=90 + 3 * i, ram=[2.0, 4.0, 6.0, None][i % 4], device_brand=["Samsung", "Apple"][i % 2],
+                     os=["Android", "iOS"][i % 2]) for i in range(n)]
+    batch = plane.predictions(records, True, Options(explain=True))
+    assert len(batch) == n
+    for i in sorted({0, dataplane.EXPLAIN_CHUNK - 1, dataplane.EXPLAIN_CHUNK, dataplane.EXPLAIN_CHUNK + 1,
+                     2 * dataplane.EXPLAIN_CHUNK, n - 1, *range(0, n, 17)}):
+        alone = plane.predictions([records[i]], False, Options(explain=True))[0]["explanation"]
+        explained = batch[i]["explanation"]
+        assert explained["reference_price"] == alone["reference_price"], i
+        assert explained["contributions"] == pytest.approx(alone["contributions"], rel=1e-6, abs=1e-9), i
+
+
 @pytest.mark.parametrize("target", HTTP)
 def test_explain_over_http(request, target):
     url = request.getfixturevalue(target)
@@ -141,7 +162,8 @@ def test_each_warning_names_its_field(plane):
     assert codes(plane, EXAMPLE) == {}
     assert codes(plane, with_(days_used=20000))["outside_training_range"] == "days_used"
     assert codes(plane, with_(ram=None))["imputed"] == "ram"
-    assert "4 GB" in plane.predictions([with_(ram=None)], False)[0]["warnings"][0]["message"]
+    median = f'{plane.model.spec["impute"]["ram"]:g} GB'  # the training median, as feature_spec.json has it
+    assert median in plane.predictions([with_(ram=None)], False)[0]["warnings"][0]["message"]
     assert codes(plane, with_(screen_size=6.1))["likely_inches"] == "screen_size"
     assert "likely_inches" not in codes(plane, with_(screen_size=6.1, os="Others"))  # a feature phone
     assert codes(plane, with_(normalized_new_price=3.0))["above_new_price"] == "normalized_new_price"
@@ -182,15 +204,18 @@ def test_new_price_errors_name_the_field(plane, sent, field, reason):
 # -- the model card ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("target", ["fn_url", "baseline_url", "fn_container"])
-def test_model_card(request, target):
+def test_model_card(request, target, dataset):
     card = requests.get(request.getfixturevalue(target) + "/model", timeout=10).json()
     metrics = json.loads((MODEL_DIR / "metrics.json").read_text())
     manifest = json.loads((MODEL_DIR / "manifest.json").read_text())
     assert card["test_scores"]["network"] == metrics["network"]
     assert card["price_ranges"]["test_rows"] == metrics["intervals"]
-    assert card["dataset_sha256"] == metrics["dataset_sha256"] and card["rows"]["test_rows"] == 691
+    records, _ = data.load(dataset)
+    assert card["dataset_sha256"] == metrics["dataset_sha256"] == data.sha256(dataset)
+    assert card["rows"]["test_rows"] == len(train.split(len(records))[1])
     assert card["tflite_vs_keras"]["max_abs_diff"] <= 1e-5 and card["model_version"] == manifest["model_version"]
-    assert any("2013-2020" in limit for limit in card["known_limits"])
+    years = [r["release_year"] for r in records]
+    assert any(f"{min(years):.0f}-{max(years):.0f}" in limit for limit in card["known_limits"])
 
 
 # -- CSV -----------------------------------------------------------------------------------
@@ -279,4 +304,4 @@ def test_a_browser_gets_the_page_and_an_api_client_the_metadata(request, target)
         assert f'<label for="f-{name}">' in text and f'id="f-{name}"' in text
     assert "<option>Xiaomi</option>" in text and 'aria-live="polite"' in text
     assert requests.get(url + "/", timeout=10).json()["model_version"]  # curl's */* gets JSON
-    assert requests.get(url + "/", headers={"Accept": "application/json"}, timeout=10).json()["levels"] == [0.8, 0.9]
+    assert requests.get(url + "/", headers={"Accept": "application/json"}, timeout=10).json()["levels"] == LEVELS

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import tomllib
 
 import pytest
 import requests
@@ -17,6 +18,7 @@ from fn.record import features
 from fn.record.features import EXAMPLE, FIELDS
 from fn.server.app import App
 from tests.cases import with_
+from tests.conftest import ROOT
 
 TARGETS = ("fn_url", "baseline_url", "fn_container", "server_container")
 MODEL = "/v2/models/device-price"
@@ -129,7 +131,8 @@ def test_v2_validation_is_the_native_validation_all_or_nothing(fn_url):
 
 
 def test_v2_server_metadata_health_and_model_metadata(url, predictor):
-    assert requests.get(url + "/v2", timeout=5).json() == {"name": "device-price", "version": "0.1.0",
+    package = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert requests.get(url + "/v2", timeout=5).json() == {"name": v2.NAME, "version": package["version"],
                                                            "extensions": []}
     assert requests.get(url + "/v2/health/live", timeout=5).json() == {"live": True}
     assert requests.get(url + "/v2/health/ready", timeout=5).json() == {"ready": True}

@@ -4,6 +4,7 @@ against a fake gateway, and one smoke run of coldstart (process) and loadtest.""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -130,8 +131,11 @@ class FakeGateway(BaseHTTPRequestHandler):
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if s.get("deployed") and s.get("replicas", 1) == 0:  # Pro: a call wakes it up
                 s.update(replicas=1, ready_at=time.monotonic() + self.START)
-            if (s.get("deployed") and time.monotonic() >= s["ready_at"]) or \
-                    time.monotonic() < s.get("draining_until", 0):  # the new replica, or the old one draining
+            if s.get("deployed") and time.monotonic() >= s["ready_at"]:  # the new replica
+                self.calls.append(("answered", "new"))
+                self.reply(200, {"normalized_used_price": 4.6})
+            elif time.monotonic() < s.get("draining_until", 0):  # the old one, draining
+                self.calls.append(("answered", "draining"))
                 self.reply(200, {"normalized_used_price": 4.6})
             else:
                 self.reply(502 if s.get("deployed") else 404)
@@ -170,8 +174,12 @@ def test_openfaas_mode_against_a_fake_gateway(gateway, tmp_path, capsys):
     result = json.loads(out.read_text())
     assert result["edition"] == edition
     times = [r["seconds"] for r in result["runs"]["device-price"]]
-    assert len(times) == 2 and all(FakeGateway.START <= t < FakeGateway.START + 2 for t in times)
+    assert len(times) == 2 and all(t >= FakeGateway.START for t in times)  # no answer before the replica is ready
     kinds = [c[0] for c in FakeGateway.calls]
+    deployed = False  # each clock stopped at the new replica's answer, never at the old one's while it drained
+    for kind, what in FakeGateway.calls:
+        deployed = (deployed or kind == "deploy") and kind != "delete"
+        assert not (deployed and (kind, what) == ("answered", "draining")), FakeGateway.calls
     if edition == "ce":  # CE: remove and redeploy the function as it was, every run
         assert kinds.count("delete") == 2 and kinds.count("deploy") == 2
         assert ("deploy", {"service": "device-price", **DEPLOYED}) in FakeGateway.calls
@@ -184,8 +192,8 @@ def test_coldstart_process_smoke(tmp_path):
     assert coldstart.main(["--mode", "process", "--target", "function", "--floor", "--runs", "1", "--json", str(out),
                            "--quiet"]) == 0
     result = json.loads(out.read_text())
-    assert 0 < result["stats"]["function"]["median"] < 30
-    assert 0 < result["stats"][coldstart.FLOOR]["median"] < 30
+    for name in ("function", coldstart.FLOOR):
+        assert math.isfinite(result["stats"][name]["median"]) and result["stats"][name]["median"] > 0, name
 
 
 def test_loadtest_smoke(fn_url, tmp_path):

@@ -4,19 +4,26 @@ quality on the real test rows (no retraining of the network)."""
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
 
 from convert import convert, data, synthetic, train
+from fn.model import intervals
 from fn.model.tflite import MODEL_DIR, Predictor
 from fn.record import features
+
+ROWS = 300  # generated rows the small model trains on
+# scikit-learn's train_test_split holds out ceil(n * test_size) rows
+TEST_ROWS = math.ceil(ROWS * train.TEST_SIZE)
+CALIBRATION_ROWS = math.ceil((ROWS - TEST_ROWS) * train.CALIBRATION_SIZE)
 
 
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
-    csv = synthetic.write_csv(out / "devices.csv", 300, seed=3)
+    csv = synthetic.write_csv(out / "devices.csv", ROWS, seed=3)
     metrics = train.train(str(csv), out, seeds=2, epochs=8, quiet=True)
     return out, csv, metrics
 
@@ -31,10 +38,11 @@ def test_training_writes_model_spec_and_metrics(small_model):
     for key in ("network", "linear_regression", "hist_gradient_boosting"):
         assert set(metrics[key]) >= {"rmse", "mae", "r2"} and np.isfinite(metrics[key]["rmse"])
     assert metrics["network_seeds"]["n"] == 2 and len(metrics["network_seeds"]["rmse"]) == 2
-    assert metrics["split"]["test_rows"] == 60 and metrics["split"]["train_rows"] == 240
-    assert metrics["split"]["calibration_rows"] == 36 and set(metrics["intervals"]) == {"0.8", "0.9"}
+    assert metrics["split"]["test_rows"] == TEST_ROWS and metrics["split"]["train_rows"] == ROWS - TEST_ROWS
+    assert metrics["split"]["calibration_rows"] == CALIBRATION_ROWS
+    assert set(metrics["intervals"]) == {f"{level:g}" for level in intervals.LEVELS}
     table = json.loads((out / "intervals.json").read_text())
-    assert table["calibration_rows"] == 36 and sum(table["rows_per_group"]) == 36
+    assert table["calibration_rows"] == CALIBRATION_ROWS and sum(table["rows_per_group"]) == CALIBRATION_ROWS
     assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
 
 
@@ -42,7 +50,7 @@ def test_conversion_verifies_parity_in_the_slim_runtime(small_model, tmp_path):
     out, csv, _ = small_model
     report = convert.convert(out, "float32", str(csv), tmp_path / "report.json")
     assert report["passed"] and report["max_abs_diff"] <= 1e-5
-    assert report["runtime"] == "tflite_runtime" and report["rows_checked"] == 60
+    assert report["runtime"] == "tflite_runtime" and report["rows_checked"] == TEST_ROWS
     assert json.loads((tmp_path / "report.json").read_text())["tflite_bytes"] == (out / "model.tflite").stat().st_size
     manifest = json.loads((out / "manifest.json").read_text())
     assert Predictor(out).version == manifest["model_version"]
@@ -87,7 +95,8 @@ def test_committed_scores_are_what_the_served_model_and_the_baselines_score(data
     for name, scores in baselines.items():
         assert scores["rmse"] == pytest.approx(committed[name]["rmse"], abs=1e-6)
     split = committed["split"]
-    assert (split["fit_rows"], split["calibration_rows"]) == (len(fit_idx), len(calibration_idx)) == (2348, 415)
+    assert (split["fit_rows"], split["calibration_rows"]) == (len(fit_idx), len(calibration_idx))
+    assert split["test_rows"] == len(test_idx) == math.ceil(len(records) * train.TEST_SIZE)
     assert set(calibration_idx).isdisjoint(test_idx)
 
 

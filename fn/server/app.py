@@ -113,7 +113,9 @@ class App:
         if self.access:
             self.access.write(context["call_id"], request.method, request.path[:200], response.status, seconds * 1000,
                               context.get("rows"), response.error)
-        return [response.body]
+        # HEAD: the GET's status and headers (its Content-Length too), no body; Waitress sends
+        # whatever the application returns, which would corrupt the next answer on the connection
+        return [] if request.method == "HEAD" else [response.body]
 
 
 def _content_length(environ: dict[str, Any]) -> int:

@@ -11,20 +11,18 @@ root with no /tmp), set up before any metric exists; the parent serves the sum.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import threading
-from bisect import bisect_left
 from collections import Counter as Tally
 from collections import deque
 from collections.abc import Callable, Iterable
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from fn.record.advice import OUTSIDE  # the warning code the outside counter counts
+from fn.server.prometheus_adapter import observe_all
 
 # From a cached single record (about 0.1 ms) to a cold first request or a 1,000-row batch.
 BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -140,19 +138,6 @@ class Metrics:
 def _take(queue: deque) -> list:
     """What the queue holds now (others may append meanwhile; only the flush takes)."""
     return [queue.popleft() for _ in range(len(queue))]
-
-
-def observe_all(histogram: Any, values: list[float]) -> None:
-    """histogram.observe(v) for each v, with one increment per bucket: prometheus_client 0.14's
-    Histogram keeps a _sum and non-cumulative _buckets over _upper_bounds (ending in +Inf), and
-    observe() adds to the first bucket whose bound is >= the value (tests/test_observability.py
-    holds this to observe())."""
-    if not values:
-        return
-    counts = Tally(map(bisect_left, repeat(histogram._upper_bounds, len(values)), values))
-    histogram._sum.inc(math.fsum(values))
-    for i, n in counts.items():
-        histogram._buckets[i].inc(n)
 
 
 def use_multiprocess(directory: Path) -> Path:

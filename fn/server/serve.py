@@ -30,7 +30,7 @@ from fn.model.interface import Model
 from fn.record.fields import FIELDS
 from fn.server import logs, metrics
 from fn.server.app import App, Route
-from fn.server.auth import BearerToken
+from fn.server.auth import BearerToken, TokenFileError
 from fn.server.settings import Config
 from fn.server.waitress_adapter import Server
 
@@ -152,8 +152,9 @@ def run(config: Config, name: str, model: Model, make_route: Callable[[dataplane
         load_seconds: float) -> int:
     """Listen, then serve `model` in this process (workers=1) or in forked workers sharing the socket."""
     try:
+        token = BearerToken(config.token_file)  # read once now: an unreadable secret stops here
         sock = listen(config.host, config.port)
-    except StartError as e:
+    except (StartError, TokenFileError) as e:
         say(name, f"cannot start: {e}")
         return 1
     logs.configure(config.log_format)
@@ -176,7 +177,7 @@ def run(config: Config, name: str, model: Model, make_route: Callable[[dataplane
     plane = dataplane.DataPlane(model, dataplane.Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured))
     app = App(make_route(plane), access=logs.AccessLog(config.log_format, model.version) if config.access_log else None,
               metrics=measured, max_inflight=config.max_inflight, max_body_bytes=config.max_body_bytes,
-              token=BearerToken(config.token_file), plane=plane)
+              token=token, plane=plane)
     logs.event(f"{name} listening on http://{config.host}:{config.port}", model_version=model.version,
                model_load_seconds=round(load_seconds, 4), auth="bearer token" if app.token.current() is not None
                else "none", metrics=f"http://{config.host}:{config.metrics_port}/metrics" if measured else "off",
