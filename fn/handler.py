@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from fn.api import errors, routes
-from fn.api.dataplane import DataPlane, Limits
+from fn.api.body import Limits
+from fn.api.dataplane import DataPlane
 from fn.api.messages import Response
 from fn.record.problems import ClientError
 

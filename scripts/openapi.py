@@ -14,8 +14,8 @@ if __package__ in (None, ""):  # run as a file: import the project from the repo
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fn.api import openapi
-from fn.api.dataplane import Limits
-from fn.model.interface import MODEL_DIR
+from fn.api.body import Limits
+from fn.model import MODEL_DIR
 from fn.model.intervals import FILE, Intervals
 from scripts import cli
 

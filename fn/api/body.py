@@ -1,7 +1,8 @@
-"""A request's body as JSON, and the options asked for beside the records or in the query.
+"""A request's body as JSON, its limits, and the options asked for beside the records or in the query.
 
 The JSON is read strictly (no NaN or Infinity, no key twice, no integer Python would refuse)
-so that every such body is refused in the API's words, never with Python's.
+so that every such body is refused in the API's words, never with Python's. Standard library
+only: the settings (fn/server/settings.py) take the limits' defaults from here.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ def read_json(body: bytes, expected: str) -> Any:
         raise BadRequest("the body is not acceptable JSON: nested too deeply") from None
     except ValueError as e:
         raise BadRequest(f"the body is not valid JSON: {e}") from None
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_batch_rows: int = 1000
+    # 1,000 rows of ~400 bytes each fit with room to spare; the server refuses larger bodies itself.
+    max_body_bytes: int = 1 << 20
 
 
 @dataclass(frozen=True)

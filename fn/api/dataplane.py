@@ -10,24 +10,16 @@ from __future__ import annotations
 import csv
 import math
 import time
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fn.api import csvio
-from fn.api.body import DEFAULT, Options, read_json, read_options
+from fn.api.body import DEFAULT, Limits, Options, read_json, read_options
 from fn.api.errors import BadRequest, TooLarge, body_too_large
 from fn.api.messages import Request, Response, json_response
 from fn.model.explain import Explainer
 from fn.model.interface import Model
 from fn.record import advice, features
 from fn.record.problems import ValidationError, detail, json_type
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_batch_rows: int = 1000
-    # 1,000 rows of ~400 bytes each fit with room to spare; the server refuses larger bodies itself.
-    max_body_bytes: int = 1 << 20
 
 
 class Observer(Protocol):

@@ -13,9 +13,10 @@ from typing import Any
 
 from fn import __version__
 from fn.api import v2
+from fn.api.body import Limits
 from fn.api.csvio import ANSWER_COLUMNS
 from fn.api.csvio import MEDIA_TYPE as CSV
-from fn.api.dataplane import OUTPUT, Limits
+from fn.api.dataplane import OUTPUT
 from fn.api.errors import REFUSALS, Overloaded, Unauthorized
 from fn.api.operations import OPERATIONS, Operation
 from fn.record.advice import CODES

@@ -7,16 +7,12 @@ the specification's Encoder and return numbers; the API builds every answer from
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from fn.model.intervals import Intervals
 from fn.record.features import Encoder
-
-# The committed artifacts, beside fn/: /app/model in the images.
-MODEL_DIR = Path(__file__).resolve().parents[2] / "model"
 
 
 class Model(Protocol):

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fn.model.interface import MODEL_DIR
+from fn.model import MODEL_DIR
 from fn.model.intervals import FILE as INTERVALS
 from fn.model.intervals import IntervalError, Intervals
 from fn.record import features

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from fn.api import errors
-from fn.api.dataplane import DataPlane, Limits
+from fn.api.body import Limits
+from fn.api.dataplane import DataPlane
 from fn.api.messages import Request, Response
 from fn.api.operations import PROBES
 from fn.record.problems import ClientError

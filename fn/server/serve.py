@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fn.api import dataplane
+from fn.api.body import Limits
 from fn.api.operations import PROBES
 from fn.model.interface import Model
 from fn.record.fields import FIELDS
@@ -174,7 +175,7 @@ def run(config: Config, name: str, model: Model, make_route: Callable[[dataplane
             return 1
         measured = metrics.Metrics(FIELDS)
         measured.started(model.version, model.runtime, _version_of(model.runtime), load_seconds, config.max_inflight)
-    plane = dataplane.DataPlane(model, dataplane.Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured))
+    plane = dataplane.DataPlane(model, Limits(config.max_batch_rows, config.max_body_bytes), Observer(measured))
     app = App(make_route(plane), access=logs.AccessLog(config.log_format, model.version) if config.access_log else None,
               metrics=measured, max_inflight=config.max_inflight, max_body_bytes=config.max_body_bytes,
               token=token, plane=plane)

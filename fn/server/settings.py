@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fn.api.dataplane import Limits
-from fn.model.interface import MODEL_DIR as DEFAULT_MODEL_DIR
+from fn.api.body import Limits
+from fn.model import MODEL_DIR as DEFAULT_MODEL_DIR
 
 
 class ConfigError(ValueError):
