@@ -25,7 +25,7 @@ from convert import data
 from fn.model import intervals
 from fn.record import features
 
-# Configuration as plain values (measured on this data: see README "Model").
+# Configuration as plain values (measured on this data: see docs/model.md).
 TEST_SIZE, SPLIT_SEED = 0.2, 42
 VALIDATION_SIZE = 0.15  # of the rows a member fits
 CALIBRATION_SIZE = 0.15  # of the training rows, held out of every member for the price ranges

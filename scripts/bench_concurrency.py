@@ -31,7 +31,7 @@ OUT = launch.ROOT / "docs" / "bench" / "concurrency.json"
 
 # configuration -> (target, settings); "shipped" ones are the defaults users get: metrics on
 # and one JSON access-log line per request (to /dev/null here; its cost in a container's log
-# driver is apart, see README). "observability off" measures what those two cost.
+# driver is apart, see docs/benchmarks.md). "observability off" measures what those two cost.
 CONFIGURATIONS: dict[str, tuple[str, dict[str, str]]] = {
     "function (shipped: 1 worker, 1 thread)": ("function", {}),
     "server (shipped: 2 workers, 1 thread each)": ("server", {}),
@@ -111,7 +111,7 @@ def table(result: dict[str, Any]) -> str:
 
 
 def markdown(result: dict[str, Any]) -> list[str]:
-    """The same table in Markdown, for the README and docs/results.md."""
+    """The same table in Markdown, for docs/benchmarks.md and docs/results.md."""
     lines = ["| configuration | connections | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|"]
     lines += [f"| {name} | {c} | {m['throughput_rps']:,.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | "
               f"{m['error_rate']:.2%} |" for name, c, m in rows(result)]

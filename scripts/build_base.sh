@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the offline base image from Debian packages, for machines where no container
-# registry is reachable (ours: see README "Building images offline").
+# registry is reachable (ours: see docs/images.md "Building images offline").
 # The base only feeds the build stages (the final images are FROM scratch): Python and pip to
 # install the wheels, and a C/C++ compiler with Python's headers to build numpy without BLAS.
 # The tag names that content, so an older base without the compiler is never taken for it.

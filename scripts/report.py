@@ -311,9 +311,9 @@ def headline(data: dict[str, Any]) -> str:
     lines += ["", f"Medians on one {os.cpu_count()}-core machine, {data['sizes']['date'][:10]}, containers read-only "
               "with no capabilities; details and charts in [docs/results.md](docs/results.md) "
               "(`make report`). Throughput here is the containers' as shipped, access log on: every log line "
-              "passes through the container runtime's log driver on the same two cores. The concurrency table below "
-              "measures processes with the log going to /dev/null, in another run: the two differ by that and by "
-              "the machine's drift between runs."]
+              "passes through the container runtime's log driver on the same two cores. The concurrency table in "
+              "[docs/benchmarks.md](docs/benchmarks.md) measures processes with the log going to /dev/null, in "
+              "another run: the two differ by that and by the machine's drift between runs."]
     return "\n".join(lines)
 
 
