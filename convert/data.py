@@ -1,6 +1,6 @@
 """Load the used-device CSV into records of the same shape a client sends.
 
-Every cell goes through fn.features.check_record, the rule the served model applies to
+Every cell goes through fn.record.features.check_record, the rule the served model applies to
 requests, so a value the function would refuse cannot train it either.
 """
 

@@ -1,4 +1,4 @@
-"""The page (fn/page.py) in a real browser: Debian's headless Chromium driven by Selenium.
+"""The page (fn/api/page.py) in a real browser: Debian's headless Chromium driven by Selenium.
 
     python -m scripts.browser [--screenshot docs/page.png]
 
