@@ -25,11 +25,14 @@ once (the first image's python3, -I -S -c pass).
 - openfaas: the gateway says which edition it is (a CE gateway marks its answers
   `X-Served-By: openfaas-ce/<version>` and `X-OpenFaaS-EULA: openfaas-ce`); when it does not,
   --edition is required. OpenFaaS CE cannot scale to zero (it raises replicas 0 to 1 and answers
-  202), so each run removes the function, waits until the old replica has stopped answering (it
-  drains for about a second after the remove), deploys it again as the gateway had it, and times
-  the deploy -> first 200 through /function/NAME; on Pro it scales to zero through the REST API,
-  waits for 0 available replicas and times the first call. Credentials as faas-cli takes them:
-  OPENFAAS_URL, OPENFAAS_USERNAME (admin), OPENFAAS_PASSWORD.
+  202), so each run removes the function, waits until the old replica's container is gone (a
+  removed replica keeps serving for its drain_delay, and a deploy meanwhile waits for it: a clock
+  started when it merely stops answering counts that wait), deploys it again as the gateway had
+  it, and times the deploy -> first 200 through /function/NAME; on Pro it scales to zero through
+  the REST API, waits for 0 available replicas and the container gone, and times the first call.
+  --engine says where the containers are looked for: docker (faas-swarm, one node: the label
+  com.openfaas.function=NAME) or kubernetes (kubectl, the label faas_function=NAME). Credentials
+  as faas-cli takes them: OPENFAAS_URL, OPENFAAS_USERNAME (admin), OPENFAAS_PASSWORD.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import cli, launch
+from scripts import cli, launch, openfaas
 from scripts.stats import spread
 from scripts.targets import TARGETS
 
@@ -271,15 +274,6 @@ class Gateway:
                 return "pro"
         return None
 
-    def wait_silent(self, timeout: float = 60) -> None:
-        """Until no replica answers a call (a removed or scaled-down one drains for a while)."""
-        def silent() -> bool:
-            try:
-                return launch.http("POST", self.invoke_url(), launch.EXAMPLE_BODY, timeout=5)[0] != 200
-            except OSError:
-                return True
-        self.wait(silent, "the old replica stopped answering", timeout)
-
 
 def deployment(status: dict[str, Any], function: str) -> dict[str, Any]:
     """The deploy request that recreates a function as its status shows it (faas-cli up made it)."""
@@ -288,18 +282,31 @@ def deployment(status: dict[str, Any], function: str) -> dict[str, Any]:
     return spec
 
 
-def time_openfaas(gateway: Gateway, spec: dict[str, Any], edition: str) -> dict[str, Any]:
-    """One cold start; the clock starts only once the old replica has stopped answering."""
+def replicas_gone(function: str, engine: str) -> bool:
+    """No container (docker) or pod (kubernetes) of the function is left, running or stopping."""
+    if engine == "docker":
+        return not openfaas.replica_images(function, running=False)
+    proc = subprocess.run(["kubectl", "get", "pods", "--all-namespaces", "-l", f"faas_function={function}",
+                           "-o", "name"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"kubectl get pods: {proc.stderr.strip()[-300:]}")
+    return not proc.stdout.strip()
+
+
+def time_openfaas(gateway: Gateway, spec: dict[str, Any], edition: str, engine: str) -> dict[str, Any]:
+    """One cold start; the clock starts only once the old replica's container is gone."""
+    gone = lambda: replicas_gone(gateway.function, engine)  # noqa: E731
     if edition == "pro":
         gateway.scale_to_zero()
-        # No call may check that it is silent: on Pro a call is what wakes a function up.
+        # No call may check that it is down: on Pro a call is what wakes a function up.
         gateway.wait(lambda: (gateway.status() or {}).get("availableReplicas", 1) == 0, "0 available replicas")
+        gateway.wait(gone, "the old replica's container gone")
         started = time.perf_counter()
     else:
         if gateway.status() is not None:
             gateway.api("DELETE", "/system/functions", {"functionName": gateway.function})
             gateway.wait(lambda: gateway.status() is None, "the function removed")
-        gateway.wait_silent()
+        gateway.wait(gone, "the old replica's container gone")
         started = time.perf_counter()
         code, body = gateway.api("POST", "/system/functions", spec)
         if code >= 300:
@@ -353,6 +360,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--edition", choices=("auto", "ce", "pro"), default="auto",
                    help="openfaas mode: CE removes and redeploys, Pro scales to zero (default: as the "
                         "gateway's headers say)")
+    p.add_argument("--engine", choices=("docker", "kubernetes"), default="docker",
+                   help="openfaas mode: where to see that the old replica is gone: docker (faas-swarm on "
+                        "this node) or kubernetes (kubectl; faas-netes)")
     p.add_argument("--json", type=Path, help="write every run and the statistics here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -400,8 +410,9 @@ def main(argv: list[str] | None = None) -> int:
                                    "(faas-cli up -f stack.yml)")
             spec = deployment(status, args.function)
             edition = detect_edition(gateway) if args.edition == "auto" else args.edition
-            extra = {"gateway": args.gateway, "edition": edition}
-            runs = measure([args.function] * args.runs, lambda _: time_openfaas(gateway, spec, edition), args.quiet)
+            extra = {"gateway": args.gateway, "edition": edition, "engine": args.engine}
+            runs = measure([args.function] * args.runs, lambda _: time_openfaas(gateway, spec, edition, args.engine),
+                           args.quiet)
     except (RuntimeError, TimeoutError, KeyError, OSError) as e:
         print(f"coldstart: {e}", file=sys.stderr)
         return 1

@@ -55,9 +55,11 @@ def test_interleave_and_stats():
 
 class FakeGateway(BaseHTTPRequestHandler):
     """Just enough of the OpenFaaS gateway: deploy, remove, status, scale, invoke; the function
-    answers only some time after it was deployed or scaled up. As the real CE gateway (0.27) does,
-    CE raises a scale to 0 to 1 and answers 202, a removed replica keeps answering while it drains,
-    and every answer carries X-Served-By: openfaas-ce/<version> and X-OpenFaaS-EULA: openfaas-ce.
+    answers only some time after it was deployed or scaled up. As the real CE gateway (0.27) with
+    faas-swarm does (tests/test_openfaas.py meets it): CE raises a scale to 0 to 1 and answers 202,
+    a removed function's status is 404 at once while its replica keeps answering for its drain and
+    its container exists until then (replica_gone stands for `docker ps`), and every answer carries
+    X-Served-By: openfaas-ce/<version> and X-OpenFaaS-EULA: openfaas-ce.
     "pro" marks its answers openfaas-pro/<version> (an assumption: Pro's source is not public);
     "silent" sends neither header (an older or fronted gateway)."""
 
@@ -66,6 +68,12 @@ class FakeGateway(BaseHTTPRequestHandler):
     calls: list = []
     START = 0.2  # seconds a replica takes to become ready
     DRAIN = 0.5  # seconds a removed replica keeps answering
+
+    @classmethod
+    def replica_gone(cls, function: str, engine: str) -> bool:
+        s = cls.state
+        draining = time.monotonic() < s.get("draining_until", 0)
+        return not draining and not (s.get("deployed") and s.get("replicas", 1) > 0)
 
     def log_message(self, *args) -> None:
         pass
@@ -149,6 +157,7 @@ def gateway(request, monkeypatch):
     FakeGateway.edition = request.param
     FakeGateway.state = {"deployed": True, "replicas": 1, "ready_at": 0.0, "spec": DEPLOYED}
     FakeGateway.calls = []
+    monkeypatch.setattr(coldstart, "replicas_gone", FakeGateway.replica_gone)
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("OPENFAAS_PASSWORD", "secret")
