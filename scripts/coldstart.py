@@ -21,7 +21,8 @@ once (the first image's python3, -I -S -c pass).
   started here on 127.0.0.1 unless --registry is given); before every run the image and every
   local image sharing a layer with it (its base included) are removed, so `docker pull` fetches
   everything; pull + run -> first prediction. Reports the compressed bytes pulled. Removed
-  images are restored at the end.
+  tagged images are restored at the end; untagged ones sharing a layer with the image (earlier
+  builds of it, its build cache) are removed for good, and no other image is touched.
 - openfaas: the gateway says which edition it is (a CE gateway marks its answers
   `X-Served-By: openfaas-ce/<version>` and `X-OpenFaaS-EULA: openfaas-ce`); when it does not,
   --edition is required. OpenFaaS CE cannot scale to zero (it raises replicas 0 to 1 and answers
@@ -103,7 +104,7 @@ def time_docker(image: str, floor_image: str | None = None) -> dict[str, Any]:
                           "-I", "-S", "-c", "pass"])
     path = launch.image_target(image).predict_path  # asked before the clock starts
     started = time.perf_counter()
-    name, url = launch.docker_run(image, "device-price-coldstart")
+    name, url = launch.docker_run(image, launch.own_name("device-price-coldstart"))
     try:
         return {"seconds": launch.wait_for_prediction(url + path, 120, started)}
     finally:
@@ -159,16 +160,18 @@ def layers(image: str) -> set[str]:
     return set(json.loads(launch.docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", image)) or [])
 
 
-def sharing_images(image: str) -> list[str]:
-    """Tagged local images that share a layer with `image` (its base, for one)."""
+def sharing_images(image: str) -> tuple[list[str], list[str]]:
+    """Other local images that share a layer with `image`, whose layers would make a pull skip
+    that layer: (tagged ones by name, its base for one; untagged ones by id: earlier builds of
+    it and its build cache)."""
     mine = layers(image)
-    out = []
-    for ref in launch.docker("images", "--format", "{{.Repository}}:{{.Tag}}").splitlines():
-        if "<none>" in ref or ref == image:
-            continue
-        if layers(ref) & mine:
-            out.append(ref)
-    return out
+    own = launch.docker("image", "inspect", "-f", "{{.Id}}", image)
+    tagged, untagged = [], []
+    for line in launch.docker("images", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}").splitlines():
+        iid, ref = line.split(" ", 1)
+        if iid != own and layers(iid) & mine:
+            (untagged if "<none>" in ref else tagged).append(iid if "<none>" in ref else ref)
+    return tagged, untagged
 
 
 class PullBench:
@@ -179,7 +182,14 @@ class PullBench:
         self.remote = {image: registry.name(image) for image in images}
         self.path = {image: launch.image_target(image).predict_path for image in images}
         self.saved = Path(tempfile.mkdtemp(prefix="coldstart-saved-")) / "images.tar"
-        shared = sorted({ref for image in images for ref in sharing_images(image)} - set(images))
+        found = [sharing_images(image) for image in images]
+        shared = sorted({ref for tagged, _ in found for ref in tagged} - set(images))
+        # Untagged images cannot be given back under a name: they are removed, and only they (no
+        # `docker image prune`, which would take every dangling image the user has).
+        self.untagged = sorted({iid for _, untagged in found for iid in untagged})
+        if self.untagged:
+            print(f"coldstart: removing {len(self.untagged)} untagged image(s) sharing layers with "
+                  f"{', '.join(images)} (earlier builds, build cache); nothing else", file=sys.stderr)
         for image in images:
             launch.docker("tag", image, self.remote[image])
             launch.docker("push", self.remote[image])
@@ -189,9 +199,8 @@ class PullBench:
         self.bytes = {image: registry.compressed_bytes(self.remote[image]) for image in images}
 
     def forget(self) -> None:
-        for ref in list(self.remote.values()) + list(self.remote) + self.shared:
+        for ref in list(self.remote.values()) + list(self.remote) + self.shared + self.untagged:
             launch.docker("rmi", "-f", ref, check=False)
-        launch.docker("image", "prune", "-f", check=False)
 
     def run(self, image: str) -> dict[str, Any]:
         self.forget()
@@ -199,7 +208,7 @@ class PullBench:
         started = time.perf_counter()
         launch.docker("pull", "-q", remote)
         pulled = time.perf_counter() - started
-        name, url = launch.docker_run(remote, "device-price-coldstart")
+        name, url = launch.docker_run(remote, launch.own_name("device-price-coldstart"))
         try:
             seconds = launch.wait_for_prediction(url + self.path[image], 300, started)
         finally:

@@ -244,3 +244,37 @@ def variant(dest: Path, model_version: str | None = None, code_note: str | None 
         init = dest / "fn/__init__.py"
         init.write_text(init.read_text() + f"# {code_note}\n")
     return dest
+
+
+# -- CPU of containers -------------------------------------------------------------------
+
+def container_id(name: str) -> str:
+    return launch.docker("inspect", "-f", "{{.Id}}", name)
+
+
+def cgroup_cpu_seconds(cid: str) -> float:
+    """CPU seconds a container's cgroup has used (its processes and everything `docker exec` ran
+    in it, health checks included), cgroup v1 (cgroupfs driver) or v2."""
+    for path, scale in ((f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage", 1e-9),
+                        (f"/sys/fs/cgroup/cpu,cpuacct/docker/{cid}/cpuacct.usage", 1e-9)):
+        if os.path.exists(path):
+            return int(Path(path).read_text()) * scale
+    for path in (f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat", f"/sys/fs/cgroup/docker/{cid}/cpu.stat"):
+        if os.path.exists(path):
+            stats = dict(line.split() for line in Path(path).read_text().splitlines())
+            return int(stats["usage_usec"]) * 1e-6
+    raise RuntimeError(f"no cgroup CPU accounting found for container {cid[:12]}")
+
+
+def replica_container(function: str = FUNCTION) -> str:
+    """The id of the function's one running container."""
+    ids = launch.docker("ps", "-q", "--no-trunc", "--filter", f"label=com.openfaas.function={function}").split()
+    if len(ids) != 1:
+        raise RuntimeError(f"expected one running container of {function}, found {len(ids)}")
+    return ids[0]
+
+
+def netns(cid: str) -> tuple[str, ...]:
+    """A command prefix that runs a host program (wrk) inside a container's network namespace."""
+    pid = launch.docker("inspect", "-f", "{{.State.Pid}}", cid)
+    return ("nsenter", "-t", pid, "-n")
