@@ -44,10 +44,10 @@ def stack_dir() -> Path | None:
     return folder if (folder / "up.sh").is_file() else None
 
 
-def build_env(tag: str) -> dict[str, str]:
-    """stack.yml's variables for the README's offline `faas-cli up`: the local registry, the tag,
-    and the Debian-made base when there is one (no Docker Hub here)."""
-    env = {"REGISTRY": f"{REGISTRY}/local", "TAG": tag}
+def build_env(tag: str, registry: str = f"{REGISTRY}/local") -> dict[str, str]:
+    """stack.yml's variables for the README's offline `faas-cli up`: the registry (default the
+    stack's), the tag, and the Debian-made base when there is one (no Docker Hub here)."""
+    env = {"REGISTRY": registry, "TAG": tag}
     if launch.docker("image", "inspect", OFFLINE_BASE, check=False):
         env.update(OFFLINE="1", BASE_IMAGE=OFFLINE_BASE, BUILDER_IMAGE=OFFLINE_BASE)
     return env
@@ -198,6 +198,26 @@ def switch(answers: list[Answer], started: float, new_version: str, settled: flo
         "after_settled": sum(1 for a in answers if a.sent >= settled),
         "old_after_settled": sum(1 for a in answers if a.sent >= settled and a.version != new_version),
     }
+
+
+def wait_version(url: str, version: str, in_a_row: int = 50, timeout: float = 300,
+                 headers: dict[str, str] | None = None) -> float:
+    """Until `in_a_row` predictions in a row through `url` answer 200 with `version`; seconds."""
+    started = time.monotonic()
+    streak, last = 0, None
+    while streak < in_a_row:
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"{url}: not {in_a_row} answers in a row from model {version} within {timeout:g} s "
+                               f"(last: {last})")
+        try:
+            code, body = launch.http("POST", url, launch.EXAMPLE_BODY, headers, timeout=10)
+            last = (code, json.loads(body).get("model_version") if code == 200 else body[:200])
+        except (OSError, ValueError) as e:
+            last = repr(e)
+        streak = streak + 1 if last == (200, version) else 0
+        if not streak:
+            time.sleep(0.05)
+    return time.monotonic() - started
 
 
 # -- the registry ------------------------------------------------------------------------

@@ -39,9 +39,11 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import cli, coldstart, launch, loadtest, openfaas  # noqa: E402
+from scripts import cli, coldstart, launch, loadtest, openfaas, readme  # noqa: E402
 
 TAGS = {"A": "bench-a", "B": "bench-b", "C": "bench-c"}
+DEFAULT_OUT = launch.ROOT / "docs" / "bench"
+DEPLOY_DOC = launch.ROOT / "docs" / "deploy.md"  # its rollout section is this command's table
 
 
 def image(tag: str) -> str:
@@ -144,24 +146,38 @@ def cold_starts(stack: openfaas.Stack, runs: int, out: Path) -> dict[str, Any]:
 
 
 def table(rollout: dict[str, Any], gateway: dict[str, Any], cold: dict[str, Any]) -> str:
-    lines = ["update / rollback under load through the gateway (faas-cli deploy; seconds from it)",
-             f"{'':<10}{'requests':>9}{'failed':>7}{'first new':>10}{'last old':>9}{'settled':>8}{'old after':>10}"]
+    """The figures as Markdown (printed, and the rollout section of docs/deploy.md)."""
+    lines = [f"Measured {rollout['date']}, {rollout['machine']}; {rollout['clients']} clients through the gateway.",
+             "", "| switch | requests | failed | first new answer | last old answer | only the new replica left |",
+             "|---|---|---|---|---|---|"]
     for name in ("update", "rollback"):
         r = rollout[name]
-        lines.append(f"{name:<10}{r['requests']:>9}{r['failed']:>7}{r['first_new_s']:>10.2f}{r['last_old_s'] or 0:>9.2f}"
-                     f"{r['settled_s']:>8.2f}{r['old_after_settled']:>10}")
-    for name, u in rollout["pulled_bytes"].items():
-        lines.append(f"{name} update: {u / 1e3:.1f} kB compressed to pull on a node holding A")
+        last = f"{r['last_old_s']:.2f} s" if r["last_old_s"] is not None else "none"
+        lines.append(f"| {name} | {r['requests']:,} | {r['failed']} | {r['first_new_s']:.2f} s | {last} | "
+                     f"{r['settled_s']:.2f} s ({r['old_after_settled']} old answers after) |")
+    size = rollout["image_bytes"]
+    lines += ["", "| update | compressed bytes a node holding the previous version pulls | image size |",
+              "|---|---|---|"]
+    for name, key in (("new model", "model"), ("new code", "code")):
+        tag = {"model": "B", "code": "C"}[key]
+        lines.append(f"| {name} | {rollout['pulled_bytes'][key] / 1e3:,.1f} kB | {size[tag] / 1e6:.1f} MB "
+                     f"({rollout['layers'][tag]} layers) |")
     h = rollout["health_check"]
-    lines.append(f"health check every {h['interval_s']:g} s: {h['check_cpu_ms']:.1f} ms CPU per check, "
-                 f"{h['core_share'] * 100:.2f}% of a core at rest")
-    lines.append("gateway vs direct (medians): req/s, p50 ms, p99 ms, platform CPU ms/req")
-    for k, m in gateway["median"].items():
-        lines.append(f"  {k:<12}{m['throughput_rps']:>9.0f}{m['p50_ms']:>8.2f}{m['p99_ms']:>8.2f}"
-                     f"{m['platform_cpu_ms_per_request']:>8.3f}")
+    lines += ["", f"Health check every {h['interval_s']:g} s: {h['check_cpu_ms']:.1f} ms of CPU per check, "
+                  f"{h['core_share'] * 100:.2f}% of one core at rest (the replica against the same image with "
+                  f"`--no-healthcheck`, idle side by side for {h['seconds']:g} s).", "",
+              "| path (wrk, medians) | req/s | p50 | p99 | gateway + provider CPU per request |", "|---|---|---|---|---|"]
+    for key, m in gateway["median"].items():
+        path, conns = key.split("_c")
+        lines.append(f"| {path}, {conns} connection{'s' if conns != '1' else ''} | {m['throughput_rps']:,.0f} | "
+                     f"{m['p50_ms']:.2f} ms | {m['p99_ms']:.2f} ms | {m['platform_cpu_ms_per_request']:.3f} ms |")
+    for conns, a in gateway["added_by_gateway"].items():
+        lines.append(f"\nThe gateway adds {a['p50_ms']:.2f} ms at p50 with {conns[1:]} connection(s) and keeps "
+                     f"{a['throughput_ratio']:.0%} of the direct throughput.")
     c = cold["medians_s"]
-    lines.append(f"cold start: gateway deploy -> 200 {c['gateway_deploy_to_first_200']:.3f} s; docker run -> 200 "
-                 f"{c['docker_run_to_first_200']:.3f} s; docker run floor {c['docker_run_floor']:.3f} s")
+    lines += ["", f"Cold start, medians: deploy through the gateway -> first 200 {c['gateway_deploy_to_first_200']:.2f} s; "
+                  f"`docker run` -> first 200 {c['docker_run_to_first_200']:.2f} s; `docker run` of a container that "
+                  f"exits at once {c['docker_run_floor']:.2f} s."]
     return "\n".join(lines)
 
 
@@ -172,7 +188,8 @@ def parser() -> Any:
     p.add_argument("--rounds", type=int, default=3, help="interleaved gateway/direct rounds (default 3)")
     p.add_argument("--runs", type=int, default=5, help="cold starts per mode (default 5)")
     p.add_argument("--rest", type=float, default=30.0, help="seconds the health check's cost is measured (default 30)")
-    p.add_argument("--out", type=Path, default=launch.ROOT / "docs" / "bench", help="where the JSON files go")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help="where the JSON files go (the default also rewrites docs/deploy.md's table)")
     return p
 
 
@@ -218,7 +235,10 @@ def main(argv: list[str] | None = None) -> int:
             launch.docker("rmi", image(tag), check=False)
     (args.out / "rollout.json").write_text(json.dumps(rollout, indent=1) + "\n")
     (args.out / "gateway.json").write_text(json.dumps(gateway, indent=1) + "\n")
-    print(table(rollout, gateway, cold))
+    text = table(rollout, gateway, cold)
+    print(text)
+    if args.out == DEFAULT_OUT:
+        readme.replace_section("rollout", text, DEPLOY_DOC)
     return 0
 
 

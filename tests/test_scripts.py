@@ -272,7 +272,7 @@ def test_report_from_sample_results(tmp_path, monkeypatch):
 
 COMMANDS = ("bench_concurrency", "bench_observability", "bench_person", "bench_protocols", "bench_replica",
             "bench_request", "browser", "coldstart", "contract", "demo", "fetch_sdist", "figures", "loadtest", "openapi",
-            "openloop", "report", "rollout", "simulate", "soak", "slim_rootfs")
+            "openloop", "release", "report", "rollout", "simulate", "soak", "slim_rootfs")
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -336,3 +336,28 @@ def test_observability_loss_is_the_median_of_paired_rounds_and_the_worst_case_ch
     assert worst["function"]["share"] == pytest.approx(0.1)
     assert worst["function"]["loss"] == pytest.approx(1 - 0.97 * 100 / 110)
     assert worst["server"]["loss"] == pytest.approx(0.0)
+
+
+def test_release_dry_run_lists_every_step_and_runs_none(dataset, capsys):
+    from scripts import release
+
+    model = {p.name: p.stat().st_mtime_ns for p in (ROOT / "model").iterdir()}
+    assert release.main(["--data", str(dataset), "--tag", "v9", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines()] == ["retrain", "verify", "build", "deploy", "wait"]
+    assert f"--retrain --data {dataset}" in out and "TAG=v9" in out
+    assert {p.name: p.stat().st_mtime_ns for p in (ROOT / "model").iterdir()} == model
+    assert release.main(["--data", "no-such.csv", "--tag", "v9", "--dry-run"]) == 2
+    assert "no-such.csv: no such file" in capsys.readouterr().err
+
+
+def test_switch_counts_failures_and_old_answers_once_the_old_replica_left():
+    from scripts import openfaas
+
+    a = openfaas.Answer
+    answers = [a(0.0, 0.01, 200, "v1"), a(1.0, 1.01, 200, "v2"), a(1.1, 1.12, 200, "v1"), a(1.2, 1.21, 500, None),
+               a(2.0, 2.01, 200, "v2"), a(2.1, 2.11, 200, "v1")]
+    s = openfaas.switch(answers, started=0.5, new_version="v2", settled=1.9)
+    assert s["failed"] == 1 and s["statuses"] == {"200": 5, "500": 1} and s["requests"] == 6
+    assert s["first_new_s"] == pytest.approx(0.51) and s["last_old_s"] == pytest.approx(1.61)
+    assert s["after_settled"] == 2 and s["old_after_settled"] == 1
