@@ -361,3 +361,27 @@ def test_switch_counts_failures_and_old_answers_once_the_old_replica_left():
     assert s["failed"] == 1 and s["statuses"] == {"200": 5, "500": 1} and s["requests"] == 6
     assert s["first_new_s"] == pytest.approx(0.51) and s["last_old_s"] == pytest.approx(1.61)
     assert s["after_settled"] == 2 and s["old_after_settled"] == 1
+
+
+def test_rollout_table_shows_every_figure_it_was_given():
+    from scripts import rollout
+
+    switch = {"requests": 12000, "failed": 0, "first_new_s": 1.5, "last_old_s": 7.25, "settled_s": 7.5,
+              "old_after_settled": 0}
+    result = {"date": "2026-12-01", "machine": "2 cores", "clients": 4, "update": switch,
+              "rollback": {**switch, "last_old_s": None}, "pulled_bytes": {"model": 41_000, "code": 120_000},
+              "image_bytes": {"B": 47_000_000, "C": 47_100_000}, "layers": {"B": 3, "C": 3},
+              "health_check": {"interval_s": 2.0, "check_cpu_ms": 12.5, "core_share": 0.00625, "seconds": 30}}
+    path = {"throughput_rps": 1450.0, "p50_ms": 5.3, "p99_ms": 11.0, "platform_cpu_ms_per_request": 0.9}
+    gateway = {"median": {"gateway_c8": path, "direct_c8": {**path, "throughput_rps": 4584.0, "p50_ms": 1.67}},
+               "added_by_gateway": {"c8": {"p50_ms": 3.63, "throughput_ratio": 0.316}}}
+    cold = {"medians_s": {"gateway_deploy_to_first_200": 0.64, "docker_run_to_first_200": 0.31,
+                          "docker_run_floor": 0.24}}
+    text = rollout.table(result, gateway, cold)
+    assert "| update | 12,000 | 0 | 1.50 s | 7.25 s | 7.50 s (0 old answers after) |" in text
+    assert "| rollback | 12,000 | 0 | 1.50 s | none |" in text
+    assert "| new model | 41.0 kB | 47.0 MB (3 layers) |" in text
+    assert "12.5 ms of CPU per check, 0.62% of one core" in text
+    assert "| gateway, 8 connections | 1,450 | 5.30 ms | 11.00 ms | 0.900 ms |" in text
+    assert "adds 3.63 ms at p50 with 8 connection(s) and keeps 32% of the direct throughput" in text
+    assert "first 200 0.64 s" in text and "exits at once 0.24 s" in text
