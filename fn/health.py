@@ -1,45 +1,53 @@
 """The images' own health check: exit 0 when this container's service answers /_/ready with 200.
 
-    HEALTHCHECK CMD ["/usr/bin/python3", "-S", "-m", "fn.health"]            (Dockerfile.fn)
-    HEALTHCHECK CMD ["/usr/bin/python3", "-S", "-m", "fn.health", "baseline"] (Dockerfile.server)
+    HEALTHCHECK CMD ["/usr/bin/python3", "-S", "-c", "import fn.health as h; h.main()"]   (Dockerfile.fn)
+    ... "import fn.health as h; h.main(8000)"                                           (Dockerfile.server)
 
 The images are FROM scratch, with no shell or curl, so the check runs the image's own Python.
 Docker Swarm (OpenFaaS's faas-swarm provider) routes to a task only once its check has passed,
 and with `start-first` updates it stops the old task only then: without a check the new task is
 sent requests before it listens. /_/ready is 200 once the model is loaded and verified and 503
-from SIGTERM on. The port is the one the service reads from its environment (fn.settings); one
-plain socket exchange keeps the check's own cost to the interpreter's start.
+from SIGTERM on.
+
+It runs every few seconds in every idle replica, so it imports as little as it can: the C socket
+module and no fn.settings (whose argparse, dataclasses and re cost more than the rest of the
+check); the port is read from the same variables, `port` then `PORT`, that fn/settings.py reads
+(tests/test_health.py holds the two equal).
 """
 
 from __future__ import annotations
 
-import socket
+import _socket
+import os
 import sys
 
-from fn import settings
+PORT_VARIABLES = ("port", "PORT")
 
 
 def ready(port: int, timeout: float = 2.0) -> bool:
     """True when 127.0.0.1:port answers GET /_/ready with 200."""
+    conn = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
-            conn.sendall(b"GET /_/ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            status_line = conn.recv(64).split(b"\r\n", 1)[0].split()
+        conn.settimeout(timeout)
+        conn.connect(("127.0.0.1", port))
+        conn.sendall(b"GET /_/ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        status_line = conn.recv(64).split(b"\r\n", 1)[0].split()
     except OSError:
         return False
+    finally:
+        conn.close()
     return len(status_line) >= 2 and status_line[1] == b"200"
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    program = argv[0] if argv else "fn"  # "baseline": the server's defaults (port 8000)
+def main(default_port: int = 8080) -> None:
+    """Exit 0 if ready, 1 if not (or if the port variable is not a port)."""
+    text = next((os.environ[v] for v in PORT_VARIABLES if os.environ.get(v)), str(default_port))
     try:
-        port = settings.from_env(program=program).port
-    except settings.ConfigError as e:
-        print(f"health: {e}", file=sys.stderr)
-        return 1
-    return 0 if ready(port) else 1
+        port = int(text)
+    except ValueError:
+        sys.exit(f"health: {PORT_VARIABLES[0]}={text!r} is not a port")
+    sys.exit(0 if ready(port) else 1)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 8080)

@@ -26,12 +26,13 @@ import yaml
 from fn import v2
 from fn.fields import EXAMPLE
 from scripts import coldstart, launch, openfaas
-from tests.conftest import ROOT, _skip_or_fail
+from tests.conftest import ROOT, _skip_or_fail, build_image
 from tests.test_person import inventory
 
 TAG = "e2e-a"  # the repository as it is
 NEXT = "e2e-b"  # another model version (model/ changed)
 CODE = "e2e-c"  # a code change (fn/ changed)
+OWN_BUILD = "device-price-fn:openfaas-e2e"  # not :latest, which other tests and users hold
 
 
 def image(tag: str) -> str:
@@ -39,12 +40,14 @@ def image(tag: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(docker, fn_image, tmp_path_factory):
-    """The running stack, logged in; down.sh afterwards whatever happened. fn_image: make image-fn
-    makes the Debian base and the wheelhouse the README's offline step builds from."""
+def stack(docker, tmp_path_factory):
+    """The running stack, logged in; down.sh afterwards whatever happened. First the README's
+    `make image-fn` (under a tag of its own): it makes the Debian base and fills the wheelhouse
+    that the offline `faas-cli up` builds from."""
     folder = openfaas.stack_dir()
     if folder is None:
         _skip_or_fail("REQUIRE_OPENFAAS", "no OpenFaaS stack at ../shared/openfaas (or OPENFAAS_STACK_DIR)")
+    build_image("fn", OWN_BUILD)
     os.environ["OPENFAAS_CONFIG"] = str(tmp_path_factory.mktemp("faas-cli"))  # not the user's faas-cli login
     s = openfaas.Stack(folder)
     atexit.register(s.down)
@@ -54,8 +57,8 @@ def stack(docker, fn_image, tmp_path_factory):
     finally:
         s.down()
         atexit.unregister(s.down)
-        for tag in (TAG, NEXT, CODE):
-            launch.docker("rmi", image(tag), check=False)
+        for ref in (OWN_BUILD, *(image(tag) for tag in (TAG, NEXT, CODE))):
+            launch.docker("rmi", ref, check=False)
 
 
 def wait_status(url: str, status: int, headers: dict[str, str] | None = None, timeout: float = 120) -> None:
