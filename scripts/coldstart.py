@@ -284,11 +284,28 @@ class Gateway:
         return None
 
 
-def deployment(status: dict[str, Any], function: str) -> dict[str, Any]:
-    """The deploy request that recreates a function as its status shows it (faas-cli up made it)."""
+def deployment(status: dict[str, Any], function: str, engine_spec: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The deploy request that recreates a function as faas-cli up made it: its status, and what
+    the engine shows that the status leaves out."""
     spec = {"service": function}
     spec.update({key: status[key] for key in DEPLOY_FIELDS if status.get(key) is not None})
+    spec.update(engine_spec or {})
     return spec
+
+
+def swarm_fields(function: str) -> dict[str, Any]:
+    """The deploy fields faas-swarm's status omits (environment, memory, read-only root, secrets),
+    read back from the swarm service it made; without them a redeploy would be another function."""
+    spec = json.loads(launch.docker("service", "inspect", function, "--format", "{{json .Spec}}"))
+    container, resources = spec["TaskTemplate"]["ContainerSpec"], spec["TaskTemplate"].get("Resources") or {}
+    out: dict[str, Any] = {
+        "envVars": dict(e.split("=", 1) for e in container.get("Env") or [] if not e.startswith("fprocess=")),
+        "readOnlyRootFilesystem": bool(container.get("ReadOnly")),
+        "secrets": [s["SecretName"] for s in container.get("Secrets") or []]}
+    for key, field in (("limits", "Limits"), ("requests", "Reservations")):
+        if (resources.get(field) or {}).get("MemoryBytes"):
+            out[key] = {"memory": str(resources[field]["MemoryBytes"])}
+    return out
 
 
 def replicas_gone(function: str, engine: str) -> bool:
@@ -417,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
             if status is None:
                 raise RuntimeError(f"{args.function} is not deployed on {args.gateway}: deploy it first "
                                    "(faas-cli up -f stack.yml)")
-            spec = deployment(status, args.function)
+            spec = deployment(status, args.function, swarm_fields(args.function) if args.engine == "docker" else None)
             edition = detect_edition(gateway) if args.edition == "auto" else args.edition
             extra = {"gateway": args.gateway, "edition": edition, "engine": args.engine}
             runs = measure([args.function] * args.runs, lambda _: time_openfaas(gateway, spec, edition, args.engine),

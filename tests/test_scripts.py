@@ -158,6 +158,9 @@ def gateway(request, monkeypatch):
     FakeGateway.state = {"deployed": True, "replicas": 1, "ready_at": 0.0, "spec": DEPLOYED}
     FakeGateway.calls = []
     monkeypatch.setattr(coldstart, "replicas_gone", FakeGateway.replica_gone)
+    # Its status carries every deploy field (as faas-netes' does); faas-swarm's lacks some, which
+    # the tool reads from the swarm service (tests/test_openfaas.py holds it on the real one).
+    monkeypatch.setattr(coldstart, "swarm_fields", lambda function: {})
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("OPENFAAS_PASSWORD", "secret")
