@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.down()
         shutil.rmtree(trees, ignore_errors=True)
         for tag in TAGS.values():
-            launch.docker("rmi", image(tag), check=False)
+            launch.docker("rmi", "-f", image(tag), check=False)  # ours; a stopping task may still hold it
     (args.out / "rollout.json").write_text(json.dumps(rollout, indent=1) + "\n")
     (args.out / "gateway.json").write_text(json.dumps(gateway, indent=1) + "\n")
     text = table(rollout, gateway, cold)

@@ -59,7 +59,7 @@ def stack(docker, tmp_path_factory):
         s.down()
         atexit.unregister(s.down)
         for ref in (OWN_BUILD, *(image(tag) for tag in (TAG, NEXT, CODE))):
-            launch.docker("rmi", ref, check=False)
+            launch.docker("rmi", "-f", ref, check=False)  # ours; a stopping task may still hold it
 
 
 def wait_status(url: str, status: int, headers: dict[str, str] | None = None, timeout: float = 120) -> None:
