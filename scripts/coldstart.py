@@ -21,15 +21,19 @@ once (the first image's python3, -I -S -c pass).
   started here on 127.0.0.1 unless --registry is given); before every run the image and every
   local image sharing a layer with it (its base included) are removed, so `docker pull` fetches
   everything; pull + run -> first prediction. Reports the compressed bytes pulled. Removed
-  images are restored at the end.
+  tagged images are restored at the end; untagged ones sharing a layer with the image (earlier
+  builds of it, its build cache) are removed for good, and no other image is touched.
 - openfaas: the gateway says which edition it is (a CE gateway marks its answers
   `X-Served-By: openfaas-ce/<version>` and `X-OpenFaaS-EULA: openfaas-ce`); when it does not,
   --edition is required. OpenFaaS CE cannot scale to zero (it raises replicas 0 to 1 and answers
-  202), so each run removes the function, waits until the old replica has stopped answering (it
-  drains for about a second after the remove), deploys it again as the gateway had it, and times
-  the deploy -> first 200 through /function/NAME; on Pro it scales to zero through the REST API,
-  waits for 0 available replicas and times the first call. Credentials as faas-cli takes them:
-  OPENFAAS_URL, OPENFAAS_USERNAME (admin), OPENFAAS_PASSWORD.
+  202), so each run removes the function, waits until the old replica's container is gone (a
+  removed replica keeps serving for its drain_delay, and a deploy meanwhile waits for it: a clock
+  started when it merely stops answering counts that wait), deploys it again as the gateway had
+  it, and times the deploy -> first 200 through /function/NAME; on Pro it scales to zero through
+  the REST API, waits for 0 available replicas and the container gone, and times the first call.
+  --engine says where the containers are looked for: docker (faas-swarm, one node: the label
+  com.openfaas.function=NAME) or kubernetes (kubectl, the label faas_function=NAME). Credentials
+  as faas-cli takes them: OPENFAAS_URL, OPENFAAS_USERNAME (admin), OPENFAAS_PASSWORD.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import cli, launch
+from scripts import cli, launch, openfaas
 from scripts.stats import spread
 from scripts.targets import TARGETS
 
@@ -100,7 +104,7 @@ def time_docker(image: str, floor_image: str | None = None) -> dict[str, Any]:
                           "-I", "-S", "-c", "pass"])
     path = launch.image_target(image).predict_path  # asked before the clock starts
     started = time.perf_counter()
-    name, url = launch.docker_run(image, "device-price-coldstart")
+    name, url = launch.docker_run(image, launch.own_name("device-price-coldstart"))
     try:
         return {"seconds": launch.wait_for_prediction(url + path, 120, started)}
     finally:
@@ -156,16 +160,18 @@ def layers(image: str) -> set[str]:
     return set(json.loads(launch.docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", image)) or [])
 
 
-def sharing_images(image: str) -> list[str]:
-    """Tagged local images that share a layer with `image` (its base, for one)."""
+def sharing_images(image: str) -> tuple[list[str], list[str]]:
+    """Other local images that share a layer with `image`, whose layers would make a pull skip
+    that layer: (tagged ones by name, its base for one; untagged ones by id: earlier builds of
+    it and its build cache)."""
     mine = layers(image)
-    out = []
-    for ref in launch.docker("images", "--format", "{{.Repository}}:{{.Tag}}").splitlines():
-        if "<none>" in ref or ref == image:
-            continue
-        if layers(ref) & mine:
-            out.append(ref)
-    return out
+    own = launch.docker("image", "inspect", "-f", "{{.Id}}", image)
+    tagged, untagged = [], []
+    for line in launch.docker("images", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}").splitlines():
+        iid, ref = line.split(" ", 1)
+        if iid != own and layers(iid) & mine:
+            (untagged if "<none>" in ref else tagged).append(iid if "<none>" in ref else ref)
+    return tagged, untagged
 
 
 class PullBench:
@@ -176,7 +182,14 @@ class PullBench:
         self.remote = {image: registry.name(image) for image in images}
         self.path = {image: launch.image_target(image).predict_path for image in images}
         self.saved = Path(tempfile.mkdtemp(prefix="coldstart-saved-")) / "images.tar"
-        shared = sorted({ref for image in images for ref in sharing_images(image)} - set(images))
+        found = [sharing_images(image) for image in images]
+        shared = sorted({ref for tagged, _ in found for ref in tagged} - set(images))
+        # Untagged images cannot be given back under a name: they are removed, and only they (no
+        # `docker image prune`, which would take every dangling image the user has).
+        self.untagged = sorted({iid for _, untagged in found for iid in untagged})
+        if self.untagged:
+            print(f"coldstart: removing {len(self.untagged)} untagged image(s) sharing layers with "
+                  f"{', '.join(images)} (earlier builds, build cache); nothing else", file=sys.stderr)
         for image in images:
             launch.docker("tag", image, self.remote[image])
             launch.docker("push", self.remote[image])
@@ -186,9 +199,8 @@ class PullBench:
         self.bytes = {image: registry.compressed_bytes(self.remote[image]) for image in images}
 
     def forget(self) -> None:
-        for ref in list(self.remote.values()) + list(self.remote) + self.shared:
+        for ref in list(self.remote.values()) + list(self.remote) + self.shared + self.untagged:
             launch.docker("rmi", "-f", ref, check=False)
-        launch.docker("image", "prune", "-f", check=False)
 
     def run(self, image: str) -> dict[str, Any]:
         self.forget()
@@ -196,7 +208,7 @@ class PullBench:
         started = time.perf_counter()
         launch.docker("pull", "-q", remote)
         pulled = time.perf_counter() - started
-        name, url = launch.docker_run(remote, "device-price-coldstart")
+        name, url = launch.docker_run(remote, launch.own_name("device-price-coldstart"))
         try:
             seconds = launch.wait_for_prediction(url + self.path[image], 300, started)
         finally:
@@ -271,35 +283,56 @@ class Gateway:
                 return "pro"
         return None
 
-    def wait_silent(self, timeout: float = 60) -> None:
-        """Until no replica answers a call (a removed or scaled-down one drains for a while)."""
-        def silent() -> bool:
-            try:
-                return launch.http("POST", self.invoke_url(), launch.EXAMPLE_BODY, timeout=5)[0] != 200
-            except OSError:
-                return True
-        self.wait(silent, "the old replica stopped answering", timeout)
 
-
-def deployment(status: dict[str, Any], function: str) -> dict[str, Any]:
-    """The deploy request that recreates a function as its status shows it (faas-cli up made it)."""
+def deployment(status: dict[str, Any], function: str, engine_spec: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The deploy request that recreates a function as faas-cli up made it: its status, and what
+    the engine shows that the status leaves out."""
     spec = {"service": function}
     spec.update({key: status[key] for key in DEPLOY_FIELDS if status.get(key) is not None})
+    spec.update(engine_spec or {})
     return spec
 
 
-def time_openfaas(gateway: Gateway, spec: dict[str, Any], edition: str) -> dict[str, Any]:
-    """One cold start; the clock starts only once the old replica has stopped answering."""
+def swarm_fields(function: str) -> dict[str, Any]:
+    """The deploy fields faas-swarm's status omits (environment, memory, read-only root, secrets),
+    read back from the swarm service it made; without them a redeploy would be another function."""
+    spec = json.loads(launch.docker("service", "inspect", function, "--format", "{{json .Spec}}"))
+    container, resources = spec["TaskTemplate"]["ContainerSpec"], spec["TaskTemplate"].get("Resources") or {}
+    out: dict[str, Any] = {
+        "envVars": dict(e.split("=", 1) for e in container.get("Env") or [] if not e.startswith("fprocess=")),
+        "readOnlyRootFilesystem": bool(container.get("ReadOnly")),
+        "secrets": [s["SecretName"] for s in container.get("Secrets") or []]}
+    for key, field in (("limits", "Limits"), ("requests", "Reservations")):
+        if (resources.get(field) or {}).get("MemoryBytes"):
+            out[key] = {"memory": str(resources[field]["MemoryBytes"])}
+    return out
+
+
+def replicas_gone(function: str, engine: str) -> bool:
+    """No container (docker) or pod (kubernetes) of the function is left, running or stopping."""
+    if engine == "docker":
+        return not openfaas.replica_images(function, running=False)
+    proc = subprocess.run(["kubectl", "get", "pods", "--all-namespaces", "-l", f"faas_function={function}",
+                           "-o", "name"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"kubectl get pods: {proc.stderr.strip()[-300:]}")
+    return not proc.stdout.strip()
+
+
+def time_openfaas(gateway: Gateway, spec: dict[str, Any], edition: str, engine: str) -> dict[str, Any]:
+    """One cold start; the clock starts only once the old replica's container is gone."""
+    gone = lambda: replicas_gone(gateway.function, engine)  # noqa: E731
     if edition == "pro":
         gateway.scale_to_zero()
-        # No call may check that it is silent: on Pro a call is what wakes a function up.
+        # No call may check that it is down: on Pro a call is what wakes a function up.
         gateway.wait(lambda: (gateway.status() or {}).get("availableReplicas", 1) == 0, "0 available replicas")
+        gateway.wait(gone, "the old replica's container gone")
         started = time.perf_counter()
     else:
         if gateway.status() is not None:
             gateway.api("DELETE", "/system/functions", {"functionName": gateway.function})
             gateway.wait(lambda: gateway.status() is None, "the function removed")
-        gateway.wait_silent()
+        gateway.wait(gone, "the old replica's container gone")
         started = time.perf_counter()
         code, body = gateway.api("POST", "/system/functions", spec)
         if code >= 300:
@@ -353,6 +386,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--edition", choices=("auto", "ce", "pro"), default="auto",
                    help="openfaas mode: CE removes and redeploys, Pro scales to zero (default: as the "
                         "gateway's headers say)")
+    p.add_argument("--engine", choices=("docker", "kubernetes"), default="docker",
+                   help="openfaas mode: where to see that the old replica is gone: docker (faas-swarm on "
+                        "this node) or kubernetes (kubectl; faas-netes)")
     p.add_argument("--json", type=Path, help="write every run and the statistics here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -398,10 +434,11 @@ def main(argv: list[str] | None = None) -> int:
             if status is None:
                 raise RuntimeError(f"{args.function} is not deployed on {args.gateway}: deploy it first "
                                    "(faas-cli up -f stack.yml)")
-            spec = deployment(status, args.function)
+            spec = deployment(status, args.function, swarm_fields(args.function) if args.engine == "docker" else None)
             edition = detect_edition(gateway) if args.edition == "auto" else args.edition
-            extra = {"gateway": args.gateway, "edition": edition}
-            runs = measure([args.function] * args.runs, lambda _: time_openfaas(gateway, spec, edition), args.quiet)
+            extra = {"gateway": args.gateway, "edition": edition, "engine": args.engine}
+            runs = measure([args.function] * args.runs, lambda _: time_openfaas(gateway, spec, edition, args.engine),
+                           args.quiet)
     except (RuntimeError, TimeoutError, KeyError, OSError) as e:
         print(f"coldstart: {e}", file=sys.stderr)
         return 1

@@ -44,12 +44,14 @@ def side_by_side() -> None:
 
 def function_image() -> int:
     """Build the function image and ask it once, as `faas-cli local-run` runs it: port 8080,
-    the read-only root of stack.yml, no tmpfs."""
+    the read-only root of stack.yml, no tmpfs. The tag and the container's name are this run's
+    own (a user's device-price-fn:latest or container is never replaced), removed afterwards."""
     target = TARGETS["function"]
-    if subprocess.run(["scripts/build_image.sh", target.build], cwd=launch.ROOT).returncode != 0:
+    image = launch.own_name("device-price-fn:demo")
+    if subprocess.run(["scripts/build_image.sh", target.build, image], cwd=launch.ROOT).returncode != 0:
         return 1
     started = time.perf_counter()
-    name, url = launch.docker_run(target.image, "device-price-demo", env={"access_log": "1"}, tmpfs=False)
+    name, url = launch.docker_run(image, launch.own_name("device-price-demo"), env={"access_log": "1"}, tmpfs=False)
     try:
         seconds = launch.wait_for_prediction(url + target.predict_path, 30, started)
         print(f"function container answered {seconds:.2f} s after docker run")
@@ -60,6 +62,7 @@ def function_image() -> int:
         return 1
     finally:
         launch.stop_container(name)
+        launch.docker("rmi", image, check=False)
     return 0
 
 

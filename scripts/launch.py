@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client as http_client
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -140,6 +141,11 @@ def image_target(image: str) -> Target:
     entrypoint = json.loads(docker("image", "inspect", "-f", "{{json .Config.Entrypoint}}", image) or "null") or []
     module = entrypoint[entrypoint.index("-m") + 1] if "-m" in entrypoint else ""
     return by_module(module)
+
+
+def own_name(prefix: str) -> str:
+    """A container or tag name of this run only: never one a user or another run has."""
+    return f"{prefix}-{secrets.token_hex(4)}"
 
 
 def docker_run(image: str, name: str, env: dict[str, str] | None = None, tmpfs: bool = True,

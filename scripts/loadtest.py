@@ -121,14 +121,15 @@ def parse_wrk(output: str) -> dict[str, Any]:
 
 
 def run_wrk(url: str, connections: int, duration: float, threads: int = 2, method: str = "POST",
-            body: bytes | None = None) -> dict[str, Any]:
+            body: bytes | None = None, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
+    """wrk against url; `prefix` runs it through another command (nsenter into a container's network)."""
     if not shutil.which("wrk"):
         raise RuntimeError("wrk not found: apt-get install -y wrk")
     payload = (body if body is not None else EXAMPLE_BODY).decode()
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_SCRIPT % {"method": method, "body": payload})
     try:
-        proc = subprocess.run(["wrk", "-t", str(min(threads, connections)), "-c", str(connections),
+        proc = subprocess.run([*prefix, "wrk", "-t", str(min(threads, connections)), "-c", str(connections),
                                "-d", f"{max(1, round(duration))}s", "--timeout", "5s", "-s", f.name, url],
                               capture_output=True, text=True, timeout=duration + 60)
     finally:

@@ -1,11 +1,12 @@
 """Collect a minimal root filesystem for a FROM scratch image: run inside the build stage.
 
-    python3 slim_rootfs.py ROOTFS SITE APP
+    python3 slim_rootfs.py ROOTFS SITE
 
 Copies the running interpreter, the parts of its standard library a server uses, the
-installed packages in SITE, the application in APP, and exactly the shared libraries
-that ldd says all of these link (the dynamic loader included). Everything but APP is
-byte-compiled and kept as .pyc only: no sources, tests, caches, headers, pip or shell.
+installed packages in SITE, and exactly the shared libraries that ldd says all of these
+link (the dynamic loader included), byte-compiled and kept as .pyc only: no sources,
+tests, caches, headers, pip or shell. The application is not in it: the Dockerfiles copy
+fn/ and model/ as layers of their own, so that a new model or app changes only those.
 Works with any base whose Python is 3.11 (Debian's python3 or the python:3.11 images).
 """
 
@@ -92,8 +93,8 @@ def shared_libraries(files: list[Path]) -> set[str]:
     return libs
 
 
-def main(rootfs: str, site: str, app: str) -> None:
-    rootfs_p, site_p, app_p = Path(rootfs), Path(site), Path(app)
+def main(rootfs: str, site: str) -> None:
+    rootfs_p, site_p = Path(rootfs), Path(site)
     executable = Path(os.path.realpath(sys.executable))
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     lib_dynload = stdlib / "lib-dynload"
@@ -114,12 +115,8 @@ def main(rootfs: str, site: str, app: str) -> None:
             or "__pycache__" in rel
     copy_tree(stdlib, rootfs_p / stdlib.relative_to("/"), drop_stdlib)
     copy_tree(site_p, rootfs_p / site_p.relative_to("/"), lambda rel: bool(SITE_DROP.search(rel)))
-    copy_tree(app_p, rootfs_p / app_p.relative_to("/"), lambda rel: "__pycache__" in rel)
     sourceless(rootfs_p / stdlib.relative_to("/"))
     sourceless(rootfs_p / site_p.relative_to("/"))
-    # The application keeps its sources (readable tracebacks) with compiled caches beside them.
-    compileall.compile_dir(str(rootfs_p / app_p.relative_to("/")), quiet=2, workers=0,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
 
     # Bundled libraries (numpy.libs/...) are resolved through the extension modules that
     # load them, so ldd is asked about the interpreter and the extension modules only.
@@ -139,10 +136,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rootfs", help="the folder to fill (the final stage copies it to /)")
     parser.add_argument("site", help="where pip installed the serving packages (--target)")
-    parser.add_argument("app", help="the application: fn/, baseline/ and model/")
     return parser.parse_args(argv)
 
 
 if __name__ == "__main__":
     args = parse_args()
-    main(args.rootfs, args.site, args.app)
+    main(args.rootfs, args.site)

@@ -105,11 +105,12 @@ def reference_url():
     yield from serve("tensorflow")
 
 
-def build_image(kind: str) -> str:
-    """Build an image the way `make image-<kind>` does (offline-capable)."""
-    proc = subprocess.run(["scripts/build_image.sh", kind], cwd=ROOT, capture_output=True, text=True)
+def build_image(kind: str, tag: str | None = None) -> str:
+    """Build an image the way `make image-<kind>` does (offline-capable); its tag."""
+    tag = tag or f"device-price-{kind}:latest"
+    proc = subprocess.run(["scripts/build_image.sh", kind, tag], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return f"device-price-{kind}:latest"
+    return tag
 
 
 @pytest.fixture(scope="session")

@@ -68,3 +68,18 @@ def test_the_token_secret_is_optional_and_mounted_where_the_server_looks(resourc
     token_file = settings.defaults("baseline").token_file
     assert mount["readOnly"] and str(token_file.parent) == mount["mountPath"]
     assert token_file.name == volume["secret"]["secretName"]  # the key's file name
+
+
+def test_updates_keep_a_ready_replica_on_every_engine(resources):
+    """The promise tests/test_openfaas.py checks on swarm, on paper for the others: a new replica
+    takes traffic only once ready, and the old one goes only then."""
+    deployment = resources["Deployment"]["spec"]
+    assert deployment["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert deployment["strategy"]["rollingUpdate"]["maxSurge"] >= 1
+    assert deployment["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/_/ready"
+    knative = yaml.safe_load((ROOT / "deploy/knative/service.yaml").read_text())["spec"]
+    assert knative["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/_/ready"
+    assert knative["traffic"] == [{"latestRevision": True, "percent": 100}]
+    for dockerfile, port in (("Dockerfile.fn", ""), ("Dockerfile.server", "8000")):
+        checks = [line.strip() for line in (ROOT / dockerfile).read_text().splitlines() if line.startswith("  CMD ")]
+        assert checks == [f'CMD ["/usr/bin/python3", "-S", "-c", "import fn.health as h; h.main({port})"]']

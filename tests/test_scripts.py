@@ -56,9 +56,11 @@ def test_interleave_and_stats():
 
 class FakeGateway(BaseHTTPRequestHandler):
     """Just enough of the OpenFaaS gateway: deploy, remove, status, scale, invoke; the function
-    answers only some time after it was deployed or scaled up. As the real CE gateway (0.27) does,
-    CE raises a scale to 0 to 1 and answers 202, a removed replica keeps answering while it drains,
-    and every answer carries X-Served-By: openfaas-ce/<version> and X-OpenFaaS-EULA: openfaas-ce.
+    answers only some time after it was deployed or scaled up. As the real CE gateway (0.27) with
+    faas-swarm does (tests/test_openfaas.py meets it): CE raises a scale to 0 to 1 and answers 202,
+    a removed function's status is 404 at once while its replica keeps answering for its drain and
+    its container exists until then (replica_gone stands for `docker ps`), and every answer carries
+    X-Served-By: openfaas-ce/<version> and X-OpenFaaS-EULA: openfaas-ce.
     "pro" marks its answers openfaas-pro/<version> (an assumption: Pro's source is not public);
     "silent" sends neither header (an older or fronted gateway)."""
 
@@ -67,6 +69,12 @@ class FakeGateway(BaseHTTPRequestHandler):
     calls: list = []
     START = 0.2  # seconds a replica takes to become ready
     DRAIN = 0.5  # seconds a removed replica keeps answering
+
+    @classmethod
+    def replica_gone(cls, function: str, engine: str) -> bool:
+        s = cls.state
+        draining = time.monotonic() < s.get("draining_until", 0)
+        return not draining and not (s.get("deployed") and s.get("replicas", 1) > 0)
 
     def log_message(self, *args) -> None:
         pass
@@ -153,6 +161,10 @@ def gateway(request, monkeypatch):
     FakeGateway.edition = request.param
     FakeGateway.state = {"deployed": True, "replicas": 1, "ready_at": 0.0, "spec": DEPLOYED}
     FakeGateway.calls = []
+    monkeypatch.setattr(coldstart, "replicas_gone", FakeGateway.replica_gone)
+    # Its status carries every deploy field (as faas-netes' does); faas-swarm's lacks some, which
+    # the tool reads from the swarm service (tests/test_openfaas.py holds it on the real one).
+    monkeypatch.setattr(coldstart, "swarm_fields", lambda function: {})
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("OPENFAAS_PASSWORD", "secret")
@@ -271,7 +283,7 @@ def test_report_from_sample_results(tmp_path, monkeypatch):
 
 COMMANDS = ("bench_concurrency", "bench_observability", "bench_person", "bench_protocols", "bench_replica",
             "bench_request", "browser", "coldstart", "contract", "demo", "docs", "fetch_sdist", "figures", "loadtest",
-            "openapi", "openloop", "report", "simulate", "soak", "slim_rootfs")
+            "openapi", "openloop", "release", "report", "rollout", "simulate", "soak", "slim_rootfs")
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -335,3 +347,52 @@ def test_observability_loss_is_the_median_of_paired_rounds_and_the_worst_case_ch
     assert worst["function"]["share"] == pytest.approx(0.1)
     assert worst["function"]["loss"] == pytest.approx(1 - 0.97 * 100 / 110)
     assert worst["server"]["loss"] == pytest.approx(0.0)
+
+
+def test_release_dry_run_lists_every_step_and_runs_none(dataset, capsys):
+    from scripts import release
+
+    model = {p.name: p.stat().st_mtime_ns for p in (ROOT / "model").iterdir()}
+    assert release.main(["--data", str(dataset), "--tag", "v9", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines()] == ["retrain", "verify", "build", "deploy", "wait"]
+    assert f"--retrain --data {dataset}" in out and "TAG=v9" in out
+    assert {p.name: p.stat().st_mtime_ns for p in (ROOT / "model").iterdir()} == model
+    assert release.main(["--data", "no-such.csv", "--tag", "v9", "--dry-run"]) == 2
+    assert "no-such.csv: no such file" in capsys.readouterr().err
+
+
+def test_switch_counts_failures_and_old_answers_once_the_old_replica_left():
+    from scripts import openfaas
+
+    a = openfaas.Answer
+    answers = [a(0.0, 0.01, 200, "v1"), a(1.0, 1.01, 200, "v2"), a(1.1, 1.12, 200, "v1"), a(1.2, 1.21, 500, None),
+               a(2.0, 2.01, 200, "v2"), a(2.1, 2.11, 200, "v1")]
+    s = openfaas.switch(answers, started=0.5, new_version="v2", settled=1.9)
+    assert s["failed"] == 1 and s["statuses"] == {"200": 5, "500": 1} and s["requests"] == 6
+    assert s["first_new_s"] == pytest.approx(0.51) and s["last_old_s"] == pytest.approx(1.61)
+    assert s["after_settled"] == 2 and s["old_after_settled"] == 1
+
+
+def test_rollout_table_shows_every_figure_it_was_given():
+    from scripts import rollout
+
+    switch = {"requests": 12000, "failed": 0, "first_new_s": 1.5, "last_old_s": 7.25, "settled_s": 7.5,
+              "old_after_settled": 0}
+    result = {"date": "2026-12-01", "machine": "2 cores", "clients": 4, "update": switch,
+              "rollback": {**switch, "last_old_s": None}, "pulled_bytes": {"model": 41_000, "code": 120_000},
+              "image_bytes": {"B": 47_000_000, "C": 47_100_000}, "layers": {"B": 3, "C": 3},
+              "health_check": {"interval_s": 2.0, "check_cpu_ms": 12.5, "core_share": 0.00625, "seconds": 30}}
+    path = {"throughput_rps": 1450.0, "p50_ms": 5.3, "p99_ms": 11.0, "platform_cpu_ms_per_request": 0.9}
+    gateway = {"median": {"gateway_c8": path, "direct_c8": {**path, "throughput_rps": 4584.0, "p50_ms": 1.67}},
+               "added_by_gateway": {"c8": {"p50_ms": 3.63, "throughput_ratio": 0.316}}}
+    cold = {"medians_s": {"gateway_deploy_to_first_200": 0.64, "docker_run_to_first_200": 0.31,
+                          "docker_run_floor": 0.24}}
+    text = rollout.table(result, gateway, cold)
+    assert "| update | 12,000 | 0 | 1.50 s | 7.25 s | 7.50 s (0 old answers after) |" in text
+    assert "| rollback | 12,000 | 0 | 1.50 s | none |" in text
+    assert "| new model | 41.0 kB | 47.0 MB (3 layers) |" in text
+    assert "12.5 ms of CPU per check, 0.62% of one core" in text
+    assert "| gateway, 8 connections | 1,450 | 5.30 ms | 11.00 ms | 0.900 ms |" in text
+    assert "adds 3.63 ms at p50 with 8 connection(s) and keeps 32% of the direct throughput" in text
+    assert "first 200 0.64 s" in text and "exits at once 0.24 s" in text

@@ -1,0 +1,300 @@
+"""A real OpenFaaS stack on this machine, and what the tests and benchmarks do on it.
+
+The stack is ../shared/openfaas beside the repository (up.sh, down.sh, bin/faas-cli; its README
+says what it is), or the folder OPENFAAS_STACK_DIR names. Standard library only, like
+scripts/launch.py: the benchmarks run under a bare python3.
+
+- Stack: up.sh / down.sh (always: a test registers down.sh before it starts anything), faas-cli
+  with the gateway and the offline build arguments filled in.
+- a function's replicas as the Docker engine sees them (swarm task containers carry the label
+  com.openfaas.function=NAME), so that "the old replica is gone" means its container is gone.
+- Load: clients calling /function/NAME without a pause, every answer's status and model_version kept.
+- the registry's blob sizes: what a node holding one tag pulls for another.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scripts import launch
+
+ROOT = launch.ROOT
+FUNCTION = "device-price"
+REGISTRY = "127.0.0.1:5000"  # the stack's registry (up.sh), on loopback
+REPOSITORY = "local/device-price"  # REGISTRY=127.0.0.1:5000/local in stack.yml's image
+OFFLINE_BASE = "device-price-base:bookworm-cc"  # scripts/build_base.sh's image (make image-fn makes it)
+MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def stack_dir() -> Path | None:
+    """The stack's folder: OPENFAAS_STACK_DIR, else ../shared/openfaas beside the repository."""
+    given = os.environ.get("OPENFAAS_STACK_DIR")
+    folder = Path(given) if given else ROOT.parent / "shared" / "openfaas"
+    return folder if (folder / "up.sh").is_file() else None
+
+
+def build_env(tag: str, registry: str = f"{REGISTRY}/local") -> dict[str, str]:
+    """stack.yml's variables for the README's offline `faas-cli up`: the registry (default the
+    stack's), the tag, and the Debian-made base when there is one (no Docker Hub here)."""
+    env = {"REGISTRY": registry, "TAG": tag}
+    if launch.docker("image", "inspect", OFFLINE_BASE, check=False):
+        env.update(OFFLINE="1", BASE_IMAGE=OFFLINE_BASE, BUILDER_IMAGE=OFFLINE_BASE)
+    return env
+
+
+class Stack:
+    """The gateway, faas-swarm, Prometheus and registry of up.sh, and faas-cli pointed at them."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.faas_cli_path = folder / "bin" / "faas-cli"
+        self.url = ""
+        self.password = ""
+
+    def up(self, timeout: float = 600) -> None:
+        proc = subprocess.run([str(self.folder / "up.sh")], capture_output=True, text=True, timeout=timeout)
+        found = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+        if proc.returncode != 0 or "OPENFAAS_URL" not in found:
+            raise RuntimeError(f"{self.folder}/up.sh failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        self.url, self.password = found["OPENFAAS_URL"], found["OPENFAAS_PASSWORD"]
+        self.faas_cli("login", "--username", "admin", "--password-stdin", stdin=self.password)
+
+    def down(self) -> None:
+        subprocess.run([str(self.folder / "down.sh")], capture_output=True, timeout=300)
+
+    def faas_cli(self, *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, stdin: str | None = None,
+                 timeout: float = 900) -> str:
+        """faas-cli ARGS --gateway URL; its output, or RuntimeError with it."""
+        proc = subprocess.run([str(self.faas_cli_path), *args, "--gateway", self.url], cwd=cwd, input=stdin,
+                              env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError(f"faas-cli {' '.join(args)} failed ({proc.returncode}):\n"
+                               f"{(proc.stdout + proc.stderr)[-3000:]}")
+        return proc.stdout
+
+    def function_url(self, path: str = "") -> str:
+        return f"{self.url}/function/{FUNCTION}{path}"
+
+
+# -- replicas as the engine sees them ------------------------------------------------------
+
+def replica_images(function: str = FUNCTION, running: bool = True) -> list[str]:
+    """The image of each container of the function (faas-swarm labels them): running ones (a
+    draining replica runs until it exits), or all that exist (running=False; swarm keeps the
+    stopped containers of a service's earlier tasks until the service is removed)."""
+    out = launch.docker("ps", *([] if running else ["-a"]), "--filter", f"label=com.openfaas.function={function}",
+                        "--format", "{{.Image}}", check=False)
+    return [i.split("@")[0] for i in out.split()]
+
+
+def wait_replicas(done: Any, what: str, timeout: float = 180, function: str = FUNCTION, running: bool = True) -> float:
+    """Poll the function's containers until done(images) holds; the seconds it took."""
+    started = time.monotonic()
+    while not done(replica_images(function, running)):
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"{what} within {timeout:g} s; containers now: {replica_images(function, running)}")
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def wait_gone(function: str = FUNCTION, timeout: float = 180) -> float:
+    """Until no container of a removed function exists (a replica drains for drain_delay first)."""
+    return wait_replicas(lambda images: not images, f"the containers of {function} gone", timeout, function,
+                         running=False)
+
+
+def wait_only(image: str, count: int = 1, function: str = FUNCTION, timeout: float = 180) -> float:
+    """Until `count` containers of the function run and all of `image` (the old ones have exited)."""
+    return wait_replicas(lambda images: len(images) == count and all(i == image for i in images),
+                         f"only {image} running {function}", timeout, function)
+
+
+# -- load --------------------------------------------------------------------------------
+
+@dataclass
+class Answer:
+    sent: float  # time.monotonic() when the request was sent
+    received: float
+    status: int  # 0: no answer (connection refused or reset)
+    version: str | None
+
+
+@dataclass
+class Load:
+    """`clients` threads calling the function as fast as it answers, each on a keep-alive connection
+    to the gateway; every answer is kept. Bodies: launch.EXAMPLE_BODY (one native record)."""
+
+    url: str
+    clients: int = 4
+    headers: dict[str, str] = field(default_factory=dict)
+    answers: list[Answer] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(self.clients)]
+        self._lock = threading.Lock()
+
+    def _client(self) -> None:
+        parts = urllib.parse.urlsplit(self.url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        mine = []
+        while not self._stop.is_set():
+            sent = time.monotonic()
+            try:
+                conn.request("POST", parts.path, launch.EXAMPLE_BODY,
+                             {"Content-Type": "application/json", **self.headers})
+                response = conn.getresponse()
+                body = response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                status, body = 0, b""
+            try:
+                version = json.loads(body).get("model_version") if status == 200 else None
+            except ValueError:
+                version = None
+            mine.append(Answer(sent, time.monotonic(), status, version))
+        conn.close()
+        with self._lock:
+            self.answers.extend(mine)
+
+    def __enter__(self) -> Load:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(60)
+        self.answers.sort(key=lambda a: a.sent)
+
+
+def switch(answers: list[Answer], started: float, new_version: str, settled: float) -> dict[str, Any]:
+    """What a load saw of one update: failures, when the new version first and the old one last
+    answered (seconds from `started`), and how many answers sent after `settled` (the old replica
+    gone) were not the new version."""
+    statuses = Counter(a.status for a in answers)
+    new = [a.received for a in answers if a.version == new_version and a.sent >= started]
+    old = [a.received for a in answers if a.status == 200 and a.version != new_version]
+    return {
+        "requests": len(answers),
+        "failed": sum(n for s, n in statuses.items() if s != 200),
+        "statuses": {str(s): n for s, n in sorted(statuses.items())},
+        "first_new_s": round(min(new) - started, 3) if new else None,
+        "last_old_s": round(max(old) - started, 3) if old else None,
+        "settled_s": round(settled - started, 3),
+        "after_settled": sum(1 for a in answers if a.sent >= settled),
+        "old_after_settled": sum(1 for a in answers if a.sent >= settled and a.version != new_version),
+    }
+
+
+def wait_version(url: str, version: str, in_a_row: int = 50, timeout: float = 300,
+                 headers: dict[str, str] | None = None) -> float:
+    """Until `in_a_row` predictions in a row through `url` answer 200 with `version`; seconds."""
+    started = time.monotonic()
+    streak, last = 0, None
+    while streak < in_a_row:
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"{url}: not {in_a_row} answers in a row from model {version} within {timeout:g} s "
+                               f"(last: {last})")
+        try:
+            code, body = launch.http("POST", url, launch.EXAMPLE_BODY, headers, timeout=10)
+            last = (code, json.loads(body).get("model_version") if code == 200 else body[:200])
+        except (OSError, ValueError) as e:
+            last = repr(e)
+        streak = streak + 1 if last == (200, version) else 0
+        if not streak:
+            time.sleep(0.05)
+    return time.monotonic() - started
+
+
+# -- the registry ------------------------------------------------------------------------
+
+def blobs(tag: str, registry: str = REGISTRY, repository: str = REPOSITORY) -> dict[str, int]:
+    """Digest -> compressed size of every layer of a pushed tag, and of its config."""
+    code, body = launch.http("GET", f"http://{registry}/v2/{repository}/manifests/{tag}",
+                             headers={"Accept": MANIFEST_V2})
+    if code != 200:
+        raise RuntimeError(f"{registry}/{repository}:{tag} is not in the registry ({code})")
+    manifest = json.loads(body)
+    return {b["digest"]: b["size"] for b in [*manifest["layers"], manifest["config"]]}
+
+
+def pulled_bytes(held: str, wanted: str) -> int:
+    """Compressed bytes a node holding tag `held` pulls to run tag `wanted` (blobs it lacks)."""
+    have = blobs(held)
+    return sum(size for digest, size in blobs(wanted).items() if digest not in have)
+
+
+def layers(image: str) -> list[str]:
+    """An image's layers, bottom first (RootFS diff IDs, as `docker image inspect` shows them)."""
+    return json.loads(launch.docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", image))
+
+
+# -- variants of the repository ----------------------------------------------------------
+
+def variant(dest: Path, model_version: str | None = None, code_note: str | None = None) -> Path:
+    """A tree faas-cli can build from, like the repository but with another model version in
+    model/manifest.json (what a retrained model changes, file for file) and/or one more comment
+    line in fn/__init__.py (a code change); everything else links to the repository."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("stack.yml", "template", "deploy", "requirements", "wheelhouse", "scripts", "fn", "model"):
+        (dest / name).symlink_to(ROOT / name)
+    if model_version is not None:
+        (dest / "model").unlink()
+        shutil.copytree(ROOT / "model", dest / "model")
+        manifest = json.loads((dest / "model/manifest.json").read_text())
+        manifest["model_version"] = model_version
+        (dest / "model/manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    if code_note is not None:
+        (dest / "fn").unlink()
+        shutil.copytree(ROOT / "fn", dest / "fn", ignore=shutil.ignore_patterns("__pycache__"))
+        init = dest / "fn/__init__.py"
+        init.write_text(init.read_text() + f"# {code_note}\n")
+    return dest
+
+
+# -- CPU of containers -------------------------------------------------------------------
+
+def container_id(name: str) -> str:
+    return launch.docker("inspect", "-f", "{{.Id}}", name)
+
+
+def cgroup_cpu_seconds(cid: str) -> float:
+    """CPU seconds a container's cgroup has used (its processes and everything `docker exec` ran
+    in it, health checks included), cgroup v1 (cgroupfs driver) or v2."""
+    for path, scale in ((f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage", 1e-9),
+                        (f"/sys/fs/cgroup/cpu,cpuacct/docker/{cid}/cpuacct.usage", 1e-9)):
+        if os.path.exists(path):
+            return int(Path(path).read_text()) * scale
+    for path in (f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat", f"/sys/fs/cgroup/docker/{cid}/cpu.stat"):
+        if os.path.exists(path):
+            stats = dict(line.split() for line in Path(path).read_text().splitlines())
+            return int(stats["usage_usec"]) * 1e-6
+    raise RuntimeError(f"no cgroup CPU accounting found for container {cid[:12]}")
+
+
+def replica_container(function: str = FUNCTION) -> str:
+    """The id of the function's one running container."""
+    ids = launch.docker("ps", "-q", "--no-trunc", "--filter", f"label=com.openfaas.function={function}").split()
+    if len(ids) != 1:
+        raise RuntimeError(f"expected one running container of {function}, found {len(ids)}")
+    return ids[0]
+
+
+def netns(cid: str) -> tuple[str, ...]:
+    """A command prefix that runs a host program (wrk) inside a container's network namespace."""
+    pid = launch.docker("inspect", "-f", "{{.State.Pid}}", cid)
+    return ("nsenter", "-t", pid, "-n")

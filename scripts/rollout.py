@@ -1,0 +1,246 @@
+"""Deploying on a real OpenFaaS gateway, measured: updates and rollbacks under load, what a model
+or code update moves, what the gateway costs per request, and the cold start beside its floor.
+
+    python -m scripts.rollout [--clients 4] [--duration 5] [--rounds 3] [--runs 5]
+
+Starts the local stack (../shared/openfaas/up.sh, or OPENFAAS_STACK_DIR; scripts/openfaas.py) and
+always takes it down. Builds as the README's offline `faas-cli up` does, to the stack's registry:
+A (the repository), B (another model version in model/manifest.json: the model layer as a
+retrained model changes it) and C (a one-line change to fn/). Then, writing docs/bench/:
+- rollout.json: A -> B (update) and B -> A (rollback) with `faas-cli deploy` while --clients
+  clients call through the gateway (`faas-cli up` is build, push, then this deploy): failed
+  requests, when the new version first and the old one last answered, when only the new
+  replica was left; and per update the compressed bytes a node holding A pulls (registry blob
+  sizes) and the image sizes. Also what the image's health check costs the replica at rest: the
+  CPU of the deployed replica (its health check every second) against a container of the same image run
+  with --no-healthcheck, both idle side by side.
+- gateway.json: wrk with 1 and 8 connections through the gateway (faas-swarm proxying to the
+  replica) against the same replica directly, interleaved, --rounds times: req/s, p50, p99, the
+  latency the platform adds per request, and the CPU seconds per request of gateway + provider
+  (their containers' cgroups) and of the replica. wrk runs inside the gateway's or the replica's
+  network namespace (nsenter; needs root), so the published port's proxy is in neither path.
+- coldstart-openfaas.json: `coldstart --mode openfaas` (deploy -> first 200, the old replica's
+  container gone first) beside `coldstart --mode docker --floor` of the same image.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file: import the project from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts import cli, coldstart, launch, loadtest, openfaas, readme  # noqa: E402
+
+TAGS = {"A": "bench-a", "B": "bench-b", "C": "bench-c"}
+DEFAULT_OUT = launch.ROOT / "docs" / "bench"
+DEPLOY_DOC = launch.ROOT / "docs" / "deploy.md"  # its rollout section is this command's table
+
+
+def image(tag: str) -> str:
+    return f"{openfaas.REGISTRY}/local/device-price:{tag}"
+
+
+def build(stack: openfaas.Stack, tag: str, tree: Path) -> float:
+    """faas-cli up --skip-deploy (build and push) from `tree`; seconds."""
+    started = time.perf_counter()
+    stack.faas_cli("up", "--skip-deploy", "-f", "stack.yml", env=openfaas.build_env(tag), cwd=tree)
+    return time.perf_counter() - started
+
+
+def roll(stack: openfaas.Stack, tag: str, version: str, clients: int) -> dict[str, Any]:
+    """faas-cli deploy of `tag` under load; what the clients saw."""
+    with openfaas.Load(stack.function_url(), clients) as load:
+        time.sleep(2)  # steady load first
+        started = time.monotonic()
+        stack.faas_cli("deploy", "-f", "stack.yml", env=openfaas.build_env(tag))
+        deployed = time.monotonic()
+        openfaas.wait_only(image(tag))
+        settled = time.monotonic()
+        time.sleep(2)
+    seen = openfaas.switch(load.answers, started, version, settled)
+    seen["deploy_command_s"] = round(deployed - started, 3)
+    return seen
+
+
+def health_cost(seconds: float) -> dict[str, Any]:
+    """CPU per second at rest of the deployed replica (with its health check) and of the same image
+    with --no-healthcheck, measured over the same `seconds`."""
+    replica = openfaas.replica_container()
+    ref = launch.docker("image", "inspect", "-f", "{{.Id}}", replica_image := launch.docker(
+        "inspect", "-f", "{{.Config.Image}}", replica))
+    name = "device-price-rollout-nohealth"
+    _, url = launch.docker_run(ref, name, {"access_log": "1"}, extra=("--no-healthcheck",))
+    try:
+        launch.wait_until_ok(url + "/_/ready", timeout=60)
+        time.sleep(2)
+        ids = {"with_healthcheck": replica, "no_healthcheck": openfaas.container_id(name)}
+        before = {k: openfaas.cgroup_cpu_seconds(c) for k, c in ids.items()}
+        time.sleep(seconds)
+        after = {k: openfaas.cgroup_cpu_seconds(c) for k, c in ids.items()}
+    finally:
+        launch.stop_container(name)
+    per_s = {k: (after[k] - before[k]) / seconds for k in ids}
+    interval = json.loads(launch.docker("inspect", "-f", "{{json .Config.Healthcheck}}", replica))["Interval"] / 1e9
+    return {"image": replica_image, "seconds": seconds, "interval_s": interval,
+            "cpu_ms_per_s": {k: round(v * 1000, 3) for k, v in per_s.items()},
+            "check_cpu_ms": round((per_s["with_healthcheck"] - per_s["no_healthcheck"]) * interval * 1000, 2),
+            "core_share": round(per_s["with_healthcheck"] - per_s["no_healthcheck"], 5)}
+
+
+def gateway_cost(stack: openfaas.Stack, connections: list[int], duration: float, rounds: int) -> dict[str, Any]:
+    """wrk through the gateway and straight to the replica, interleaved; medians over rounds."""
+    replica = openfaas.replica_container()
+    platform = [openfaas.container_id(c) for c in ("openfaas-gateway", "openfaas-provider")]
+    paths = {"gateway": (openfaas.netns(openfaas.container_id("openfaas-gateway")),
+                         f"http://127.0.0.1:8080/function/{openfaas.FUNCTION}"),
+             "direct": (openfaas.netns(replica), "http://127.0.0.1:8080/")}
+    runs: dict[str, list[dict[str, Any]]] = {f"{p}_c{c}": [] for c in connections for p in paths}
+    for _ in cli.progress(range(rounds), "gateway rounds"):
+        for c in connections:
+            for path, (prefix, url) in paths.items():
+                before = [openfaas.cgroup_cpu_seconds(i) for i in platform], openfaas.cgroup_cpu_seconds(replica)
+                r = loadtest.run_wrk(url, c, duration, prefix=prefix)
+                after = [openfaas.cgroup_cpu_seconds(i) for i in platform], openfaas.cgroup_cpu_seconds(replica)
+                n = max(r["requests"], 1)
+                r["platform_cpu_ms_per_request"] = (sum(after[0]) - sum(before[0])) * 1000 / n
+                r["replica_cpu_ms_per_request"] = (after[1] - before[1]) * 1000 / n
+                runs[f"{path}_c{c}"].append(r)
+    keys = ("throughput_rps", "p50_ms", "p99_ms", "error_rate", "platform_cpu_ms_per_request",
+            "replica_cpu_ms_per_request")
+    median = {k: {m: round(statistics.median(r[m] for r in rs), 4) for m in keys} for k, rs in runs.items()}
+    added = {f"c{c}": {"p50_ms": round(median[f"gateway_c{c}"]["p50_ms"] - median[f"direct_c{c}"]["p50_ms"], 4),
+                       "p99_ms": round(median[f"gateway_c{c}"]["p99_ms"] - median[f"direct_c{c}"]["p99_ms"], 4),
+                       "throughput_ratio": round(median[f"gateway_c{c}"]["throughput_rps"]
+                                                 / median[f"direct_c{c}"]["throughput_rps"], 3)}
+             for c in connections}
+    return {"median": median, "added_by_gateway": added, "runs": runs, "duration_s": duration, "rounds": rounds}
+
+
+def cold_starts(stack: openfaas.Stack, runs: int, out: Path) -> dict[str, Any]:
+    """coldstart's openfaas mode, then its docker mode with the floor, for the deployed image."""
+    with tempfile.TemporaryDirectory() as tmp:
+        gw, dk = Path(tmp, "openfaas.json"), Path(tmp, "docker.json")
+        os.environ["OPENFAAS_PASSWORD"] = stack.password
+        if coldstart.main(["--mode", "openfaas", "--gateway", stack.url, "--runs", str(runs), "--json", str(gw)]):
+            raise RuntimeError("coldstart --mode openfaas failed")
+        if coldstart.main(["--mode", "docker", "--image", image(TAGS["A"]), "--floor", "--runs", str(runs),
+                           "--json", str(dk)]):
+            raise RuntimeError("coldstart --mode docker failed")
+        result = {"openfaas": json.loads(gw.read_text()), "docker": json.loads(dk.read_text())}
+    result["medians_s"] = {
+        "gateway_deploy_to_first_200": result["openfaas"]["stats"][openfaas.FUNCTION]["median"],
+        "docker_run_to_first_200": result["docker"]["stats"][image(TAGS["A"])]["median"],
+        "docker_run_floor": result["docker"]["stats"][coldstart.FLOOR]["median"]}
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def table(rollout: dict[str, Any], gateway: dict[str, Any], cold: dict[str, Any]) -> str:
+    """The figures as Markdown (printed, and the rollout section of docs/deploy.md)."""
+    lines = [f"Measured {rollout['date']}, {rollout['machine']}; {rollout['clients']} clients through the gateway.",
+             "", "| switch | requests | failed | first new answer | last old answer | only the new replica left |",
+             "|---|---|---|---|---|---|"]
+    for name in ("update", "rollback"):
+        r = rollout[name]
+        last = f"{r['last_old_s']:.2f} s" if r["last_old_s"] is not None else "none"
+        lines.append(f"| {name} | {r['requests']:,} | {r['failed']} | {r['first_new_s']:.2f} s | {last} | "
+                     f"{r['settled_s']:.2f} s ({r['old_after_settled']} old answers after) |")
+    size = rollout["image_bytes"]
+    lines += ["", "| update | compressed bytes a node holding the previous version pulls | image size |",
+              "|---|---|---|"]
+    for name, key in (("new model", "model"), ("new code", "code")):
+        tag = {"model": "B", "code": "C"}[key]
+        lines.append(f"| {name} | {rollout['pulled_bytes'][key] / 1e3:,.1f} kB | {size[tag] / 1e6:.1f} MB "
+                     f"({rollout['layers'][tag]} layers) |")
+    h = rollout["health_check"]
+    lines += ["", f"Health check every {h['interval_s']:g} s: {h['check_cpu_ms']:.1f} ms of CPU per check, "
+                  f"{h['core_share'] * 100:.2f}% of one core at rest (the replica against the same image with "
+                  f"`--no-healthcheck`, idle side by side for {h['seconds']:g} s).", "",
+              "| path (wrk, medians) | req/s | p50 | p99 | gateway + provider CPU per request |", "|---|---|---|---|---|"]
+    for key, m in gateway["median"].items():
+        path, conns = key.split("_c")
+        lines.append(f"| {path}, {conns} connection{'s' if conns != '1' else ''} | {m['throughput_rps']:,.0f} | "
+                     f"{m['p50_ms']:.2f} ms | {m['p99_ms']:.2f} ms | {m['platform_cpu_ms_per_request']:.3f} ms |")
+    for conns, a in gateway["added_by_gateway"].items():
+        lines.append(f"\nThe gateway adds {a['p50_ms']:.2f} ms at p50 with {conns[1:]} connection(s) and keeps "
+                     f"{a['throughput_ratio']:.0%} of the direct throughput.")
+    c = cold["medians_s"]
+    lines += ["", f"Cold start, medians: deploy through the gateway -> first 200 {c['gateway_deploy_to_first_200']:.2f} s; "
+                  f"`docker run` -> first 200 {c['docker_run_to_first_200']:.2f} s; `docker run` of a container that "
+                  f"exits at once {c['docker_run_floor']:.2f} s."]
+    return "\n".join(lines)
+
+
+def parser() -> Any:
+    p = cli.parser(__spec__, __file__, __doc__)
+    p.add_argument("--clients", type=int, default=4, help="clients calling during an update (default 4)")
+    p.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved gateway/direct rounds (default 3)")
+    p.add_argument("--runs", type=int, default=5, help="cold starts per mode (default 5)")
+    p.add_argument("--rest", type=float, default=30.0, help="seconds the health check's cost is measured (default 30)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help="where the JSON files go (the default also rewrites docs/deploy.md's table)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    folder = openfaas.stack_dir()
+    if folder is None:
+        print("rollout: no OpenFaaS stack at ../shared/openfaas (set OPENFAAS_STACK_DIR)", file=sys.stderr)
+        return 1
+    stack = openfaas.Stack(folder)
+    trees = Path(tempfile.mkdtemp(prefix="rollout-"))
+    date = datetime.now(UTC).isoformat(timespec="seconds")
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        stack.up()
+        stack.faas_cli("up", "-f", "stack.yml", env=openfaas.build_env(TAGS["A"]))
+        launch.wait_for_prediction(stack.function_url(), 180)
+        version = json.loads(launch.http("GET", stack.function_url("/metadata"))[1])["model_version"]
+        built = {"B": build(stack, TAGS["B"], openfaas.variant(trees / "B", model_version=f"{version}-next")),
+                 "C": build(stack, TAGS["C"], openfaas.variant(trees / "C", code_note="a code change"))}
+        rollout = {
+            "date": date, "clients": args.clients, "machine": "2 cores, shared with other jobs",
+            "update": roll(stack, TAGS["B"], f"{version}-next", args.clients),
+            "rollback": roll(stack, TAGS["A"], version, args.clients),
+            "build_and_push_s": {k: round(v, 2) for k, v in built.items()},
+            "pulled_bytes": {"model": openfaas.pulled_bytes(TAGS["A"], TAGS["B"]),
+                             "code": openfaas.pulled_bytes(TAGS["A"], TAGS["C"])},
+            "image_bytes": {k: int(launch.docker("image", "inspect", "-f", "{{.Size}}", image(t)))
+                            for k, t in TAGS.items()},
+            "layers": {k: len(openfaas.layers(image(t))) for k, t in TAGS.items()},
+            "health_check": health_cost(args.rest),
+        }
+        gateway = {"date": date, "machine": "2 cores, shared with other jobs", "access_log": "on (as deployed)",
+                   **gateway_cost(stack, [1, 8], args.duration, args.rounds)}
+        cold = cold_starts(stack, args.runs, args.out / "coldstart-openfaas.json")
+    except (RuntimeError, TimeoutError, OSError) as e:
+        print(f"rollout: {e}", file=sys.stderr)
+        return 1
+    finally:
+        stack.down()
+        shutil.rmtree(trees, ignore_errors=True)
+        for tag in TAGS.values():
+            launch.docker("rmi", "-f", image(tag), check=False)  # ours; a stopping task may still hold it
+    (args.out / "rollout.json").write_text(json.dumps(rollout, indent=1) + "\n")
+    (args.out / "gateway.json").write_text(json.dumps(gateway, indent=1) + "\n")
+    text = table(rollout, gateway, cold)
+    print(text)
+    if args.out == DEFAULT_OUT:
+        readme.replace_section("rollout", text, DEPLOY_DOC)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

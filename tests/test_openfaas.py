@@ -1,0 +1,192 @@
+"""End to end on a real OpenFaaS CE gateway (faas-swarm provider, one Docker node, a local
+registry: ../shared/openfaas, see scripts/openfaas.py): the README's offline `faas-cli up`, every
+protocol through /function/device-price, a cold start timed two ways, an update and a rollback
+under load, the layers a model or code change touches, and the bearer-token secret.
+
+Skipped when the stack's folder is missing, unless REQUIRE_OPENFAAS=1 (CI sets it). The stack is
+always taken down (down.sh) when the module ends, also when a test or the setup fails, and at
+exit if pytest itself is interrupted. It holds the Docker engine in swarm mode meanwhile and uses
+127.0.0.1:31112 and :5000. No wall-clock bounds: every wait has a timeout that fails with what it
+saw, and the cold-start check compares two timings of the same run with each other.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import secrets
+import statistics
+import time
+
+import pytest
+import requests
+import yaml
+
+from fn.api import v2
+from fn.record.fields import EXAMPLE
+from scripts import coldstart, launch, openfaas
+from tests.conftest import ROOT, _skip_or_fail, build_image
+from tests.test_person import inventory
+
+TAG = "e2e-a"  # the repository as it is
+NEXT = "e2e-b"  # another model version (model/ changed)
+CODE = "e2e-c"  # a code change (fn/ changed)
+OWN_BUILD = "device-price-fn:openfaas-e2e"  # not :latest, which other tests and users hold
+
+
+def image(tag: str) -> str:
+    return f"{openfaas.REGISTRY}/local/device-price:{tag}"
+
+
+@pytest.fixture(scope="module")
+def stack(docker, tmp_path_factory):
+    """The running stack, logged in; down.sh afterwards whatever happened. First the README's
+    `make image-fn` (under a tag of its own): it makes the Debian base and fills the wheelhouse
+    that the offline `faas-cli up` builds from."""
+    folder = openfaas.stack_dir()
+    if folder is None:
+        _skip_or_fail("REQUIRE_OPENFAAS", "no OpenFaaS stack at ../shared/openfaas (or OPENFAAS_STACK_DIR)")
+    build_image("fn", OWN_BUILD)
+    os.environ["OPENFAAS_CONFIG"] = str(tmp_path_factory.mktemp("faas-cli"))  # not the user's faas-cli login
+    s = openfaas.Stack(folder)
+    atexit.register(s.down)
+    try:
+        s.down()  # a clean slate: no function or secret left by an interrupted run
+        s.up()
+        yield s
+    finally:
+        s.down()
+        atexit.unregister(s.down)
+        for ref in (OWN_BUILD, *(image(tag) for tag in (TAG, NEXT, CODE))):
+            launch.docker("rmi", "-f", ref, check=False)  # ours; a stopping task may still hold it
+
+
+def wait_status(url: str, status: int, headers: dict[str, str] | None = None, timeout: float = 120) -> None:
+    """Until a prediction through the gateway answers `status` (a deploy is asynchronous)."""
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        try:
+            seen = requests.post(url, data=launch.EXAMPLE_BODY, headers=headers, timeout=5).status_code
+        except requests.RequestException as e:
+            seen = repr(e)
+        if seen == status:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{url}: no {status} within {timeout:g} s (last: {seen}); replicas: {openfaas.replica_images()}")
+
+
+@pytest.fixture(scope="module")
+def deployed(stack) -> str:
+    """The README's offline step, `faas-cli up` to the local registry; the served model version."""
+    stack.faas_cli("up", "-f", "stack.yml", env=openfaas.build_env(TAG))
+    openfaas.wait_only(image(TAG))
+    wait_status(stack.function_url(), 200)
+    return requests.get(stack.function_url("/metadata"), timeout=10).json()["model_version"]
+
+
+def test_every_protocol_through_the_gateway_answers_as_the_function_does(stack, deployed, fn_url):
+    gw = stack.function_url()
+    one = requests.post(gw, json=EXAMPLE, timeout=10)
+    assert one.status_code == 200 and one.headers["X-Served-By"].startswith("openfaas-ce/")
+    assert one.json() == requests.post(fn_url, json=EXAMPLE, timeout=10).json()
+    assert one.json()["model_version"] == deployed
+
+    kserve = requests.post(gw + "/v1/models/device-price:predict", json={"instances": [EXAMPLE]}, timeout=10)
+    assert kserve.status_code == 200
+    assert kserve.json()["predictions"][0]["used_price"] == one.json()["used_price"]
+
+    assert requests.get(gw + "/v2/health/ready", timeout=10).status_code == 200
+    oip = requests.post(gw + "/v2/models/device-price/infer", json={"id": "e2e", "inputs": v2.tensors([EXAMPLE])},
+                        timeout=10)
+    assert oip.status_code == 200 and oip.json()["id"] == "e2e" and oip.json()["model_version"] == deployed
+    price = next(o["data"][0] for o in oip.json()["outputs"] if o["name"] == "used_price")
+    assert price == one.json()["used_price"]
+
+    sent = inventory(3).encode()
+    table = requests.post(gw, data=sent, headers={"Content-Type": "text/csv"}, timeout=10)
+    assert table.status_code == 200 and table.headers["Content-Type"].startswith("text/csv")
+    assert table.text == requests.post(fn_url, data=sent, headers={"Content-Type": "text/csv"}, timeout=10).text
+
+    page = requests.get(gw + "/", headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html") and "<form" in page.text
+
+    card = requests.get(gw + "/model", timeout=10)
+    assert card.status_code == 200 and card.json() == requests.get(fn_url + "/model", timeout=10).json()
+
+
+def test_coldstart_openfaas_mode_agrees_with_an_independent_timing(stack, deployed, tmp_path, monkeypatch):
+    """Interleaved: the tool's run (REST API, its own wait for the old replica to be gone), then one
+    timed here with faas-cli remove / deploy and `docker ps`; the medians within 25%. The tool
+    redeploys the function as faas-cli made it (environment, memory, read-only root)."""
+    monkeypatch.setenv("OPENFAAS_PASSWORD", stack.password)
+    made = coldstart.swarm_fields(openfaas.FUNCTION)
+    tool, here = [], []
+    for i in range(4):
+        out = tmp_path / f"run{i}.json"
+        assert coldstart.main(["--mode", "openfaas", "--gateway", stack.url, "--runs", "1", "--quiet",
+                               "--json", str(out)]) == 0
+        tool.append(json.loads(out.read_text())["runs"]["device-price"][0]["seconds"])
+        assert coldstart.swarm_fields(openfaas.FUNCTION) == made
+        stack.faas_cli("remove", "device-price")
+        openfaas.wait_gone()
+        started = time.perf_counter()
+        stack.faas_cli("deploy", "-f", "stack.yml", env=openfaas.build_env(TAG))
+        here.append(launch.wait_for_prediction(stack.function_url(), 120, started))
+    assert abs(statistics.median(tool) - statistics.median(here)) <= 0.25 * statistics.median(here), (tool, here)
+
+
+def test_update_and_rollback_under_load_fail_no_request(stack, deployed, tmp_path):
+    """faas-cli up with a new tag (another model version) while 4 clients call, then a rollback to
+    the previous tag: no request fails, and once the old replica is gone only the new version answers."""
+    new_version = f"{deployed}-next"
+    tree = openfaas.variant(tmp_path / "next", model_version=new_version)
+    for command, cwd, tag, version in (("up", tree, NEXT, new_version), ("deploy", ROOT, TAG, deployed)):
+        with openfaas.Load(stack.function_url()) as load:
+            time.sleep(1)
+            started = time.monotonic()
+            stack.faas_cli(command, "-f", "stack.yml", env=openfaas.build_env(tag), cwd=cwd)
+            openfaas.wait_only(image(tag))
+            settled = time.monotonic()
+            time.sleep(1.5)
+        seen = openfaas.switch(load.answers, started, version, settled)
+        assert seen["failed"] == 0, seen
+        assert seen["after_settled"] > 0 and seen["old_after_settled"] == 0, seen
+        assert seen["first_new_s"] is not None, seen
+
+
+def test_a_model_update_moves_kilobytes_and_a_code_change_only_the_top_layers(stack, deployed, tmp_path):
+    """Built as faas-cli builds them: a model change touches only the top layer (what a node holding
+    the previous tag pulls: at most 300 KB compressed, from the registry's blob sizes), a code change
+    only the two top ones."""
+    builds = {NEXT: openfaas.variant(tmp_path / "model", model_version=f"{deployed}-next"),
+              CODE: openfaas.variant(tmp_path / "code", code_note="a code change")}
+    for tag, tree in builds.items():
+        stack.faas_cli("up", "--skip-deploy", "-f", "stack.yml", env=openfaas.build_env(tag), cwd=tree)
+    base, model, code = (openfaas.layers(image(t)) for t in (TAG, NEXT, CODE))
+    assert len(base) == len(model) == len(code) == 3
+    assert model[:-1] == base[:-1] and model[-1] != base[-1]
+    assert code[0] == base[0] and code[1] != base[1]
+    assert openfaas.pulled_bytes(TAG, NEXT) <= 300_000
+
+
+def test_the_token_secret_turns_on_bearer_auth(stack, deployed, tmp_path):
+    """faas-cli secret create, `secrets:` in a stack file, faas-cli up: 401 without the token, 200 with
+    it (faas-swarm mounts it at /var/openfaas/secrets/device-price-token, where the function looks).
+    Last in this module: the function keeps requiring the token afterwards."""
+    token = secrets.token_hex(32)
+    stack.faas_cli("secret", "create", "device-price-token", "--from-literal", token)
+    spec = yaml.safe_load((ROOT / "stack.yml").read_text())  # ${VAR}s kept for faas-cli to fill
+    spec["functions"]["device-price"]["secrets"] = ["device-price-token"]
+    with_secret = tmp_path / "stack-with-secret.yml"
+    with_secret.write_text(yaml.safe_dump(spec, sort_keys=False))
+    stack.faas_cli("up", "-f", str(with_secret), env=openfaas.build_env(TAG))
+    wait_status(stack.function_url(), 401)
+    openfaas.wait_only(image(TAG))  # the replica without the secret has exited
+    refused = requests.post(stack.function_url(), json=EXAMPLE, timeout=10)
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
+    wrong = requests.post(stack.function_url(), json=EXAMPLE, headers={"Authorization": "Bearer nope"}, timeout=10)
+    assert wrong.status_code == 401
+    ok = requests.post(stack.function_url(), json=EXAMPLE, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert ok.status_code == 200 and ok.json()["model_version"] == deployed
