@@ -257,14 +257,15 @@ class DataPlane:
         started = time.perf_counter()
         model = self.model
         x, unknown = model.encoder.encode(clean)
-        y = model.predict_matrix(x)
+        members = model.predict_members(x)
+        y = members.mean(axis=1)
         seconds = time.perf_counter() - started
         values = y.tolist()
         warnings = [notes + advice.record_warnings(model.spec, record, value)
                     for record, value, notes in zip(clean, values, unknown, strict=True)]
         if self.observe is not None:
             self.observe.predicted(clean, batch, seconds, warnings)
-        low, high = model.intervals.bounds(y, options.level)
+        low, high = model.intervals.bounds(members, options.level, clean)
         results = [answer(record, value, (lo, hi, options.level), notes, model.version)
                    for record, value, lo, hi, notes in zip(clean, values, low.tolist(), high.tolist(), warnings,
                                                            strict=True)]
@@ -333,14 +334,18 @@ CSV_TYPE = "text/csv; charset=utf-8"
 EXPLAIN_CHUNK = 100  # records explained per model invoke
 
 OUTPUT = {
-    "used_price": f"the predicted used price, in {features.CURRENCY}, rounded to cents",
+    "used_price": f"the predicted used price, in {features.CURRENCY}, rounded to cents: a median-type estimate "
+                  "(exp of the predicted log price: about half the real prices lie above it, and their mean is "
+                  "higher; the model card says by how much)",
     "used_price_range": "the calibrated range: over devices like the training data, the used price lies in "
                         "[low, high] for `level` of them (see the model card); money rounded to cents",
     "normalized_used_price": "natural log of the predicted used price (unrounded)",
     "normalized_used_price_range": "used_price_range on the log scale",
     "new_price": "the new price, as sent or exp(normalized_new_price), rounded to cents",
     "normalized_new_price": "natural log of the new price",
-    "retained_fraction": "used_price / new_price",
+    "retained_fraction": "used_price / new_price; above 1 (no training device kept its whole new price) it is "
+                         "flagged, not clipped, with an above_new_price warning: the new price sent is then most "
+                         "likely wrong",
     "warnings": "[{field, code, message}]: what to check before trusting the price (codes: "
                 + ", ".join(advice.CODES) + ")",
     "explanation": "with explain=true: each field's contribution in price units; they add up to "
