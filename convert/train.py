@@ -201,6 +201,36 @@ def versions() -> dict[str, str]:
             "keras": keras.__version__, "scikit-learn": sklearn.__version__}
 
 
+def calibrate(every: np.ndarray, y: np.ndarray, fold: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray,
+              records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The price ranges' table from every row's member predictions (n, K) (member k's on fold k's rows
+    are the out-of-fold ones), and its coverage on the test rows."""
+    oof = every[train_idx, fold]
+    keys = np.array([records[i][GROUP_BY] for i in train_idx])
+    ranges = intervals.fit(oof, y[train_idx], fold, keys, GROUP_BY)
+    scored = intervals.Intervals(ranges).score(every[test_idx], y[test_idx], [records[i] for i in test_idx])
+    return ranges, scored
+
+
+def recalibrate(data_path: str | None = None, out: Path = OUT) -> dict[str, Any]:
+    """The price ranges again from the committed members, without retraining (the folds are fixed,
+    so member k's predictions on fold k are the out-of-fold ones): intervals.json and the ranges'
+    part of metrics.json."""
+    import keras
+
+    records, targets = data.load(data.find_data(data_path))
+    y = np.asarray(targets)
+    train_idx, test_idx = split(len(records))
+    spec = json.loads((out / "feature_spec.json").read_text())
+    x, _ = features.encode(spec, records)
+    every = np.asarray(keras.models.load_model(out / "model.keras").predict_on_batch(x), dtype=np.float64)
+    ranges, scored = calibrate(every, y, folds(train_idx, every.shape[1]), train_idx, test_idx, records)
+    metrics = json.loads((out / "metrics.json").read_text()) | {"intervals": scored, "intervals_method": ranges["method"]}
+    (out / intervals.FILE).write_text(json.dumps(ranges, indent=1) + "\n")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    return metrics
+
+
 def train(data_path: str | None = None, out: Path = OUT, members: int = FOLDS, epochs: int = EPOCHS,
           quiet: bool = False, searches: int = baselines.SEARCHES) -> dict[str, Any]:
     deterministic()
@@ -208,7 +238,7 @@ def train(data_path: str | None = None, out: Path = OUT, members: int = FOLDS, e
     records, targets = data.load(path)
     y = np.asarray(targets)
     train_idx, test_idx = split(len(records))
-    train_records, test_records = [records[i] for i in train_idx], [records[i] for i in test_idx]
+    train_records = [records[i] for i in train_idx]
     spec = features.fit_spec(train_records, BRAND_ENCODING)
     spec["dataset_sha256"] = data.sha256(path)
     spec["versions"] = versions()
@@ -217,12 +247,13 @@ def train(data_path: str | None = None, out: Path = OUT, members: int = FOLDS, e
     # Every training row is fitted by K - 1 members and calibrates the ranges through the one
     # that left it out (fn/intervals.py); the test rows are scored once, here, at the end.
     started = time.time()
-    fold_members, fold, oof = cross_fit(x, y, spec["columns"], train_idx, members, epochs, quiet)
+    fold_members, fold, _ = cross_fit(x, y, spec["columns"], train_idx, members, epochs, quiet)
     seconds = round(time.time() - started, 1)
     model = ensemble(fold_members)
-    on_test = np.asarray(model.predict_on_batch(x[test_idx]), dtype=np.float64)
+    every = np.asarray(model.predict_on_batch(x), dtype=np.float64)
+    on_test = every[test_idx]
     predicted, y_test = on_test.mean(axis=1), y[test_idx]
-    ranges = intervals.fit(oof, y[train_idx], fold, np.array([r[GROUP_BY] for r in train_records]), GROUP_BY)
+    ranges, scored = calibrate(every, y, fold, train_idx, test_idx, records)
 
     # The baselines see brands as one-hot columns (trees pick what helps) and the same rows.
     base_spec = features.fit_spec(train_records, "one_hot")
@@ -234,7 +265,7 @@ def train(data_path: str | None = None, out: Path = OUT, members: int = FOLDS, e
     choice = json.loads(BRAND_CHOICE.read_text()) if BRAND_CHOICE.exists() else None
     metrics = {
         "network": scores(y_test, predicted) | {
-            "members": members, "out_of_fold_rmse": scores(y[train_idx], oof)["rmse"],
+            "members": members, "out_of_fold_rmse": scores(y[train_idx], every[train_idx, fold])["rmse"],
             # exp of a mean log price is a median-type price: the mean price runs this much higher
             "mean_price_bias": float(np.mean(np.exp(predicted)) / np.mean(np.exp(y_test)) - 1)},
         "network_members": {"rmse_mean": float(member_rmse.mean()), "rmse_sd": float(member_rmse.std(ddof=1)),
@@ -242,7 +273,7 @@ def train(data_path: str | None = None, out: Path = OUT, members: int = FOLDS, e
         "baselines": {name: scores(y_test, b["predicted"]) | {
             "params": b["params"], "cv_rmse": b["cv_rmse"], "network_minus_baseline": baselines.rmse_difference(
                 y_test, predicted, b["predicted"])} for name, b in tuned.items()},
-        "intervals": intervals.Intervals(ranges).score(on_test, y_test, test_records),
+        "intervals": scored,
         "intervals_method": ranges["method"],
         "split": {"test_size": TEST_SIZE, "random_state": SPLIT_SEED, "train_rows": len(train_idx),
                   "test_rows": len(test_idx), "calibration_rows": len(train_idx), "folds": members,
@@ -291,12 +322,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=OUT, help="where to write model.keras, feature_spec.json, metrics.json")
     parser.add_argument("--members", type=int, default=FOLDS, help="fold members (K of K-fold)")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--recalibrate", action="store_true",
+                        help="only refit the price ranges from the committed members (no retraining)")
     parser.add_argument("--compare-brands", action="store_true",
                         help=f"only compare the brand encodings by out-of-fold RMSE (writes {BRAND_CHOICE.name})")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        if args.compare_brands:
+        if args.recalibrate:
+            print(table(recalibrate(args.data, args.out)))
+        elif args.compare_brands:
             print(json.dumps(compare_brands(args.data, epochs=args.epochs), indent=1))
         else:
             train(args.data, args.out, args.members, args.epochs)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import advice, csvio, features
-from .explain import Explainer
+from .explain import EXACT, EXACT_SINGLE, Explainer
 from .messages import Request, Response, json_response
 from .model import Model
 
@@ -193,6 +193,7 @@ class DataPlane:
         self.limits = limits or Limits()
         self.observe = observe
         self._explainer: Explainer | None = None
+        self.exact_single = EXACT_SINGLE  # exact Shapley values for a single record (fn/explain.py)
 
     @property
     def explainer(self) -> Explainer:
@@ -269,7 +270,10 @@ class DataPlane:
         results = [answer(record, value, (lo, hi, options.level), notes, model.version)
                    for record, value, lo, hi, notes in zip(clean, values, low.tolist(), high.tolist(), warnings,
                                                            strict=True)]
-        if options.explain:
+        if options.explain and not batch and self.exact_single:
+            reference, share = self.explainer.exact(x, values[0])
+            results[0]["explanation"] = self.explainer.explanation(reference, share, EXACT)
+        elif options.explain:
             explainer = self.explainer
             for at in range(0, len(results), EXPLAIN_CHUNK):  # bounded memory for a large batch
                 reference, shares = explainer.contributions(x[at:at + EXPLAIN_CHUNK], y[at:at + EXPLAIN_CHUNK])

@@ -8,8 +8,11 @@ error). Along each order the steps telescope from the reference price to the rec
 the contributions add up to (price - reference price) exactly, whatever the sample; a field
 equal to the reference contributes exactly 0.
 
-Why this method: exact Shapley values over 14 fields need 2^14 = 16,384 model rows per record
-(about 0.2 s here), and a path method (integrated gradients) needs gradients, which a TFLite
+Why this method: exact Shapley values (`exact`) need a model row for every subset of the fields
+that have columns: 2^13 = 8,192 per record here (2^14 with the brand), and the ten members
+compute each. They are served for a single record only where the whole explained request stays
+within 5 ms p50 in process (EXACT_SINGLE; `python -m scripts.bench_person --process-only`
+measures both ways); a path method (integrated gradients) needs gradients, which a TFLite
 interpreter does not give. Sampled orders need 13 rows each, all computed in one batched invoke
 with the prediction itself. numpy only: this module ships in the function image.
 """
@@ -28,6 +31,9 @@ PERMUTATIONS = 32  # 16 random orders and their reverses: 32 x 13 + 1 = 417 rows
 SEED = 0  # the same orders for every request: an explanation is reproducible
 METHOD = (f"sampled Shapley values, {PERMUTATIONS} orders of the fields (antithetic pairs), "
           "in price units, relative to the reference device")
+# A single record's explanation is exact when that keeps its whole request within 5 ms p50 in
+# process (python -m scripts.bench_person --process-only measures both ways).
+EXACT_SINGLE = False
 EXACT = "exact Shapley values over every subset of the fields, in price units, relative to the reference device"
 # The encoder's column blocks, in its order (fn/features.Encoder.raw).
 FIELD_ORDER = CATEGORICAL + FLAGS + tuple(f.name for f in NUMERIC)

@@ -11,11 +11,17 @@ range at level 1 - a is
     high = the ceil((1 - a)(n + 1))-th smallest of  mu_k(i)(x) + R_i
 
 over the n calibration rows (CV+: guaranteed at least 1 - 2a, about 1 - a in practice; chosen
-over cross-conformal because it needs no refit, only each member's prediction, which the one
-TFLite file gives as its outputs). Mondrian: the rows are grouped by one field
-(table["group_by"], e.g. release_year) and a device is calibrated by the rows of its own group
-only, so that the promise holds for each group, not only on average; neighbouring values with
-fewer than MIN_GROUP rows share a group, and a value outside every group takes the nearest one.
+over cross-conformal because it gives an interval with a stated guarantee from each member's
+prediction alone, which the one TFLite file gives as its outputs; jackknife+ would need one refit
+per row, and a held-out calibration set cost the network 15% of its rows).
+
+Mondrian: the rows are grouped by one field (table["group_by"], e.g. release_year) and, within
+it, by the tercile of the predicted price (the terciles of the training rows' out-of-fold
+predictions); a device is calibrated by the rows of its own cell only, so that the promise holds
+for each year and each price band, not only on average (chosen by the out-of-fold coverage of the
+training rows: either key alone left the other key's groups off their level). Neighbouring values
+with fewer than MIN_GROUP rows share a group, a cell of fewer than MIN_CELL rows joins its
+neighbour tercile, and a value outside every group takes the nearest one.
 numpy only: this module ships in the function image.
 
 The promise is marginal within a group: over devices like the ones the model learnt from, a
@@ -32,12 +38,14 @@ import numpy as np
 
 FILE = "intervals.json"
 LEVELS = (0.8, 0.9)
-METHOD = "CV+ over the fold members, Mondrian by {group_by}"
+METHOD = "CV+ over the fold members, Mondrian by {group_by} and predicted-price tercile"
 # The groups the coverage is reported for (model/metrics.json, the model card); a group of
 # fewer test rows than MIN_ROWS is not reported (its coverage would be mostly noise).
 REPORTED = ("os", "4g", "5g", "release_year", "price_tercile")
 MIN_ROWS = 50
-MIN_GROUP = 100  # calibration rows a Mondrian group needs (smaller ones join a neighbour)
+MIN_GROUP = 100  # calibration rows a value of group_by needs (fewer: it joins a neighbour)
+MIN_CELL = 30  # calibration rows a (value, price tercile) cell needs (fewer: it joins the next tercile)
+BINS = 3  # price terciles
 
 
 class IntervalError(Exception):
@@ -67,18 +75,23 @@ def _merge(keys: np.ndarray, smallest: int) -> list[list[float]]:
 
 
 def fit(oof: np.ndarray, actual: np.ndarray, fold: np.ndarray, keys: np.ndarray, group_by: str,
-        levels: tuple[float, ...] = LEVELS, smallest: int = MIN_GROUP) -> dict[str, Any]:
+        levels: tuple[float, ...] = LEVELS) -> dict[str, Any]:
     """The interval table from the training rows' out-of-fold predictions, targets (log prices),
     folds and group keys (the value of `group_by` of each row)."""
     oof, actual = np.asarray(oof, dtype=np.float64), np.asarray(actual, dtype=np.float64)
     fold, keys = np.asarray(fold, dtype=np.int64), np.asarray(keys, dtype=np.float64)
     residual = np.abs(actual - oof)
+    edges = np.quantile(oof, [1 / 3, 2 / 3])
+    tercile = np.searchsorted(edges, oof, side="right")
     groups = []
-    for values in _merge(keys, smallest):
-        at = np.isin(keys, values)
-        for level in levels:
-            _rank(int(at.sum()), level)  # every group must be able to give every level
-        groups.append({"values": values, "fold": fold[at].tolist(), "residual": residual[at].tolist()})
+    for values in _merge(keys, MIN_GROUP):
+        in_group = np.isin(keys, values)
+        for terciles in _merge(tercile[in_group].astype(np.float64), MIN_CELL):
+            at = in_group & np.isin(tercile, terciles)
+            for level in levels:
+                _rank(int(at.sum()), level)  # every cell must be able to give every level
+            groups.append({"values": values, "terciles": [int(t) for t in terciles],
+                           "fold": fold[at].tolist(), "residual": residual[at].tolist()})
     return {
         "method": METHOD.format(group_by=group_by),
         "scale": "normalized_used_price (natural log)",
@@ -86,10 +99,10 @@ def fit(oof: np.ndarray, actual: np.ndarray, fold: np.ndarray, keys: np.ndarray,
         "levels": list(levels),
         "calibration_rows": int(len(oof)),
         "members": int(fold.max()) + 1,
+        # Terciles of the training rows' out-of-fold predictions: the second Mondrian key, and the
+        # price groups the coverage is reported for (see score).
+        "price_edges": edges.tolist(),
         "groups": groups,
-        # Terciles of the training rows' out-of-fold predictions: the price groups the coverage is
-        # reported for (see score).
-        "price_edges": np.quantile(oof, [1 / 3, 2 / 3]).tolist(),
     }
 
 
@@ -104,31 +117,41 @@ class Intervals:
             self.members = int(table["members"])
             self.price_edges = np.asarray(table["price_edges"], dtype=np.float64)
             groups = table["groups"]
-            # every value a group stands for, and that group's index
-            self.keys = np.array([float(v) for g in groups for v in g["values"]])
-            self.key_group = np.array([i for i, g in enumerate(groups) for _ in g["values"]], dtype=np.int64)
             self.folds = [np.asarray(g["fold"], dtype=np.int64) for g in groups]
             self.residuals = [np.asarray(g["residual"], dtype=np.float64) for g in groups]
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            # every value of group_by a cell stands for; cell[value index, tercile] -> its cell, a
+            # tercile the value's rows lack taking the nearest one they have
+            self.keys = np.array(sorted({float(v) for g in groups for v in g["values"]}))
+            self.cell = np.full((len(self.keys), BINS), -1, dtype=np.int64)
+            for i, g in enumerate(groups):
+                for v in g["values"]:
+                    self.cell[np.searchsorted(self.keys, float(v)), [int(t) for t in g["terciles"]]] = i
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
             raise IntervalError(f"malformed interval table ({type(e).__name__}: {e})") from e
         if not groups or not self.levels or any(len(f) != len(r) for f, r in zip(self.folds, self.residuals, strict=True)):
             raise IntervalError("malformed interval table: each group needs one fold per residual")
         if any(f.min() < 0 or f.max() >= self.members for f in self.folds):
             raise IntervalError("malformed interval table: a fold beyond the members")
+        for row in self.cell:
+            have = np.flatnonzero(row >= 0)
+            if not len(have):
+                raise IntervalError("malformed interval table: a value with no cell")
+            row[:] = row[have[np.abs(np.arange(BINS)[:, None] - have[None, :]).argmin(axis=1)]]
         for r in self.residuals:
             for level in self.levels:
                 _rank(len(r), level)
 
-    def group_of(self, records: list[dict[str, Any]]) -> np.ndarray:
-        """Each record's group: its own value's, else the nearest value's."""
+    def group_of(self, records: list[dict[str, Any]], predicted: np.ndarray) -> np.ndarray:
+        """Each record's cell: its own value's (else the nearest value's) at its predicted price's tercile."""
         values = np.array([float(r[self.group_by]) for r in records], dtype=np.float64)
-        return self.key_group[np.abs(values[:, None] - self.keys[None, :]).argmin(axis=1)]
+        nearest = np.abs(values[:, None] - self.keys[None, :]).argmin(axis=1)
+        return self.cell[nearest, np.searchsorted(self.price_edges, predicted, side="right")]
 
     def bounds(self, members: np.ndarray, level: float, records: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         """(low, high) on the log scale for each row of members (n, K), at one of self.levels."""
         members = np.asarray(members, dtype=np.float64)
         low, high = np.empty(len(members)), np.empty(len(members))
-        group = self.group_of(records)
+        group = self.group_of(records, members.mean(axis=1))
         for g in np.unique(group):
             rows = np.flatnonzero(group == g)
             fold, residual = self.folds[g], self.residuals[g]

@@ -44,6 +44,18 @@ def test_training_writes_model_spec_and_metrics(small_model):
     assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
 
 
+def test_recalibrating_from_the_saved_members_reproduces_the_ranges(small_model):
+    """Member k's predictions on fold k are the out-of-fold ones: the saved model alone gives the
+    same table (python -m convert.train --recalibrate)."""
+    out, csv, metrics = small_model
+    before = json.loads((out / "intervals.json").read_text())
+    again = train.recalibrate(str(csv), out)
+    after = json.loads((out / "intervals.json").read_text())
+    for old, new in zip(before["groups"], after["groups"], strict=True):
+        assert old["fold"] == new["fold"] and np.allclose(old["residual"], new["residual"], atol=1e-6)
+    assert again["intervals"]["0.9"]["coverage"] == pytest.approx(metrics["intervals"]["0.9"]["coverage"], abs=0.02)
+
+
 def test_conversion_verifies_parity_in_the_slim_runtime(small_model, tmp_path):
     out, csv, _ = small_model
     report = convert.convert(out, "float32", str(csv), tmp_path / "report.json")
