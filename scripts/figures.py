@@ -69,6 +69,15 @@ def block() -> str:
                   f"{p50['container']['explained']:.2f} ms against {p50['container']['plain']:.2f} ms plain through "
                   f"the container ({b['explained_over_plain']['container']:.2f}×), {p50['process']['explained']:.2f} "
                   f"against {p50['process']['plain']:.2f} ms in process; the page is {b['page_bytes']:,} bytes."]
+    process_path = ROOT / "docs" / "bench" / "person-process.json"
+    if process_path.exists():  # python -m scripts.bench_person --process-only
+        b = json.loads(process_path.read_text())
+        p50 = b["p50_ms"]["process"]
+        lines += ["", "Exact against sampled reasons (`python -m scripts.bench_person --process-only`, "
+                  f"{b['configuration']}, medians of {b['requests']} requests each, {b['date'][:10]}, shared "
+                  "machine): one record "
+                  f"{p50['plain']:.2f} ms plain, {p50['explained']:.2f} ms with sampled Shapley values, "
+                  f"{p50['explained_exact']:.2f} ms with exact ones."]
     report_path = ROOT / "build" / "convert_report.json"
     if report_path.exists():
         r = json.loads(report_path.read_text())
