@@ -41,5 +41,8 @@ class KerasPredictor:
         self.model.predict_on_batch(np.zeros((1, len(self.spec["columns"])), dtype=np.float32))  # build once
 
     def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        return self.predict_members(x).mean(axis=1)
+
+    def predict_members(self, x: np.ndarray) -> np.ndarray:
         y = self.model.predict(x, verbose=0) if self.mode == "predict" else self.model.predict_on_batch(x)
-        return np.asarray(y, dtype=np.float64).reshape(-1)
+        return np.asarray(y, dtype=np.float64).reshape(len(x), -1)

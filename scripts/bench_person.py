@@ -2,7 +2,10 @@
 in process and through the function container as shipped (one keep-alive connection, requests
 back to back, the two kinds interleaved), and the page's size.
 
-    python -m scripts.bench_person [--requests 400] [--json docs/bench/person.json]
+    python -m scripts.bench_person [--requests 400] [--json docs/bench/person.json] [--process-only]
+
+--process-only measures in process only, with exact Shapley values beside the sampled ones
+(docs/bench/person-process.json).
 
 The container runs read-only on the host network pinned to CPU 1, the client on CPU 0, access
 log off, metrics on (scripts/bench_replica.py's configuration).
@@ -25,6 +28,7 @@ from fn.record.fields import EXAMPLE
 from scripts import cli, launch
 
 OUT = launch.ROOT / "docs" / "bench" / "person.json"
+PROCESS_ONLY = OUT.with_name("person-process.json")
 KINDS = {"plain": EXAMPLE, "explained": EXAMPLE | {"explain": True}}
 
 
@@ -33,13 +37,15 @@ def in_process(count: int) -> dict[str, float]:
     from fn.api.dataplane import DataPlane, Options
     from fn.model.tflite import Predictor
 
-    plane = DataPlane(Predictor())
-    options = {"plain": Options(), "explained": Options(explain=True)}
-    times: dict[str, list[float]] = {kind: [] for kind in options}
+    plane, exact = DataPlane(Predictor()), DataPlane(Predictor())
+    exact.exact_single = True
+    kinds = {"plain": (plane, Options()), "explained": (plane, Options(explain=True)),
+             "explained_exact": (exact, Options(explain=True))}
+    times: dict[str, list[float]] = {kind: [] for kind in kinds}
     for i in range(count + 50):
-        for kind, chosen in options.items():
+        for kind, (chosen, options) in kinds.items():
             started = time.perf_counter()
-            plane.predictions([EXAMPLE], False, chosen)
+            chosen.predictions([EXAMPLE], False, options)
             if i >= 50:
                 times[kind].append(time.perf_counter() - started)
     return {kind: statistics.median(t) * 1000 for kind, t in times.items()}
@@ -74,11 +80,14 @@ def page_bytes() -> int:
     return len(render(model.spec["brands"], model.spec["os"], (days[0], days[1]), model.version).encode())
 
 
-def measure(count: int) -> dict:
+def measure(count: int, process_only: bool = False) -> dict:
     from scripts.bench_replica import pin_clients, start
 
     pin_clients()
     process = in_process(count)
+    if process_only:
+        return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "requests": count,
+                "configuration": "in process (DataPlane), client pinned to CPU 0", "p50_ms": {"process": process}}
     name, url = start("function", "device-price-bench-person")
     try:
         container = over_http(url, count)
@@ -97,10 +106,12 @@ def measure(count: int) -> dict:
 
 
 def table(result: dict) -> str:
-    lines = [f"{'where':<11}{'plain p50 ms':>14}{'explained p50 ms':>18}{'ratio':>8}"]
+    lines = [f"{'where':<11}{'plain p50 ms':>14}{'explained p50 ms':>18}{'exact p50 ms':>14}"]
     for where, v in result["p50_ms"].items():
-        lines.append(f"{where:<11}{v['plain']:>14.3f}{v['explained']:>18.3f}{result['explained_over_plain'][where]:>8.2f}")
-    lines.append(f"page: {result['page_bytes']:,} bytes")
+        exact = f"{v['explained_exact']:>14.3f}" if "explained_exact" in v else f"{'-':>14}"
+        lines.append(f"{where:<11}{v['plain']:>14.3f}{v['explained']:>18.3f}{exact}")
+    if "page_bytes" in result:
+        lines.append(f"page: {result['page_bytes']:,} bytes")
     return "\n".join(lines)
 
 
@@ -108,10 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__spec__, __file__, __doc__)
     parser.add_argument("--requests", type=int, default=400, help="of each kind (default 400)")
     parser.add_argument("--json", type=Path, default=OUT, help="where to write the results (default docs/bench/person.json)")
+    parser.add_argument("--process-only", action="store_true",
+                        help="only in process, with exact Shapley values beside the sampled ones (no container)")
     args = parser.parse_args(argv)
-    result = measure(args.requests)
+    result = measure(args.requests, args.process_only)
     print(table(result))
-    cli.write_json(args.json, result)
+    # the container run's file (the README's figures) is not overwritten by a process-only run
+    cli.write_json(PROCESS_ONLY if args.process_only and args.json == OUT else args.json, result)
     return 0
 
 

@@ -27,22 +27,52 @@ def scores() -> str:
     """The model's test scores, its price ranges' coverage and the conversion's parity."""
     metrics = json.loads((ROOT / "model" / "metrics.json").read_text())
     split = metrics["split"]
-    lines = [f"Test rows: {split['test_rows']} (train {split['train_rows']}: the network's members fit "
-             f"{split['fit_rows']}, {split['calibration_rows']} held out for the price ranges; split "
-             f"test_size={split['test_size']}, random_state={split['random_state']}).", "",
-             "| model | test RMSE | MAE | R² |", "|---|---|---|---|"]
-    for label, key in ((f"network (average of {metrics['network']['members']} seeds, committed)", "network"),
-                       ("linear regression", "linear_regression"),
-                       ("hist gradient boosting", "hist_gradient_boosting")):
-        m = metrics[key]
-        lines.append(f"| {label} | {m['rmse']:.4f} | {m['mae']:.4f} | {m['r2']:.3f} |")
-    seeds = metrics["network_seeds"]
-    lines += ["", f"A single network, over {seeds['n']} seeds: test RMSE {seeds['rmse_mean']:.4f} "
-              f"± {seeds['rmse_sd']:.4f} (sd)."]
-    lines += ["", "Price ranges on the test rows (split conformal, `model/intervals.json`): "
-              + "; ".join(f"{float(level):.0%} range covers {m['coverage']:.1%} of the real prices, "
-                          f"mean width {m['mean_relative_width']:.0%} of the predicted price"
-                          for level, m in metrics["intervals"].items()) + "."]
+    net = metrics["network"]
+    lines = [f"Test rows: {split['test_rows']} (train {split['train_rows']}, every one fitted by "
+             f"{split['folds'] - 1} of the {split['folds']} fold members and calibrating the price ranges out of its "
+             f"fold; split test_size={split['test_size']}, random_state={split['random_state']}). Baselines tuned by "
+             "5-fold CV on the training rows; the last column is the network's test RMSE minus the baseline's, with "
+             "its 95% paired bootstrap interval.", "",
+             "| model | test RMSE | MAE | R² | network − baseline (95%) |", "|---|---|---|---|---|",
+             f"| network (mean of {net['members']} fold members, committed) | {net['rmse']:.4f} | {net['mae']:.4f} | "
+             f"{net['r2']:.3f} | |"]
+    for name, m in metrics["baselines"].items():
+        d = m["network_minus_baseline"]
+        tuned = "" if m["cv_rmse"] is None else ", tuned"
+        lines.append(f"| {name.replace('_', ' ')}{tuned} | {m['rmse']:.4f} | {m['mae']:.4f} | {m['r2']:.3f} | "
+                     f"{d['difference']:+.4f} ({d['low']:+.4f} to {d['high']:+.4f}): {d['verdict']} |")
+    members = metrics["network_members"]
+    choice_path = ROOT / "docs" / "bench" / "brand_choice.json"  # python -m convert.train --compare-brands
+    choice = json.loads(choice_path.read_text()) if choice_path.exists() else {}
+    lines += ["", f"One fold member alone: test RMSE {members['rmse_mean']:.4f} ± {members['rmse_sd']:.4f} (sd over "
+              f"{members['n']}). Out-of-fold RMSE on the training rows {net['out_of_fold_rmse']:.4f}"
+              + ("; by brand encoding (`python -m convert.train --compare-brands`): "
+                 + ", ".join(f"{k} {v:.4f}" for k, v in choice["out_of_fold_rmse"].items())
+                 + f", so device_brand is {metrics['encoding']['brand']}" if choice else "")
+              + f". `used_price` is a median-type price: the mean predicted price is {-net['mean_price_bias']:.1%} "
+              f"below the mean real price on the test rows. Training took {metrics['training_seconds']:.0f} s for the "
+              f"network and {metrics['baseline_seconds']:.0f} s for the baselines' tuning (one thread)."]
+    ranges = metrics["intervals"]
+    levels = list(ranges)
+    lines += ["", f"Price ranges on the test rows (`model/intervals.json`, {metrics['intervals_method']}): "
+              + "; ".join(f"{float(level):.0%} range covers {m['coverage']:.1%} of the real prices, mean width "
+                          f"{m['mean_relative_width']:.0%} of the predicted price" for level, m in ranges.items())
+              + ". By group (each with at least 50 test rows):", "",
+              "| group | test rows | " + " | ".join(f"{float(v):.0%} coverage | {float(v):.0%} width" for v in levels)
+              + " |", "|---|---|" + "---|---|" * len(levels)]
+    for group, first in ranges[levels[0]]["groups"].items():
+        cells = [f"{ranges[v]['groups'][group]['coverage']:.1%} | {ranges[v]['groups'][group]['mean_relative_width']:.0%}"
+                 for v in levels]
+        lines.append(f"| {group} | {first['rows']} | " + " | ".join(cells) + " |")
+    process_path = ROOT / "docs" / "bench" / "person-process.json"
+    if process_path.exists():  # python -m scripts.bench_person --process-only
+        b = json.loads(process_path.read_text())
+        p50 = b["p50_ms"]["process"]
+        lines += ["", "Exact against sampled reasons (`python -m scripts.bench_person --process-only`, "
+                  f"{b['configuration']}, medians of {b['requests']} requests each, {b['date'][:10]}, shared "
+                  "machine): one record "
+                  f"{p50['plain']:.2f} ms plain, {p50['explained']:.2f} ms with sampled Shapley values, "
+                  f"{p50['explained_exact']:.2f} ms with exact ones."]
     report_path = ROOT / "build" / "convert_report.json"
     if report_path.exists():
         r = json.loads(report_path.read_text())

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convert import data
+from convert import data, train
 from fn.record import features
 from fn.record.features import EXAMPLE
 from tests.cases import with_
@@ -44,19 +44,53 @@ def test_missing_optional_is_imputed_with_training_median(predictor):
     np.testing.assert_array_equal(x_missing, x_median)
 
 
-def test_unknown_brand_encodes_as_others_with_warning(predictor):
-    x_unknown, warnings = features.encode(predictor.spec, features.check_records([with_(device_brand="Fairphone")]))
-    x_others, _ = features.encode(predictor.spec, features.check_records([with_(device_brand="Others")]))
+@pytest.fixture(scope="module")
+def specs(dataset):
+    """The training rows' specification under each brand encoding."""
+    records, _ = data.load(dataset)
+    train_idx, _ = train.split(len(records))
+    return {e: features.fit_spec([records[i] for i in train_idx], e) for e in features.BRAND_ENCODINGS}
+
+
+def test_unknown_brand_encodes_as_others_with_warning(specs):
+    spec = specs["one_hot"]
+    x_unknown, warnings = features.encode(spec, features.check_records([with_(device_brand="Fairphone")]))
+    x_others, _ = features.encode(spec, features.check_records([with_(device_brand="Others")]))
     np.testing.assert_array_equal(x_unknown, x_others)
     assert warnings[0][0]["field"] == "device_brand" and warnings[0][0]["code"] == "unknown_value"
     assert "Fairphone" in warnings[0][0]["message"]
 
 
-def test_brand_case_is_ignored(predictor):
-    a, w = features.encode(predictor.spec, features.check_records([with_(device_brand="samsung")]))
-    b, _ = features.encode(predictor.spec, features.check_records([EXAMPLE]))
+def test_brand_case_is_ignored(specs):
+    a, w = features.encode(specs["one_hot"], features.check_records([with_(device_brand="samsung")]))
+    b, _ = features.encode(specs["one_hot"], features.check_records([EXAMPLE]))
     np.testing.assert_array_equal(a, b)
     assert w == [[]]
+
+
+def test_a_dropped_brand_has_no_columns_and_no_warning(specs):
+    spec = specs["dropped"]
+    assert not any(c.startswith("brand=") for c in spec["columns"])
+    a, w = features.encode(spec, features.check_records([with_(device_brand="Fairphone")]))
+    b, _ = features.encode(spec, features.check_records([EXAMPLE]))
+    np.testing.assert_array_equal(a, b)
+    assert w == [[]] and a.shape == (1, len(spec["columns"]))
+
+
+def test_one_hots_and_flags_enter_as_0_or_1_and_numbers_standardised(dataset, specs):
+    """A rare brand's 1 stays 1 (standardised, it was near 20); the numbers have mean 0, sd 1."""
+    records, _ = data.load(dataset)
+    train_idx, _ = train.split(len(records))
+    for spec in specs.values():
+        x, _ = features.encode(spec, [records[i] for i in train_idx])
+        numbers = len(features.NUMERIC)
+        assert set(np.unique(x[:, :-numbers])) == {0.0, 1.0}
+        assert (x[:, :-numbers].sum(axis=1) == (2 if spec["brand_encoding"] == "one_hot" else 1)
+                + x[:, -numbers - 2:-numbers].sum(axis=1)).all()  # one brand, one os, the flags
+        np.testing.assert_allclose(x[:, -numbers:].mean(axis=0), 0, atol=1e-5)
+        np.testing.assert_allclose(x[:, -numbers:].std(axis=0), 1, atol=1e-4)
+    with pytest.raises(ValueError, match="brand_encoding"):
+        features.fit_spec([records[0]], "grouped")
 
 
 def test_training_and_serving_encode_identically(dataset, predictor):

@@ -9,22 +9,21 @@ import math
 import numpy as np
 import pytest
 
-from convert import convert, data, synthetic, train
+from convert import baselines, convert, data, synthetic, train
 from fn.model import intervals
 from fn.model.tflite import MODEL_DIR, Predictor
 from fn.record import features
 
-ROWS = 300  # generated rows the small model trains on
+ROWS, MEMBERS = 300, 3  # generated rows the small model trains on, and its fold members
 # scikit-learn's train_test_split holds out ceil(n * test_size) rows
 TEST_ROWS = math.ceil(ROWS * train.TEST_SIZE)
-CALIBRATION_ROWS = math.ceil((ROWS - TEST_ROWS) * train.CALIBRATION_SIZE)
 
 
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
     csv = synthetic.write_csv(out / "devices.csv", ROWS, seed=3)
-    metrics = train.train(str(csv), out, seeds=2, epochs=8, quiet=True)
+    metrics = train.train(str(csv), out, members=MEMBERS, epochs=8, quiet=True, searches=2)
     return out, csv, metrics
 
 
@@ -35,15 +34,33 @@ def test_training_writes_model_spec_and_metrics(small_model):
     assert spec["dataset_sha256"] == data.sha256(csv)
     assert spec["columns"] and len(spec["mean"]) == len(spec["columns"])
     assert set(spec["versions"]) >= {"tensorflow", "keras", "numpy"}
-    for key in ("network", "linear_regression", "hist_gradient_boosting"):
-        assert set(metrics[key]) >= {"rmse", "mae", "r2"} and np.isfinite(metrics[key]["rmse"])
-    assert metrics["network_seeds"]["n"] == 2 and len(metrics["network_seeds"]["rmse"]) == 2
+    assert set(metrics["baselines"]) >= {"linear_regression", "hist_gradient_boosting", "random_forest"}
+    for scores in [metrics["network"], *metrics["baselines"].values()]:
+        assert set(scores) >= {"rmse", "mae", "r2"} and np.isfinite(scores["rmse"])
+    for scores in metrics["baselines"].values():
+        d = scores["network_minus_baseline"]
+        assert d["low"] <= d["high"] and d["verdict"] in ("better", "worse", "level")
+        assert d["difference"] == pytest.approx(metrics["network"]["rmse"] - scores["rmse"])
+    assert metrics["network_members"]["n"] == MEMBERS and len(metrics["network_members"]["rmse"]) == MEMBERS
     assert metrics["split"]["test_rows"] == TEST_ROWS and metrics["split"]["train_rows"] == ROWS - TEST_ROWS
-    assert metrics["split"]["calibration_rows"] == CALIBRATION_ROWS
+    # every training row calibrates the ranges, out of its fold
+    assert metrics["split"]["calibration_rows"] == ROWS - TEST_ROWS
     assert set(metrics["intervals"]) == {f"{level:g}" for level in intervals.LEVELS}
     table = json.loads((out / "intervals.json").read_text())
-    assert table["calibration_rows"] == CALIBRATION_ROWS and sum(table["rows_per_group"]) == CALIBRATION_ROWS
+    assert table["members"] == MEMBERS and sum(len(g["residual"]) for g in table["groups"]) == ROWS - TEST_ROWS
     assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
+
+
+def test_recalibrating_from_the_saved_members_reproduces_the_ranges(small_model):
+    """Member k's predictions on fold k are the out-of-fold ones: the saved model alone gives the
+    same table (python -m convert.train --recalibrate)."""
+    out, csv, metrics = small_model
+    before = json.loads((out / "intervals.json").read_text())
+    again = train.recalibrate(str(csv), out)
+    after = json.loads((out / "intervals.json").read_text())
+    for old, new in zip(before["groups"], after["groups"], strict=True):
+        assert old["fold"] == new["fold"] and np.allclose(old["residual"], new["residual"], atol=1e-6)
+    assert again["intervals"]["0.9"]["coverage"] == pytest.approx(metrics["intervals"]["0.9"]["coverage"], abs=0.02)
 
 
 def test_conversion_verifies_parity_in_the_slim_runtime(small_model, tmp_path):
@@ -69,8 +86,8 @@ def test_parity_check_fails_loudly_on_a_wrong_model(small_model, tmp_path, monke
     out, csv, _ = small_model
     real = convert.to_tflite
     spec = json.loads((out / "feature_spec.json").read_text())
-    monkeypatch.setattr(convert, "to_tflite",
-                        lambda model, precision: real(train.build_model(len(spec["columns"]), 0.0), precision))
+    wrong = train.ensemble([train.build_model(spec["columns"], 0.0)] * 3)  # as many members, untrained
+    monkeypatch.setattr(convert, "to_tflite", lambda model, precision: real(wrong, precision))
     with pytest.raises(convert.ConversionError, match="differs from Keras"):
         convert.convert(out, "float32", str(csv), tmp_path / "report.json")
     monkeypatch.undo()
@@ -78,26 +95,24 @@ def test_parity_check_fails_loudly_on_a_wrong_model(small_model, tmp_path, monke
 
 
 def test_committed_scores_are_what_the_served_model_and_the_baselines_score(dataset, predictor):
-    """metrics.json's figures reproduced: the served TFLite network on the test rows, and the two
-    baselines refitted on the rows the network's members fitted (the calibration rows held out)."""
-    from sklearn.model_selection import train_test_split
-
+    """metrics.json's figures reproduced: the served TFLite network on the test rows, and each
+    baseline refitted on every training row with its committed (CV-tuned) hyperparameters."""
     records, targets = data.load(dataset)
     y = np.asarray(targets)
     train_idx, test_idx = train.split(len(records))
-    fit_idx, calibration_idx = train_test_split(train_idx, test_size=train.CALIBRATION_SIZE,
-                                                random_state=train.SPLIT_SEED)
     x, _ = features.encode(predictor.spec, records)
-    network = train.scores(y[test_idx], predictor.predict_matrix(x[test_idx]))
-    baselines = train.baselines(x[fit_idx], y[fit_idx], x[test_idx], y[test_idx])
+    predicted = predictor.predict_matrix(x[test_idx])
     committed = json.loads((MODEL_DIR / "metrics.json").read_text())
-    assert network["rmse"] == pytest.approx(committed["network"]["rmse"], abs=1e-5)
-    for name, scores in baselines.items():
-        assert scores["rmse"] == pytest.approx(committed[name]["rmse"], abs=1e-6)
+    assert train.scores(y[test_idx], predicted)["rmse"] == pytest.approx(committed["network"]["rmse"], abs=1e-5)
+    xb, _ = features.encode(features.fit_spec([records[i] for i in train_idx], "one_hot"), records)
+    for name, scores in committed["baselines"].items():
+        fitted = baselines.refit(name, scores["params"], xb[train_idx], y[train_idx])
+        theirs = fitted.predict(xb[test_idx])
+        assert train.scores(y[test_idx], theirs)["rmse"] == pytest.approx(scores["rmse"], abs=1e-6), name
+        d = baselines.rmse_difference(y[test_idx], predicted, theirs)
+        assert d["verdict"] == scores["network_minus_baseline"]["verdict"], name
     split = committed["split"]
-    assert (split["fit_rows"], split["calibration_rows"]) == (len(fit_idx), len(calibration_idx))
-    assert split["test_rows"] == len(test_idx) == math.ceil(len(records) * train.TEST_SIZE)
-    assert set(calibration_idx).isdisjoint(test_idx)
+    assert split["calibration_rows"] == split["train_rows"] == len(train_idx)
 
 
 def test_committed_tflite_matches_keras(dataset, predictor):
@@ -106,8 +121,34 @@ def test_committed_tflite_matches_keras(dataset, predictor):
     records, _ = data.load(dataset)
     _, test_idx = train.split(len(records))
     x, _ = features.encode(predictor.spec, [records[i] for i in test_idx])
-    expected = keras.models.load_model(MODEL_DIR / "model.keras").predict_on_batch(x).reshape(-1)
-    assert np.max(np.abs(predictor.predict_matrix(x) - expected)) <= 1e-5
+    expected = keras.models.load_model(MODEL_DIR / "model.keras").predict_on_batch(x)
+    assert expected.shape == (len(test_idx), predictor.metrics["network"]["members"])
+    assert np.max(np.abs(predictor.predict_members(x) - expected)) <= 1e-5
+
+
+def test_the_price_never_rises_with_days_used(dataset, predictor):
+    """Depreciation by construction, checked on the committed model in the served runtime: every
+    test row, days_used from 0 to the field's maximum (the API's), all else equal."""
+    records, _ = data.load(dataset)
+    _, test_idx = train.split(len(records))
+    grid = np.unique(np.concatenate([np.linspace(0, features.NUMERIC_BY_NAME["days_used"].high, 201),
+                                     np.arange(0, 1200, 10)]))
+    rows = [records[i] | {"days_used": float(d)} for i in test_idx for d in grid]
+    x, _ = features.encode(predictor.spec, rows)
+    prices = predictor.predict_members(x).reshape(len(test_idx), len(grid), -1)
+    # each member, hence their mean, never rises (float32 rounding aside)
+    assert np.diff(prices, axis=1).max() <= 1e-6
+    assert (prices[:, 0].mean(axis=1) > prices[:, -1].mean(axis=1)).mean() > 0.5  # and it does fall
+
+
+def test_training_twice_gives_the_same_model(tmp_path):
+    """Fixed seeds, deterministic ops, one thread: the same rows train the same network."""
+    csv = synthetic.write_csv(tmp_path / "devices.csv", 200, seed=4)
+    runs = []
+    for name in ("a", "b"):
+        train.train(str(csv), tmp_path / name, members=2, epochs=5, quiet=True, searches=1)
+        runs.append((tmp_path / name / "intervals.json").read_text())
+    assert runs[0] == runs[1]  # every out-of-fold residual, to the last digit
 
 
 def test_convert_command_explains_itself_and_refuses_a_bad_dataset_path(tmp_path):

@@ -16,7 +16,7 @@ from fn.api import csvio
 from fn.api.body import DEFAULT, Limits, Options, read_json, read_options
 from fn.api.errors import BadRequest, TooLarge, body_too_large
 from fn.api.messages import Request, Response, json_response
-from fn.model.explain import Explainer
+from fn.model.explain import EXACT, EXACT_SINGLE, Explainer
 from fn.model.interface import Model
 from fn.record import advice, features
 from fn.record.problems import ValidationError, detail, json_type
@@ -43,6 +43,7 @@ class DataPlane:
         self.limits = limits or Limits()
         self.observe = observe
         self._explainer: Explainer | None = None
+        self.exact_single = EXACT_SINGLE  # exact Shapley values for a single record (fn/model/explain.py)
 
     @property
     def explainer(self) -> Explainer:
@@ -94,7 +95,8 @@ class DataPlane:
         started = time.perf_counter()
         model = self.model
         x, unknown = model.encoder.encode(clean)
-        y = model.predict_matrix(x)
+        members = model.predict_members(x)
+        y = members.mean(axis=1)
         seconds = time.perf_counter() - started
         values = y.tolist()
         warnings = [notes + advice.record_warnings(model.spec, record, value)
@@ -102,11 +104,14 @@ class DataPlane:
         if self.observe is not None:
             self.observe.predicted(clean, batch, seconds, warnings)
         level = options.level or model.intervals.default
-        low, high = model.intervals.bounds(y, level)
+        low, high = model.intervals.bounds(members, level, clean)
         results = [answer(record, value, (lo, hi, level), notes, model.version)
                    for record, value, lo, hi, notes in zip(clean, values, low.tolist(), high.tolist(), warnings,
                                                            strict=True)]
-        if options.explain:
+        if options.explain and not batch and self.exact_single:
+            reference, share = self.explainer.exact(x, values[0])
+            results[0]["explanation"] = self.explainer.explanation(reference, share, EXACT)
+        elif options.explain:
             explainer = self.explainer
             for at in range(0, len(results), EXPLAIN_CHUNK):  # bounded memory for a large batch
                 reference, shares = explainer.contributions(x[at:at + EXPLAIN_CHUNK], y[at:at + EXPLAIN_CHUNK])
@@ -172,14 +177,18 @@ CSV_TYPE = "text/csv; charset=utf-8"
 EXPLAIN_CHUNK = 100  # records explained per model invoke
 
 OUTPUT = {
-    "used_price": f"the predicted used price, in {features.CURRENCY}, rounded to cents",
+    "used_price": f"the predicted used price, in {features.CURRENCY}, rounded to cents: a median-type estimate "
+                  "(exp of the predicted log price: about half the real prices lie above it, and their mean is "
+                  "higher; the model card says by how much)",
     "used_price_range": "the calibrated range: over devices like the training data, the used price lies in "
                         "[low, high] for `level` of them (see the model card); money rounded to cents",
     "normalized_used_price": "natural log of the predicted used price (unrounded)",
     "normalized_used_price_range": "used_price_range on the log scale",
     "new_price": "the new price, as sent or exp(normalized_new_price), rounded to cents",
     "normalized_new_price": "natural log of the new price",
-    "retained_fraction": "used_price / new_price",
+    "retained_fraction": "used_price / new_price; above 1 (no training device kept its whole new price) it is "
+                         "flagged, not clipped, with an above_new_price warning: the new price sent is then most "
+                         "likely wrong",
     "warnings": "[{field, code, message}]: what to check before trusting the price (codes: "
                 + ", ".join(advice.CODES) + ")",
     "explanation": "with explain=true: each field's contribution in price units; they add up to "

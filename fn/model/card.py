@@ -28,8 +28,13 @@ def known_limits(spec: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
         "scale); the price ranges, not the point price, say how sure it is.",
         f"Prices are in {CURRENCY}; one dataset of one market, with no devices newer than "
         f"{years[1]:.0f}.",
-        "The ranges hold on average over devices like the training data, not for each device; a device unlike "
-        "them (see the warnings) may fall outside more often.",
+        "The ranges hold on average over devices like the training data (and, on the test rows, within each group "
+        "of the price_ranges table), not for each device; a device unlike them (see the warnings) may fall outside "
+        "more often.",
+        "used_price is a median-type estimate (exp of the predicted log price): on the test rows the mean of the "
+        f"predicted prices is {-metrics['network']['mean_price_bias']:.1%} below the mean real price.",
+        f"By construction {metrics['encoding']['monotone']}; release_year enters freely (a later release may price "
+        "higher or lower, as the data says).",
     ]
 
 
@@ -38,14 +43,16 @@ def card(model: Model) -> dict[str, Any]:
     return {
         "model_version": model.version,
         "task": "the used price of a phone or tablet from its specifications (regression on the log price)",
-        "network": f"mean of {metrics['network']['members']} Keras networks (hidden layers "
-                   f"{metrics['hyperparameters']['hidden']}), served as TensorFlow Lite",
+        "network": f"mean of {metrics['network']['members']} Keras fold members (hidden layers "
+                   f"{metrics['hyperparameters']['hidden']} and a monotone days_used branch; device_brand "
+                   f"{metrics['encoding']['brand']}), served as TensorFlow Lite",
         "trained_at": metrics.get("trained_at"),
         "dataset_sha256": metrics["dataset_sha256"],
         "rows": metrics["split"],
+        # the baselines are tuned by CV on the training rows; each carries the network's paired
+        # bootstrap difference to it
         "test_scores": {"scale": "normalized_used_price (natural log)", "network": metrics["network"],
-                        "linear_regression": metrics["linear_regression"],
-                        "hist_gradient_boosting": metrics["hist_gradient_boosting"]},
+                        "baselines": metrics["baselines"]},
         "price_ranges": {"method": model.intervals.method, "levels": list(model.intervals.levels),
                          "test_rows": metrics["intervals"]},
         "tflite_vs_keras": manifest.get("parity"),

@@ -8,8 +8,11 @@ error). Along each order the steps telescope from the reference price to the rec
 the contributions add up to (price - reference price) exactly, whatever the sample; a field
 equal to the reference contributes exactly 0.
 
-Why this method: exact Shapley values over 14 fields need 2^14 = 16,384 model rows per record
-(about 0.2 s here), and a path method (integrated gradients) needs gradients, which a TFLite
+Why this method: exact Shapley values (`exact`) need a model row for every subset of the fields
+that have columns: 2^13 = 8,192 per record here (2^14 with the brand), and the ten members
+compute each. They are served for a single record only where the whole explained request stays
+within 5 ms p50 in process (EXACT_SINGLE; `python -m scripts.bench_person --process-only`
+measures both ways); a path method (integrated gradients) needs gradients, which a TFLite
 interpreter does not give. Sampled orders need 13 rows each, all computed in one batched invoke
 with the prediction itself. numpy only: this module ships in the function image.
 """
@@ -28,6 +31,10 @@ PERMUTATIONS = 32  # 16 random orders and their reverses: 32 x 13 + 1 = 417 rows
 SEED = 0  # the same orders for every request: an explanation is reproducible
 METHOD = (f"sampled Shapley values, {PERMUTATIONS} orders of the fields (antithetic pairs), "
           "in price units, relative to the reference device")
+# A single record's explanation is exact when that keeps its whole request within 5 ms p50 in
+# process (python -m scripts.bench_person --process-only measures both ways).
+EXACT_SINGLE = False
+EXACT = "exact Shapley values over every subset of the fields, in price units, relative to the reference device"
 # The encoder's column blocks, in its order (fn/features.Encoder.raw).
 FIELD_ORDER = CATEGORICAL + FLAGS + tuple(f.name for f in NUMERIC)
 
@@ -38,7 +45,7 @@ class Explainer:
     def __init__(self, model: Model, permutations: int = PERMUTATIONS, seed: int = SEED):
         self.model = model
         encoder = model.encoder
-        blocks = [len(encoder.brands), len(encoder.systems)] + [1] * (len(FLAGS) + len(NUMERIC))
+        blocks = [encoder.brand_width, len(encoder.systems)] + [1] * (len(FLAGS) + len(NUMERIC))
         # column -> the field it encodes
         self.column_field = np.repeat(np.arange(len(FIELD_ORDER)), blocks)
         reference = dict(model.spec["reference"])
@@ -55,6 +62,7 @@ class Explainer:
             steps[np.arange(k), j:, self.orders[:, j]] = True
         self.column_masks = steps.reshape(k * (d - 1), d)[:, self.column_field]
         self.positions = np.argsort(self.orders, axis=1)  # positions[k, field]: its step in order k
+        self._exact: tuple[np.ndarray, dict[int, tuple]] | None = None  # made on first use (exact)
 
     def contributions(self, x: np.ndarray, y: np.ndarray) -> tuple[float, list[dict[str, float]]]:
         """Encoded records (n, columns) and their predictions (n,) -> the reference's log price and,
@@ -72,6 +80,41 @@ class Explainer:
         shares = np.take_along_axis(steps, np.broadcast_to(self.positions, (n, k, d)), axis=2).mean(axis=1)
         return reference, [dict(zip(FIELD_ORDER, row.tolist(), strict=True)) for row in shares]
 
-    def explanation(self, reference: float, shares: dict[str, float]) -> dict[str, Any]:
-        return {"method": METHOD, "reference_price": math.exp(reference), "reference": self.reference,
+    def exact(self, x: np.ndarray, y: float) -> tuple[float, dict[str, float]]:
+        """One encoded record (1, columns) and its prediction -> the reference's log price and exact
+        Shapley values: every subset of the fields that have columns (a field without any, such as
+        a dropped brand, cannot move the price and gets exactly 0) switched to the record's values,
+        2^m model rows in one invoke, each field's marginal effects weighted by |S|! (m-|S|-1)! / m!."""
+        if self._exact is None:
+            self._exact = _exact_plan(self.column_field, len(FIELD_ORDER))
+        masks, plan = self._exact
+        rows = np.where(masks, x, self.reference_x)
+        prices = np.exp(self.model.predict_matrix(rows))
+        reference = math.log(prices[0])
+        prices[-1] = math.exp(y)  # the full subset is the record: its own prediction, so they add up to it
+        shares = dict.fromkeys(FIELD_ORDER, 0.0)
+        for field, (without, with_, weight) in plan.items():
+            shares[FIELD_ORDER[field]] = float(np.dot(prices[with_] - prices[without], weight))
+        return reference, shares
+
+    def explanation(self, reference: float, shares: dict[str, float], method: str = METHOD) -> dict[str, Any]:
+        return {"method": method, "reference_price": math.exp(reference), "reference": self.reference,
                 "contributions": shares}
+
+
+def _exact_plan(column_field: np.ndarray, fields: int) -> tuple[np.ndarray, dict[int, tuple]]:
+    """The 2^m column masks of every subset of the m fields with columns (subset 0 is the reference,
+    the last the record), and per field the subsets without it, with it, and their Shapley weights."""
+    active = np.unique(column_field)
+    m = len(active)
+    subsets = np.arange(2**m)
+    bits = ((subsets[:, None] >> np.arange(m)) & 1).astype(bool)
+    chosen = np.zeros((2**m, fields), dtype=bool)
+    chosen[:, active] = bits
+    size = bits.sum(axis=1)
+    weight = np.array([math.factorial(s) * math.factorial(m - s - 1) / math.factorial(m) for s in range(m)])
+    plan = {}
+    for j, field in enumerate(active):
+        without = subsets[~bits[:, j]]
+        plan[int(field)] = (without, without | (1 << j), weight[size[without]])
+    return chosen[:, column_field], plan

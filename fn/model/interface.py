@@ -25,5 +25,10 @@ class Model(Protocol):
     metrics: dict[str, Any]  # metrics.json: the training run's scores (the model card)
 
     def predict_matrix(self, x: np.ndarray) -> np.ndarray:
-        """Encoded rows (n, columns) float32 -> normalized_used_price (n,) float64."""
+        """Encoded rows (n, columns) float32 -> normalized_used_price (n,) float64: the members' mean."""
+        ...
+
+    def predict_members(self, x: np.ndarray) -> np.ndarray:
+        """Encoded rows (n, columns) float32 -> each fold member's prediction (n, K) float64 (the ranges'
+        CV+ needs each)."""
         ...

@@ -1,16 +1,32 @@
-"""Calibrated price ranges: split conformal prediction, Mondrian by the predicted price.
+"""Calibrated price ranges: CV+ (Barber et al., 2021) over the network's fold members, Mondrian
+by a field of the record.
 
-Training (convert/train.py) holds calibration rows out of every member of the network, and
-`fit` learns, from their absolute errors on the log scale, how far to reach either side of a
-prediction so that a stated share of new devices falls inside. The errors are grouped by the
-predicted price (BINS groups of equal size): cheap devices are predicted less surely than dear
-ones, so each group gets its own reach (a Mondrian conformal predictor: the promise holds within
-each group, not only on average). Serving (fn/api/dataplane.py) applies the table with `bounds`. numpy
-only: this module ships in the function image.
+Training (convert/train.py) fits K members, member k on every training row but fold k's, and
+keeps each row's out-of-fold error: the residual R_i = |y_i - mu_k(i)(x_i)| of the one member
+that never saw row i. Every training row is thus both fitted (by K - 1 members) and calibrating
+(for the one that left it out), and no row is held out of the network. For a new device x the
+range at level 1 - a is
 
-The promise is marginal: over devices like the ones the model learnt from, a `level` range holds
-the real used price that often. It says nothing certain about one device, and nothing about
-devices unlike the training data (the warnings say when a record is one).
+    low  = the floor(a (n + 1))-th smallest of  mu_k(i)(x) - R_i
+    high = the ceil((1 - a)(n + 1))-th smallest of  mu_k(i)(x) + R_i
+
+over the n calibration rows (CV+: guaranteed at least 1 - 2a, about 1 - a in practice; chosen
+over cross-conformal because it gives an interval with a stated guarantee from each member's
+prediction alone, which the one TFLite file gives as its outputs; jackknife+ would need one refit
+per row, and a held-out calibration set cost the network 15% of its rows).
+
+Mondrian: the rows are grouped by one field (table["group_by"], e.g. release_year) and, within
+it, by the tercile of the predicted price (the terciles of the training rows' out-of-fold
+predictions); a device is calibrated by the rows of its own cell only, so that the promise holds
+for each year and each price band, not only on average (chosen by the out-of-fold coverage of the
+training rows: either key alone left the other key's groups off their level). Neighbouring values
+with fewer than MIN_GROUP rows share a group, a cell of fewer than MIN_CELL rows joins its
+neighbour tercile, and a value outside every group takes the nearest one.
+numpy only: this module ships in the function image.
+
+The promise is marginal within a group: over devices like the ones the model learnt from, a
+`level` range holds the real used price that often. It says nothing certain about one device,
+and nothing about devices unlike the training data (the warnings say when a record is one).
 """
 
 from __future__ import annotations
@@ -23,71 +39,157 @@ import numpy as np
 FILE = "intervals.json"
 LEVELS = (0.8, 0.9)
 DEFAULT_LEVEL = 0.9  # the range an answer carries when the request names no level
-BINS = 3
-METHOD = "split conformal, Mondrian by predicted price (groups of equal size on the calibration rows)"
+METHOD = "CV+ over the fold members, Mondrian by {group_by} and predicted-price tercile"
+# The groups the coverage is reported for (model/metrics.json, the model card); a group of
+# fewer test rows than MIN_ROWS is not reported (its coverage would be mostly noise).
+REPORTED = ("os", "4g", "5g", "release_year", "price_tercile")
+MIN_ROWS = 50
+MIN_GROUP = 100  # calibration rows a value of group_by needs (fewer: it joins a neighbour)
+MIN_CELL = 30  # calibration rows a (value, price tercile) cell needs (fewer: it joins the next tercile)
+BINS = 3  # price terciles
 
 
 class IntervalError(Exception):
     """The interval table is malformed."""
 
 
-def _quantile(scores: np.ndarray, level: float) -> float:
-    """The conformal quantile: the ceil((n + 1) * level)-th smallest score (finite-sample valid)."""
-    n = len(scores)
-    rank = math.ceil((n + 1) * level)
+def _rank(n: int, level: float) -> int:
+    """The CV+ upper rank ceil((n + 1) * level) (1-based), which needs n >= it."""
+    rank = math.ceil((n + 1) * level - 1e-9)
     if rank > n:
         raise IntervalError(f"{n} calibration rows are too few for a {level:.0%} range")
-    return float(np.sort(scores)[rank - 1])
+    return rank
 
 
-def fit(predicted: np.ndarray, actual: np.ndarray, levels: tuple[float, ...] = LEVELS,
-        bins: int = BINS, default_level: float = DEFAULT_LEVEL) -> dict[str, Any]:
-    """The interval table from calibration rows' predictions and targets (both log prices)."""
-    predicted, actual = np.asarray(predicted, dtype=np.float64), np.asarray(actual, dtype=np.float64)
-    edges = np.quantile(predicted, np.linspace(0, 1, bins + 1)[1:-1]).tolist()
-    group = np.searchsorted(edges, predicted, side="right")
-    scores = np.abs(actual - predicted)
+def _merge(keys: np.ndarray, smallest: int) -> list[list[float]]:
+    """The distinct keys in order, neighbours merged until each group holds `smallest` rows (or
+    one group is left): a small group's quantile would be mostly noise."""
+    values, counts = np.unique(keys, return_counts=True)
+    groups, sizes = [[float(v)] for v in values], [int(c) for c in counts]
+    while len(groups) > 1 and min(sizes) < smallest:
+        g = int(np.argmin(sizes))
+        other = g - 1 if g == len(groups) - 1 or (g > 0 and sizes[g - 1] <= sizes[g + 1]) else g + 1
+        first, second = sorted((g, other))
+        groups[first:second + 1] = [groups[first] + groups[second]]
+        sizes[first:second + 1] = [sizes[first] + sizes[second]]
+    return groups
+
+
+def fit(oof: np.ndarray, actual: np.ndarray, fold: np.ndarray, keys: np.ndarray, group_by: str,
+        levels: tuple[float, ...] = LEVELS, default_level: float = DEFAULT_LEVEL) -> dict[str, Any]:
+    """The interval table from the training rows' out-of-fold predictions, targets (log prices),
+    folds and group keys (the value of `group_by` of each row)."""
+    oof, actual = np.asarray(oof, dtype=np.float64), np.asarray(actual, dtype=np.float64)
+    fold, keys = np.asarray(fold, dtype=np.int64), np.asarray(keys, dtype=np.float64)
+    residual = np.abs(actual - oof)
+    edges = np.quantile(oof, [1 / 3, 2 / 3])
+    tercile = np.searchsorted(edges, oof, side="right")
+    groups = []
+    for values in _merge(keys, MIN_GROUP):
+        in_group = np.isin(keys, values)
+        for terciles in _merge(tercile[in_group].astype(np.float64), MIN_CELL):
+            at = in_group & np.isin(tercile, terciles)
+            for level in levels:
+                _rank(int(at.sum()), level)  # every cell must be able to give every level
+            groups.append({"values": values, "terciles": [int(t) for t in terciles],
+                           "fold": fold[at].tolist(), "residual": residual[at].tolist()})
     return {
-        "method": METHOD,
+        "method": METHOD.format(group_by=group_by),
         "scale": "normalized_used_price (natural log)",
-        "calibration_rows": int(len(predicted)),
-        "edges": edges,
-        "rows_per_group": [int(np.sum(group == g)) for g in range(bins)],
-        "reach": {f"{level:g}": [_quantile(scores[group == g], level) for g in range(bins)] for level in levels},
+        "group_by": group_by,
+        "levels": list(levels),
         "default_level": default_level,
+        "calibration_rows": int(len(oof)),
+        "members": int(fold.max()) + 1,
+        # Terciles of the training rows' out-of-fold predictions: the second Mondrian key, and the
+        # price groups the coverage is reported for (see score).
+        "price_edges": edges.tolist(),
+        "groups": groups,
     }
 
 
 class Intervals:
-    """One interval table, applied to predictions."""
+    """One interval table, applied to the members' predictions."""
 
     def __init__(self, table: dict[str, Any]):
         try:
-            self.edges = np.asarray(table["edges"], dtype=np.float64)
-            self.reach = {float(level): np.asarray(values, dtype=np.float64) for level, values in table["reach"].items()}
             self.method = str(table["method"])
+            self.group_by = str(table["group_by"])
+            self.levels = tuple(sorted(float(v) for v in table["levels"]))
             self.default = float(table["default_level"])
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            self.members = int(table["members"])
+            self.price_edges = np.asarray(table["price_edges"], dtype=np.float64)
+            groups = table["groups"]
+            self.folds = [np.asarray(g["fold"], dtype=np.int64) for g in groups]
+            self.residuals = [np.asarray(g["residual"], dtype=np.float64) for g in groups]
+            # every value of group_by a cell stands for; cell[value index, tercile] -> its cell, a
+            # tercile the value's rows lack taking the nearest one they have
+            self.keys = np.array(sorted({float(v) for g in groups for v in g["values"]}))
+            self.cell = np.full((len(self.keys), BINS), -1, dtype=np.int64)
+            for i, g in enumerate(groups):
+                for v in g["values"]:
+                    self.cell[np.searchsorted(self.keys, float(v)), [int(t) for t in g["terciles"]]] = i
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
             raise IntervalError(f"malformed interval table ({type(e).__name__}: {e})") from e
-        if not self.reach or any(len(v) != len(self.edges) + 1 for v in self.reach.values()):
-            raise IntervalError("malformed interval table: each level needs one reach per group")
-        self.levels = tuple(sorted(self.reach))
-        if self.default not in self.reach:
+        if not groups or not self.levels or any(len(f) != len(r) for f, r in zip(self.folds, self.residuals, strict=True)):
+            raise IntervalError("malformed interval table: each group needs one fold per residual")
+        if self.default not in self.levels:
             raise IntervalError(f"malformed interval table: the default level {self.default:g} is not one of its "
                                 f"levels ({', '.join(f'{v:g}' for v in self.levels)})")
+        if any(f.min() < 0 or f.max() >= self.members for f in self.folds):
+            raise IntervalError("malformed interval table: a fold beyond the members")
+        for row in self.cell:
+            have = np.flatnonzero(row >= 0)
+            if not len(have):
+                raise IntervalError("malformed interval table: a value with no cell")
+            row[:] = row[have[np.abs(np.arange(BINS)[:, None] - have[None, :]).argmin(axis=1)]]
+        for r in self.residuals:
+            for level in self.levels:
+                _rank(len(r), level)
 
-    def bounds(self, predicted: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-        """(low, high) on the log scale for each prediction, at one of self.levels."""
-        predicted = np.asarray(predicted, dtype=np.float64)
-        reach = self.reach[level][np.searchsorted(self.edges, predicted, side="right")]
-        return predicted - reach, predicted + reach
+    def group_of(self, records: list[dict[str, Any]], predicted: np.ndarray) -> np.ndarray:
+        """Each record's cell: its own value's (else the nearest value's) at its predicted price's tercile."""
+        values = np.array([float(r[self.group_by]) for r in records], dtype=np.float64)
+        nearest = np.abs(values[:, None] - self.keys[None, :]).argmin(axis=1)
+        return self.cell[nearest, np.searchsorted(self.price_edges, predicted, side="right")]
 
-    def score(self, predicted: np.ndarray, actual: np.ndarray) -> dict[str, dict[str, float]]:
-        """Coverage and mean relative width (in price units, of the predicted price) per level."""
-        out = {}
+    def bounds(self, members: np.ndarray, level: float, records: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) on the log scale for each row of members (n, K), at one of self.levels."""
+        members = np.asarray(members, dtype=np.float64)
+        low, high = np.empty(len(members)), np.empty(len(members))
+        group = self.group_of(records, members.mean(axis=1))
+        for g in np.unique(group):
+            rows = np.flatnonzero(group == g)
+            fold, residual = self.folds[g], self.residuals[g]
+            rank = _rank(len(residual), level)
+            # mu_k(i)(x) +- R_i for every calibration row i; low by symmetry: -(rank-th largest of R_i - mu)
+            near = members[rows][:, fold]
+            high[rows] = np.partition(near + residual, rank - 1, axis=1)[:, rank - 1]
+            low[rows] = -np.partition(residual - near, rank - 1, axis=1)[:, rank - 1]
+        return low, high
+
+    def score(self, members: np.ndarray, actual: np.ndarray, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Coverage and mean relative width (in price units, of the predicted price) per level, over
+        all rows and for each reported group of at least MIN_ROWS rows."""
+        members, actual = np.asarray(members, dtype=np.float64), np.asarray(actual, dtype=np.float64)
+        predicted = members.mean(axis=1)
+        tercile = np.searchsorted(self.price_edges, predicted, side="right")
+        labels = {name: [f"{name}={r[name]:g}" if not isinstance(r[name], str) else f"{name}={r[name]}"
+                         for r in records] for name in REPORTED if name != "price_tercile"}
+        labels["price_tercile"] = [f"price_tercile={('low', 'middle', 'high')[t]}" for t in tercile]
+        out: dict[str, Any] = {}
         for level in self.levels:
-            low, high = self.bounds(predicted, level)
+            low, high = self.bounds(members, level, records)
             covered = (low <= actual) & (actual <= high)
             width = (np.exp(high) - np.exp(low)) / np.exp(predicted)
-            out[f"{level:g}"] = {"coverage": float(np.mean(covered)), "mean_relative_width": float(np.mean(width))}
+            by_group = {}
+            for name in REPORTED:
+                names = np.array(labels[name])
+                for label in sorted(set(labels[name])):
+                    at = names == label
+                    if at.sum() >= MIN_ROWS:
+                        by_group[label] = {"rows": int(at.sum()), "coverage": float(np.mean(covered[at])),
+                                           "mean_relative_width": float(np.mean(width[at]))}
+            out[f"{level:g}"] = {"coverage": float(np.mean(covered)), "mean_relative_width": float(np.mean(width)),
+                                 "groups": by_group}
         return out

@@ -122,6 +122,10 @@ class Predictor:
         shape = interpreter.get_input_details()[0]["shape"]
         if shape[-1] != self.n_inputs:
             raise ModelError(f"{model_dir / TFLITE}: takes {shape[-1]} inputs, the specification has {self.n_inputs}")
+        members = interpreter.get_output_details()[0]["shape"][-1]
+        if members != self.intervals.members:  # the ranges need each member's prediction (CV+)
+            raise ModelError(f"{model_dir / TFLITE}: gives {members} member outputs, {INTERVALS} was calibrated "
+                             f"on {self.intervals.members}")
 
     def _interpreter(self) -> Any:
         local = self._local
@@ -138,7 +142,11 @@ class Predictor:
         return local.interpreter
 
     def predict_matrix(self, x: np.ndarray) -> np.ndarray:
-        """Encoded rows (n, n_inputs) float32 -> normalized_used_price (n,)."""
+        """Encoded rows (n, n_inputs) float32 -> normalized_used_price (n,): the members' mean."""
+        return self.predict_members(x).mean(axis=1)
+
+    def predict_members(self, x: np.ndarray) -> np.ndarray:
+        """Encoded rows (n, n_inputs) float32 -> each fold member's normalized_used_price (n, K)."""
         interpreter = self._interpreter()
         local = self._local
         rows = x.shape[0]
@@ -148,4 +156,4 @@ class Predictor:
             local.rows = rows
         interpreter.set_tensor(local.input, np.ascontiguousarray(x, dtype=np.float32))
         interpreter.invoke()
-        return interpreter.get_tensor(local.output).reshape(rows).astype(np.float64)
+        return interpreter.get_tensor(local.output).reshape(rows, -1).astype(np.float64)

@@ -157,8 +157,13 @@ def check_records(records: list[Any], batch: bool = True) -> list[dict[str, Any]
     return cleaned
 
 
-def fit_spec(records: list[dict[str, Any]]) -> dict[str, Any]:
+BRAND_ENCODINGS = ("one_hot", "dropped")  # how device_brand enters the network (chosen in convert/train.py)
+
+
+def fit_spec(records: list[dict[str, Any]], brand_encoding: str = "one_hot") -> dict[str, Any]:
     """The encoding's parameters, learnt from cleaned training records only."""
+    if brand_encoding not in BRAND_ENCODINGS:
+        raise ValueError(f"brand_encoding must be one of {BRAND_ENCODINGS}, got {brand_encoding!r}")
     brands = sorted({r["device_brand"] for r in records} | {OTHERS})
     systems = sorted({r["os"] for r in records} | {OTHERS})
     impute, training_range = {}, {}
@@ -174,6 +179,7 @@ def fit_spec(records: list[dict[str, Any]]) -> dict[str, Any]:
         "fields": list(FIELDS),
         "required": list(REQUIRED),
         "brands": brands,
+        "brand_encoding": brand_encoding,
         "os": systems,
         "yes_no": YES_NO,
         "impute": impute,
@@ -186,19 +192,24 @@ def fit_spec(records: list[dict[str, Any]]) -> dict[str, Any]:
         "mean": [],
         "std": [],
     }
-    raw = Encoder(spec).raw(records)[0]
-    std = raw.std(axis=0)
-    # One-hot columns and constants keep their scale; dividing by ~0 would blow up.
+    encoder = Encoder(spec)
+    raw = encoder.raw(records)[0]
+    mean, std = raw.mean(axis=0), raw.std(axis=0)
+    # One-hot and flag columns enter as 0/1: standardising them would turn a rare brand's 1
+    # into a value near 20 and give it the largest weight of any input. Numbers are
+    # standardised; a constant keeps its scale (dividing by ~0 would blow up).
+    numbers = slice(raw.shape[1] - len(NUMERIC), None)
+    mean[: numbers.start], std[: numbers.start] = 0.0, 1.0
     std[std < 1e-6] = 1.0
     spec["columns"] = _column_names(spec)
-    spec["mean"] = [float(x) for x in raw.mean(axis=0)]
+    spec["mean"] = [float(x) for x in mean]
     spec["std"] = [float(x) for x in std]
     return spec
 
 
 def _column_names(spec: dict[str, Any]) -> list[str]:
     return (
-        [f"brand={b}" for b in spec["brands"]]
+        [f"brand={b}" for b in spec["brands"] if spec.get("brand_encoding", "one_hot") == "one_hot"]
         + [f"os={o}" for o in spec["os"]]
         + list(FLAGS)
         + [f"log1p({f.name})" if f.log else f.name for f in NUMERIC]
@@ -213,31 +224,34 @@ class Encoder:
         self.spec = spec
         self.brands = {v.lower(): i for i, v in enumerate(spec["brands"])}
         self.systems = {v.lower(): i for i, v in enumerate(spec["os"])}
+        # A dropped brand has no columns: it cannot move the price, so no warning speaks of it.
+        self.brand_width = len(self.brands) if spec.get("brand_encoding", "one_hot") == "one_hot" else 0
         self.impute = np.array([spec["impute"][f.name] for f in NUMERIC])
         self.logged = np.array([f.name in spec["log1p"] for f in NUMERIC])
-        self.width = len(self.brands) + len(self.systems) + len(FLAGS) + len(NUMERIC)
+        self.width = self.brand_width + len(self.systems) + len(FLAGS) + len(NUMERIC)
         self.mean = np.asarray(spec["mean"]) if spec.get("mean") else None
         self.std = np.asarray(spec["std"]) if spec.get("std") else None
 
     def raw(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
         """Cleaned records -> unscaled columns (one-hots, flags, numbers), plus warnings per row."""
         n = len(records)
-        brand_at, os_at = 0, len(self.brands)
+        os_at = self.brand_width
         others_brand, others_os = self.brands[OTHERS.lower()], self.systems[OTHERS.lower()]
-        one_hot = np.zeros((n, len(self.brands) + len(self.systems)))
+        one_hot = np.zeros((n, self.brand_width + len(self.systems)))
         warnings: list[list[dict[str, str]]] = []
         for i, r in enumerate(records):
             notes = []
-            j = self.brands.get(r["device_brand"].lower())
-            if j is None:
-                j = others_brand
-                notes.append(warning("device_brand", "unknown_value",
-                                     f"unknown device_brand {quote(r['device_brand'])} was treated as {OTHERS!r}"))
+            if self.brand_width:
+                j = self.brands.get(r["device_brand"].lower())
+                if j is None:
+                    j = others_brand
+                    notes.append(warning("device_brand", "unknown_value",
+                                         f"unknown device_brand {quote(r['device_brand'])} was treated as {OTHERS!r}"))
+                one_hot[i, j] = 1.0
             k = self.systems.get(r["os"].lower())
             if k is None:
                 k = others_os
                 notes.append(warning("os", "unknown_value", f"unknown os {quote(r['os'])} was treated as {OTHERS!r}"))
-            one_hot[i, brand_at + j] = 1.0
             one_hot[i, os_at + k] = 1.0
             warnings.append(notes)
         rest = np.array(

@@ -2,8 +2,8 @@
 example. The standard library only, so tools that merely send records (the cold-start
 command under a bare python3) can import it; fn/features.py checks and encodes by it.
 
-The dataset gives prices as natural logarithms (exp(normalized_new_price) gives round prices
-such as 1000.0 for an iPhone), so used_price = exp(normalized_used_price). A client may send
+The dataset gives prices as natural logarithms, so used_price = exp(normalized_used_price) and
+new_price = exp(normalized_new_price). A client may send
 the new price as a person knows it instead, `new_price`, in the dataset's currency, which the
 dataset does not name (CURRENCY).
 """
