@@ -4,15 +4,21 @@
 #
 #   make image-tf   (scripts/build_image.sh tf: assembles a context of its own, offline-capable)
 ARG BASE_IMAGE=python:3.11.11-slim-bookworm
-FROM ${BASE_IMAGE}
+
+# The wheels are installed in a stage of their own: copied in the image's own stage, their
+# 340 MB would stay in it as a layer (a later rm cannot shrink one) and in every pull.
+FROM ${BASE_IMAGE} AS site
 ARG OFFLINE=
-COPY requirements/tf.txt /build/requirements.txt
+COPY requirements/tf.txt requirements/common.txt /build/
 COPY wheelhouse/ /build/wheelhouse/
 RUN set -eu; if [ -n "$OFFLINE" ]; then index=--no-index; else index=; fi; \
     python3 -m pip install --no-cache-dir --disable-pip-version-check --break-system-packages $index \
       --find-links /build/wheelhouse --require-hashes --only-binary=:all: \
-      --target /opt/site -r /build/requirements.txt; \
+      --target /opt/site -r /build/tf.txt; \
     rm -rf /build
+
+FROM ${BASE_IMAGE}
+COPY --from=site /opt/site/ /opt/site/
 COPY fn/ /app/fn/
 COPY reference/ /app/reference/
 COPY model/model.keras model/model.tflite model/feature_spec.json model/intervals.json model/metrics.json model/manifest.json /app/model/

@@ -50,8 +50,9 @@ simulate: image-fn
 contract: image-fn image-server
 	$(BIN)/python -m scripts.contract
 
-# Benchmarks (never part of make test): each writes JSON under docs/bench/.
-bench: $(STAMP) image-fn image-server
+# Benchmarks (never part of make test): each writes JSON under docs/bench/ (bench_replica runs all
+# three images).
+bench: $(STAMP) image-fn image-server image-tf
 	$(BIN)/python -m scripts.bench_concurrency
 	$(BIN)/python -m scripts.bench_request
 	$(BIN)/python -m scripts.bench_observability

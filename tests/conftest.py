@@ -123,17 +123,22 @@ def server_image(docker) -> str:
     return build_image("server")
 
 
-def serve_container(image: str, name: str):
-    """Run an image as users run it (read-only, no /tmp, no capabilities, its access log on)
-    until the session ends; yields its URL once healthy."""
-    name, url = launch.docker_run(image, name, {"access_log": "1"}, tmpfs=False)
+def serve_container(image: str, name: str, tmpfs: bool = False, timeout: float = 30.0):
+    """Run an image as users run it (read-only, no /tmp unless `tmpfs`, no capabilities, its
+    access log on) until the session ends; yields its URL once healthy."""
+    name, url = launch.docker_run(image, name, {"access_log": "1"}, tmpfs=tmpfs)
     try:
-        wait_healthy(url)
+        wait_healthy(url, timeout=timeout)
     except TimeoutError:
         logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
         pytest.fail(f"container never healthy:\n{logs.stdout}{logs.stderr}")
     yield url
     launch.stop_container(name)
+
+
+@pytest.fixture(scope="session")
+def tf_image(docker) -> str:
+    return build_image("tf")
 
 
 @pytest.fixture(scope="session")
@@ -144,3 +149,10 @@ def fn_container(fn_image):
 @pytest.fixture(scope="session")
 def server_container(server_image):
     yield from serve_container(server_image, "device-price-server-test")
+
+
+@pytest.fixture(scope="session")
+def tf_container(tf_image):
+    """The TensorFlow reference as the README runs it: TensorFlow needs a writable /tmp, and
+    importing it takes seconds (more on a busy machine)."""
+    yield from serve_container(tf_image, "device-price-tf-test", tmpfs=True, timeout=180)

@@ -1,4 +1,5 @@
-"""The images themselves: size bounds, least privilege, and shutdown in a container."""
+"""The images themselves: each answers as users run it, size bounds, least privilege, and
+shutdown in a container."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import subprocess
 import threading
 import time
 
+import pytest
 import requests
 
 from fn.record.features import EXAMPLE
 from scripts import launch
 from scripts.launch import image_sizes
+from scripts.targets import TARGETS
 from tests.conftest import wait_healthy
 
 
@@ -68,6 +71,22 @@ def test_the_image_predicts_what_keras_does(fn_container, dataset):
     x, _ = features.encode(spec, features.check_records(rows))
     expected = keras.models.load_model(MODEL_DIR / "model.keras").predict_on_batch(x).reshape(-1)
     assert len(rows) == 691 and np.max(np.abs(served - expected)) <= 1e-5
+
+
+CONTAINERS = {"function": "fn_container", "server": "server_container", "tensorflow": "tf_container"}
+
+
+@pytest.mark.parametrize("target", CONTAINERS)
+def test_every_image_answers_a_prediction(target, request, plane, predictor):
+    """The three images, built as `make image-*` builds them and run as users run them, each
+    price the example device as the committed model does in this process (the TensorFlow
+    reference through Keras: within the conversion's parity)."""
+    url = request.getfixturevalue(CONTAINERS[target]) + TARGETS[target].predict_path
+    answer = requests.post(url, json=EXAMPLE, timeout=60)
+    assert answer.status_code == 200, answer.text[:300]
+    expected = plane.predictions([EXAMPLE], batch=False)[0]
+    assert abs(answer.json()["normalized_used_price"] - expected["normalized_used_price"]) <= 1e-5
+    assert answer.json()["model_version"] == predictor.version
 
 
 def test_runs_as_numeric_non_root_with_nothing_but_python(fn_image):

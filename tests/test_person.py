@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 
 HTTP = ["fn_url", "baseline_url", "fn_container", "server_container"]
 # The levels the committed price ranges were fitted at (model/intervals.json)
-LEVELS = sorted(float(level) for level in json.loads((MODEL_DIR / "intervals.json").read_text())["reach"])
+LEVELS = sorted(float(level) for level in json.loads((MODEL_DIR / "intervals.json").read_text())["levels"])
 
 
 # -- the calibrated range -------------------------------------------------------------------
@@ -79,6 +79,8 @@ def test_malformed_interval_table_is_refused():
     good = intervals.fit(np.zeros(40), np.ones(40), np.arange(40) % 4, np.zeros(40), "release_year")
     with pytest.raises(intervals.IntervalError, match="beyond the members"):
         intervals.Intervals(good | {"members": 2})
+    with pytest.raises(intervals.IntervalError, match="default level"):  # a model trained without the default
+        intervals.Intervals(good | {"default_level": 0.95})
 
 
 def test_committed_ranges_reproduce_their_coverage_on_the_test_rows(predictor, dataset):

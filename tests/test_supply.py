@@ -6,28 +6,38 @@ import re
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
 
+PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+) \\\n\s+--hash=sha256:([0-9a-f]{64})", re.M)
+
 
 def pins(path: str) -> dict[str, tuple[str, str]]:
-    """name -> (version, first sha256) from a requirements file in pip's hash-checking form."""
+    """name -> (version, first sha256) from a requirements file in pip's hash-checking form, with
+    those of the files it includes (-r, relative to it, as pip reads them)."""
     text = (ROOT / path).read_text()
-    found = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\\n\s+--hash=sha256:([0-9a-f]{64})", text, re.M)
-    return {name: (version, digest) for name, version, digest in found}
+    found = {}
+    for included in re.findall(r"^-r (\S+)", text, re.M):
+        found |= pins(str(Path(path).parent / included))
+    return found | {name: (version, digest) for name, version, digest in PIN.findall(text)}
 
 
-IMAGE_REQUIREMENTS = ("requirements/serve.txt", "requirements/numpy.txt", "requirements/numpy-build.txt",
-                      "requirements/tf.txt")
+IMAGE_REQUIREMENTS = ("requirements/common.txt", "requirements/serve.txt", "requirements/numpy.txt",
+                      "requirements/numpy-build.txt", "requirements/tf.txt")
 
 
 def test_every_image_requirement_is_pinned_with_a_hash():
     for path in IMAGE_REQUIREMENTS:
-        lines = [ln for ln in (ROOT / path).read_text().splitlines() if "==" in ln and not ln.startswith("#")]
-        assert lines and len(pins(path)) == len(lines), path
+        text = (ROOT / path).read_text()
+        lines = [ln for ln in text.splitlines() if "==" in ln and not ln.startswith("#")]
+        assert lines and len(PIN.findall(text)) == len(lines), path
     assert set(pins("requirements/serve.txt")) == {"tflite-runtime", "waitress", "prometheus-client"}
+    # The TensorFlow reference serves through the same code: all the slim images install but
+    # their runtime (it once lacked prometheus-client and could not start).
+    assert set(pins("requirements/serve.txt")) - {"tflite-runtime"} <= set(pins("requirements/tf.txt"))
     assert set(pins("requirements/numpy.txt")) == {"numpy"}  # its source: compiled without BLAS in the image
     assert "--no-binary numpy" in (ROOT / "requirements/numpy.txt").read_text()
 

@@ -23,7 +23,7 @@ from tests.conftest import ROOT
 
 
 def test_waitress_is_the_pinned_version():
-    pinned = re.search(r"^waitress==(\S+)", (ROOT / "requirements/serve.txt").read_text(), re.M).group(1)
+    pinned = re.search(r"^waitress==(\S+)", (ROOT / "requirements/common.txt").read_text(), re.M).group(1)
     assert metadata.version("waitress") == pinned, "the adapter was checked against the pinned Waitress only"
 
 
