@@ -26,7 +26,7 @@ import numpy as np
 
 from convert import data, synthetic, train
 from fn.model import tflite
-from fn.record import features
+from fn.record import encoding, features
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "build" / "convert_report.json"
@@ -59,7 +59,7 @@ def add_training_range(spec: dict[str, Any], data_path: str | None, model_dir: P
     if spec.get("dataset_sha256") != data.sha256(data.find_data(data_path)):
         raise ConversionError("the dataset is not the one the model was trained on: cannot add its training ranges")
     train_idx, _ = train.split(len(records))
-    spec["training_range"] = features.fit_spec([records[i] for i in train_idx])["training_range"]
+    spec["training_range"] = encoding.fit_spec([records[i] for i in train_idx])["training_range"]
     (model_dir / tflite.SPEC).write_text(json.dumps(spec, indent=1) + "\n")
 
 
@@ -126,7 +126,7 @@ def convert(model_dir: Path = train.OUT, precision: str = "float32", data_path: 
     }
     (model_dir / tflite.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
 
-    x, _ = features.encode(spec, features.check_records(records))
+    x, _ = encoding.encode(spec, features.check_records(records))
     expected = np.asarray(model.predict_on_batch(x), dtype=np.float64).reshape(len(x), -1).mean(axis=1)
     served = run_tflite(model_dir, records)
     got = np.array([p["normalized_used_price"] for p in served["predictions"]])

@@ -25,7 +25,7 @@ import numpy as np
 
 from convert import baselines, data
 from fn.model import intervals
-from fn.record import features
+from fn.record import encoding
 
 # Configuration as plain values (measured on this data: see README "Model").
 TEST_SIZE, SPLIT_SEED = 0.2, 42
@@ -181,12 +181,12 @@ def compare_brands(data_path: str | None = None, out: Path = BRAND_CHOICE, epoch
     y = np.asarray(targets)
     train_idx, _ = split(len(records))
     result: dict[str, Any] = {"folds": FOLDS, "train_rows": len(train_idx), "out_of_fold_rmse": {}}
-    for encoding in features.BRAND_ENCODINGS:
-        spec = features.fit_spec([records[i] for i in train_idx], encoding)
-        x, _ = features.encode(spec, records)
+    for brand in encoding.BRAND_ENCODINGS:
+        spec = encoding.fit_spec([records[i] for i in train_idx], brand)
+        x, _ = encoding.encode(spec, records)
         _, _, oof = cross_fit(x, y, spec["columns"], train_idx, epochs=epochs)
-        result["out_of_fold_rmse"][encoding] = scores(y[train_idx], oof)["rmse"]
-        print(f"{encoding}: out-of-fold RMSE {result['out_of_fold_rmse'][encoding]:.4f}", flush=True)
+        result["out_of_fold_rmse"][brand] = scores(y[train_idx], oof)["rmse"]
+        print(f"{brand}: out-of-fold RMSE {result['out_of_fold_rmse'][brand]:.4f}", flush=True)
     result["chosen"] = min(result["out_of_fold_rmse"], key=result["out_of_fold_rmse"].get)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
@@ -223,7 +223,7 @@ def recalibrate(data_path: str | None = None, out: Path = OUT) -> dict[str, Any]
     y = np.asarray(targets)
     train_idx, test_idx = split(len(records))
     spec = json.loads((out / "feature_spec.json").read_text())
-    x, _ = features.encode(spec, records)
+    x, _ = encoding.encode(spec, records)
     every = np.asarray(keras.models.load_model(out / "model.keras").predict_on_batch(x), dtype=np.float64)
     ranges, scored = calibrate(every, y, folds(train_idx, every.shape[1]), train_idx, test_idx, records)
     metrics = json.loads((out / "metrics.json").read_text()) | {"intervals": scored, "intervals_method": ranges["method"]}
@@ -240,10 +240,10 @@ def train(data_path: str | None = None, out: Path = OUT, members: int = FOLDS, e
     y = np.asarray(targets)
     train_idx, test_idx = split(len(records))
     train_records = [records[i] for i in train_idx]
-    spec = features.fit_spec(train_records, BRAND_ENCODING)
+    spec = encoding.fit_spec(train_records, BRAND_ENCODING)
     spec["dataset_sha256"] = data.sha256(path)
     spec["versions"] = versions()
-    x, _ = features.encode(spec, records)
+    x, _ = encoding.encode(spec, records)
 
     # Every training row is fitted by K - 1 members and calibrates the ranges through the one
     # that left it out (fn/model/intervals.py); the test rows are scored once, here, at the end.
@@ -257,8 +257,8 @@ def train(data_path: str | None = None, out: Path = OUT, members: int = FOLDS, e
     ranges, scored = calibrate(every, y, fold, train_idx, test_idx, records)
 
     # The baselines see brands as one-hot columns (trees pick what helps) and the same rows.
-    base_spec = features.fit_spec(train_records, "one_hot")
-    xb, _ = features.encode(base_spec, records)
+    base_spec = encoding.fit_spec(train_records, "one_hot")
+    xb, _ = encoding.encode(base_spec, records)
     started = time.time()
     tuned = baselines.tuned(xb[train_idx], y[train_idx], xb[test_idx], searches)
     baseline_seconds = round(time.time() - started, 1)

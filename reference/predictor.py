@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fn.model.tflite import SPEC, companions, read_files
-from fn.record import features
+from fn.record import encoding
 from fn.server.settings import DEFAULT_MODEL_DIR
 
 MODES = ("predict", "predict_on_batch")
@@ -34,7 +34,7 @@ class KerasPredictor:
         self.runtime = f"keras ({self.mode})"
         self.manifest, files = read_files(model_dir)
         self.spec = json.loads(files[SPEC])
-        self.encoder = features.Encoder(self.spec)
+        self.encoder = encoding.Encoder(self.spec)
         self.intervals, self.metrics = companions(model_dir, files)
         self.version = self.manifest.get("model_version", "keras")
         self.model = keras.models.load_model(model_dir / "model.keras")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from convert import data, train
-from fn.record import features
+from fn.record import encoding, features
 from fn.record.features import EXAMPLE
 from tests.cases import with_
 
@@ -38,9 +38,9 @@ def test_check_records_lists_every_bad_row():
 
 
 def test_missing_optional_is_imputed_with_training_median(predictor):
-    x_missing, _ = features.encode(predictor.spec, features.check_records([with_(weight=...)]))
+    x_missing, _ = encoding.encode(predictor.spec, features.check_records([with_(weight=...)]))
     median = predictor.spec["impute"]["weight"]
-    x_median, _ = features.encode(predictor.spec, features.check_records([with_(weight=median)]))
+    x_median, _ = encoding.encode(predictor.spec, features.check_records([with_(weight=median)]))
     np.testing.assert_array_equal(x_missing, x_median)
 
 
@@ -49,21 +49,21 @@ def specs(dataset):
     """The training rows' specification under each brand encoding."""
     records, _ = data.load(dataset)
     train_idx, _ = train.split(len(records))
-    return {e: features.fit_spec([records[i] for i in train_idx], e) for e in features.BRAND_ENCODINGS}
+    return {e: encoding.fit_spec([records[i] for i in train_idx], e) for e in encoding.BRAND_ENCODINGS}
 
 
 def test_unknown_brand_encodes_as_others_with_warning(specs):
     spec = specs["one_hot"]
-    x_unknown, warnings = features.encode(spec, features.check_records([with_(device_brand="Fairphone")]))
-    x_others, _ = features.encode(spec, features.check_records([with_(device_brand="Others")]))
+    x_unknown, warnings = encoding.encode(spec, features.check_records([with_(device_brand="Fairphone")]))
+    x_others, _ = encoding.encode(spec, features.check_records([with_(device_brand="Others")]))
     np.testing.assert_array_equal(x_unknown, x_others)
     assert warnings[0][0]["field"] == "device_brand" and warnings[0][0]["code"] == "unknown_value"
     assert "Fairphone" in warnings[0][0]["message"]
 
 
 def test_brand_case_is_ignored(specs):
-    a, w = features.encode(specs["one_hot"], features.check_records([with_(device_brand="samsung")]))
-    b, _ = features.encode(specs["one_hot"], features.check_records([EXAMPLE]))
+    a, w = encoding.encode(specs["one_hot"], features.check_records([with_(device_brand="samsung")]))
+    b, _ = encoding.encode(specs["one_hot"], features.check_records([EXAMPLE]))
     np.testing.assert_array_equal(a, b)
     assert w == [[]]
 
@@ -71,8 +71,8 @@ def test_brand_case_is_ignored(specs):
 def test_a_dropped_brand_has_no_columns_and_no_warning(specs):
     spec = specs["dropped"]
     assert not any(c.startswith("brand=") for c in spec["columns"])
-    a, w = features.encode(spec, features.check_records([with_(device_brand="Fairphone")]))
-    b, _ = features.encode(spec, features.check_records([EXAMPLE]))
+    a, w = encoding.encode(spec, features.check_records([with_(device_brand="Fairphone")]))
+    b, _ = encoding.encode(spec, features.check_records([EXAMPLE]))
     np.testing.assert_array_equal(a, b)
     assert w == [[]] and a.shape == (1, len(spec["columns"]))
 
@@ -82,7 +82,7 @@ def test_one_hots_and_flags_enter_as_0_or_1_and_numbers_standardised(dataset, sp
     records, _ = data.load(dataset)
     train_idx, _ = train.split(len(records))
     for spec in specs.values():
-        x, _ = features.encode(spec, [records[i] for i in train_idx])
+        x, _ = encoding.encode(spec, [records[i] for i in train_idx])
         numbers = len(features.NUMERIC)
         assert set(np.unique(x[:, :-numbers])) == {0.0, 1.0}
         assert (x[:, :-numbers].sum(axis=1) == (2 if spec["brand_encoding"] == "one_hot" else 1)
@@ -90,15 +90,15 @@ def test_one_hots_and_flags_enter_as_0_or_1_and_numbers_standardised(dataset, sp
         np.testing.assert_allclose(x[:, -numbers:].mean(axis=0), 0, atol=1e-5)
         np.testing.assert_allclose(x[:, -numbers:].std(axis=0), 1, atol=1e-4)
     with pytest.raises(ValueError, match="brand_encoding"):
-        features.fit_spec([records[0]], "grouped")
+        encoding.fit_spec([records[0]], "grouped")
 
 
 def test_training_and_serving_encode_identically(dataset, predictor):
     """The dataset's rows as training loads them and as a client would send them."""
     records, _ = data.load(dataset)
-    as_trained, _ = features.encode(predictor.spec, records)
+    as_trained, _ = encoding.encode(predictor.spec, records)
     sent = [data.as_sent(r) for r in records]
-    as_served, _ = features.encode(predictor.spec, features.check_records(sent))
+    as_served, _ = encoding.encode(predictor.spec, features.check_records(sent))
     np.testing.assert_array_equal(as_trained, as_served)
     assert as_trained.shape == (len(records), len(predictor.spec["columns"]))
 

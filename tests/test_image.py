@@ -11,6 +11,7 @@ import time
 import pytest
 import requests
 
+from fn.record import encoding
 from fn.record.features import EXAMPLE
 from scripts import launch
 from scripts.launch import image_sizes
@@ -68,7 +69,7 @@ def test_the_image_predicts_what_keras_does(fn_container, dataset):
     assert answer.status_code == 200, answer.text[:300]
     served = np.array([p["normalized_used_price"] for p in answer.json()["predictions"]])
     spec = json.loads((MODEL_DIR / "feature_spec.json").read_text())
-    x, _ = features.encode(spec, features.check_records(rows))
+    x, _ = encoding.encode(spec, features.check_records(rows))
     expected = keras.models.load_model(MODEL_DIR / "model.keras").predict_on_batch(x).reshape(-1)
     assert len(rows) == 691 and np.max(np.abs(served - expected)) <= 1e-5
 

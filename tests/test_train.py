@@ -12,7 +12,7 @@ import pytest
 from convert import baselines, convert, data, synthetic, train
 from fn.model import intervals
 from fn.model.tflite import MODEL_DIR, Predictor
-from fn.record import features
+from fn.record import encoding, features
 
 ROWS, MEMBERS = 300, 3  # generated rows the small model trains on, and its fold members
 # scikit-learn's train_test_split holds out ceil(n * test_size) rows
@@ -100,11 +100,11 @@ def test_committed_scores_are_what_the_served_model_and_the_baselines_score(data
     records, targets = data.load(dataset)
     y = np.asarray(targets)
     train_idx, test_idx = train.split(len(records))
-    x, _ = features.encode(predictor.spec, records)
+    x, _ = encoding.encode(predictor.spec, records)
     predicted = predictor.predict_matrix(x[test_idx])
     committed = json.loads((MODEL_DIR / "metrics.json").read_text())
     assert train.scores(y[test_idx], predicted)["rmse"] == pytest.approx(committed["network"]["rmse"], abs=1e-5)
-    xb, _ = features.encode(features.fit_spec([records[i] for i in train_idx], "one_hot"), records)
+    xb, _ = encoding.encode(encoding.fit_spec([records[i] for i in train_idx], "one_hot"), records)
     for name, scores in committed["baselines"].items():
         fitted = baselines.refit(name, scores["params"], xb[train_idx], y[train_idx])
         theirs = fitted.predict(xb[test_idx])
@@ -120,7 +120,7 @@ def test_committed_tflite_matches_keras(dataset, predictor):
 
     records, _ = data.load(dataset)
     _, test_idx = train.split(len(records))
-    x, _ = features.encode(predictor.spec, [records[i] for i in test_idx])
+    x, _ = encoding.encode(predictor.spec, [records[i] for i in test_idx])
     expected = keras.models.load_model(MODEL_DIR / "model.keras").predict_on_batch(x)
     assert expected.shape == (len(test_idx), predictor.metrics["network"]["members"])
     assert np.max(np.abs(predictor.predict_members(x) - expected)) <= 1e-5
@@ -134,7 +134,7 @@ def test_the_price_never_rises_with_days_used(dataset, predictor):
     grid = np.unique(np.concatenate([np.linspace(0, features.NUMERIC_BY_NAME["days_used"].high, 201),
                                      np.arange(0, 1200, 10)]))
     rows = [records[i] | {"days_used": float(d)} for i in test_idx for d in grid]
-    x, _ = features.encode(predictor.spec, rows)
+    x, _ = encoding.encode(predictor.spec, rows)
     prices = predictor.predict_members(x).reshape(len(test_idx), len(grid), -1)
     # each member, hence their mean, never rises (float32 rounding aside)
     assert np.diff(prices, axis=1).max() <= 1e-6

@@ -35,7 +35,7 @@ METHOD = (f"sampled Shapley values, {PERMUTATIONS} orders of the fields (antithe
 # process (python -m scripts.bench_person --process-only measures both ways).
 EXACT_SINGLE = False
 EXACT = "exact Shapley values over every subset of the fields, in price units, relative to the reference device"
-# The encoder's column blocks, in its order (fn/features.Encoder.raw).
+# The encoder's column blocks, in its order (fn/encoding.Encoder.raw).
 FIELD_ORDER = CATEGORICAL + FLAGS + tuple(f.name for f in NUMERIC)
 
 

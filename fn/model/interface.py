@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from fn.model.intervals import Intervals
-from fn.record.features import Encoder
+from fn.record.encoding import Encoder
 
 
 class Model(Protocol):

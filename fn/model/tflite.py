@@ -19,7 +19,7 @@ import numpy as np
 from fn.model import MODEL_DIR
 from fn.model.intervals import FILE as INTERVALS
 from fn.model.intervals import IntervalError, Intervals
-from fn.record import features
+from fn.record import encoding
 
 try:  # the slim runtime first: it is what the images ship
     from tflite_runtime.interpreter import Interpreter
@@ -109,7 +109,7 @@ class Predictor:
             raise ModelError(f"{model_dir / SPEC}: malformed specification, missing {', '.join(missing)}")
         self.n_inputs = len(self.spec["columns"])
         try:
-            self.encoder = features.Encoder(self.spec)
+            self.encoder = encoding.Encoder(self.spec)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ModelError(f"{model_dir / SPEC}: malformed specification ({type(e).__name__}: {e})") from e
         if not (len(self.spec["mean"]) == len(self.spec["std"]) == self.n_inputs):

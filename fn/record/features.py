@@ -1,17 +1,14 @@
-"""How a device record (fn/fields.py) is checked, and how it becomes the network's input.
+"""How a device record (fn/record/fields.py) is checked: types, presence and ranges, every
+problem found at once; fn/record/encoding.py then makes the network's input of it.
 
-The one place these rules live: training (convert/train.py) encodes the dataset with
-these functions and the served model encodes requests with them, so the two cannot
-drift apart. numpy only: this module ships in the function image.
+The one place these rules live: training (convert/data.py) checks the dataset's rows with them
+and the service checks every request with them, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import Any
-
-import numpy as np
 
 from fn.record.fields import (  # noqa: F401 (the record's declarations, re-exported)
     ALTERNATIVE,
@@ -155,128 +152,6 @@ def check_records(records: list[Any], batch: bool = True) -> list[dict[str, Any]
         what = f"{len(rows)} of {len(records)} rows are invalid" if batch else "the record is invalid"
         raise ValidationError(what, problems)
     return cleaned
-
-
-BRAND_ENCODINGS = ("one_hot", "dropped")  # how device_brand enters the network (chosen in convert/train.py)
-
-
-def fit_spec(records: list[dict[str, Any]], brand_encoding: str = "one_hot") -> dict[str, Any]:
-    """The encoding's parameters, learnt from cleaned training records only."""
-    if brand_encoding not in BRAND_ENCODINGS:
-        raise ValueError(f"brand_encoding must be one of {BRAND_ENCODINGS}, got {brand_encoding!r}")
-    brands = sorted({r["device_brand"] for r in records} | {OTHERS})
-    systems = sorted({r["os"] for r in records} | {OTHERS})
-    impute, training_range = {}, {}
-    for spec in NUMERIC:
-        present = [r[spec.name] for r in records if r[spec.name] is not None]
-        impute[spec.name] = float(np.median(present))
-        training_range[spec.name] = [float(min(present)), float(max(present))]
-    # The reference device an explanation starts from: the training rows' medians and most
-    # common values (fn/explain.py).
-    reference = {name: Counter(r[name] for r in records).most_common(1)[0][0] for name in CATEGORICAL + FLAGS}
-    spec = {
-        "format": 1,
-        "fields": list(FIELDS),
-        "required": list(REQUIRED),
-        "brands": brands,
-        "brand_encoding": brand_encoding,
-        "os": systems,
-        "yes_no": YES_NO,
-        "impute": impute,
-        "log1p": [f.name for f in NUMERIC if f.log],
-        "ranges": {f.name: [f.low, f.high] for f in NUMERIC},
-        # What the model learnt from (the accepted ranges above are far wider).
-        "training_range": training_range,
-        "reference": reference | impute,
-        "columns": [],
-        "mean": [],
-        "std": [],
-    }
-    encoder = Encoder(spec)
-    raw = encoder.raw(records)[0]
-    mean, std = raw.mean(axis=0), raw.std(axis=0)
-    # One-hot and flag columns enter as 0/1: standardising them would turn a rare brand's 1
-    # into a value near 20 and give it the largest weight of any input. Numbers are
-    # standardised; a constant keeps its scale (dividing by ~0 would blow up).
-    numbers = slice(raw.shape[1] - len(NUMERIC), None)
-    mean[: numbers.start], std[: numbers.start] = 0.0, 1.0
-    std[std < 1e-6] = 1.0
-    spec["columns"] = _column_names(spec)
-    spec["mean"] = [float(x) for x in mean]
-    spec["std"] = [float(x) for x in std]
-    return spec
-
-
-def _column_names(spec: dict[str, Any]) -> list[str]:
-    return (
-        [f"brand={b}" for b in spec["brands"] if spec.get("brand_encoding", "one_hot") == "one_hot"]
-        + [f"os={o}" for o in spec["os"]]
-        + list(FLAGS)
-        + [f"log1p({f.name})" if f.log else f.name for f in NUMERIC]
-    )
-
-
-class Encoder:
-    """One specification's encoding, with its lookups prepared once: the serving hot path
-    encodes every request through a single Encoder."""
-
-    def __init__(self, spec: dict[str, Any]):
-        self.spec = spec
-        self.brands = {v.lower(): i for i, v in enumerate(spec["brands"])}
-        self.systems = {v.lower(): i for i, v in enumerate(spec["os"])}
-        # A dropped brand has no columns: it cannot move the price, so no warning speaks of it.
-        self.brand_width = len(self.brands) if spec.get("brand_encoding", "one_hot") == "one_hot" else 0
-        self.impute = np.array([spec["impute"][f.name] for f in NUMERIC])
-        self.logged = np.array([f.name in spec["log1p"] for f in NUMERIC])
-        self.width = self.brand_width + len(self.systems) + len(FLAGS) + len(NUMERIC)
-        self.mean = np.asarray(spec["mean"]) if spec.get("mean") else None
-        self.std = np.asarray(spec["std"]) if spec.get("std") else None
-
-    def raw(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
-        """Cleaned records -> unscaled columns (one-hots, flags, numbers), plus warnings per row."""
-        n = len(records)
-        os_at = self.brand_width
-        others_brand, others_os = self.brands[OTHERS.lower()], self.systems[OTHERS.lower()]
-        one_hot = np.zeros((n, self.brand_width + len(self.systems)))
-        warnings: list[list[dict[str, str]]] = []
-        for i, r in enumerate(records):
-            notes = []
-            if self.brand_width:
-                j = self.brands.get(r["device_brand"].lower())
-                if j is None:
-                    j = others_brand
-                    notes.append(warning("device_brand", "unknown_value",
-                                         f"unknown device_brand {quote(r['device_brand'])} was treated as {OTHERS!r}"))
-                one_hot[i, j] = 1.0
-            k = self.systems.get(r["os"].lower())
-            if k is None:
-                k = others_os
-                notes.append(warning("os", "unknown_value", f"unknown os {quote(r['os'])} was treated as {OTHERS!r}"))
-            one_hot[i, os_at + k] = 1.0
-            warnings.append(notes)
-        rest = np.array(
-            [[r[f] for f in FLAGS] + [r[f.name] if r[f.name] is not None else np.nan for f in NUMERIC]
-             for r in records],
-            dtype=np.float64,
-        ).reshape(n, len(FLAGS) + len(NUMERIC))
-        numbers = rest[:, len(FLAGS):]
-        missing = np.isnan(numbers)
-        if missing.any():
-            numbers[missing] = np.broadcast_to(self.impute, numbers.shape)[missing]
-        numbers[:, self.logged] = np.log1p(numbers[:, self.logged])
-        return np.hstack([one_hot, rest]), warnings
-
-    def encode(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
-        """Cleaned records -> standardised float32 model input, plus warnings per row."""
-        if self.mean is None or self.std is None:
-            raise ValueError("the specification has no scaling statistics yet (fit_spec makes them)")
-        raw, warnings = self.raw(records)
-        return ((raw - self.mean) / self.std).astype(np.float32), warnings
-
-
-def encode(spec: dict[str, Any], records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
-    """Encoder(spec).encode(records), for one-off use (training, tests)."""
-    return Encoder(spec).encode(records)
 
 
 def schema() -> dict[str, Any]:
