@@ -321,7 +321,8 @@ class Supervisor:
         if self.app.metrics:
             self.app.metrics.workers_replaced.inc()
         logs.log.warning(f"worker {pid} (slot {slot}) exited with {code}; replaced by worker {new} "
-                         f"({self.replaced} replaced since start)")
+                         f"({self.replaced} replaced since start)",
+                         extra={"fields": {"check": "exit", "pid": pid, "slot": slot, "code": code, "new_pid": new}})
         return 0
 
     def check_heartbeats(self) -> None:
@@ -333,9 +334,13 @@ class Supervisor:
             value, since = self.alive_since(slot, now)
             silent = now - since
             if silent > self.config.worker_timeout:
+                age = now - value / 1e9
                 logs.log.warning(f"worker {pid} (slot {slot}) has not answered for {silent:.1f} s "
                                  f"(worker_timeout {self.config.worker_timeout:g} s): heartbeat check, its value "
-                                 f"{value} unchanged, written {now - value / 1e9:.1f} s ago; killing it")
+                                 f"{value} unchanged, written {age:.1f} s ago; killing it",
+                                 extra={"fields": {"check": "heartbeat", "pid": pid, "slot": slot,
+                                                   "silent_s": round(silent, 3), "heartbeat": value,
+                                                   "heartbeat_age_s": round(age, 3)}})
                 _signal(pid, signal.SIGKILL)
                 self.seen[slot] = (value, now)  # not again before it is reaped
 
