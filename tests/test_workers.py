@@ -5,6 +5,7 @@ the host sees as ordinary processes)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import subprocess
@@ -129,7 +130,12 @@ def test_a_hung_worker_is_detected_and_replaced(server: Running):
                  "the stopped worker replaced")
     finally:
         subprocess.run(["kill", "-CONT", str(hung)], capture_output=True)
-    assert "has not answered for" in server.log()
+    # The line says which check fired and what it read: for a real hang, the heartbeat's own
+    # age is the silence the parent timed (a misread would show an age that is not).
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    [kill] = [line for line in lines if line.get("check") == "heartbeat"]
+    assert "has not answered for" in kill["message"] and kill["slot"] in (0, 1)
+    assert kill["heartbeat_age_s"] == pytest.approx(kill["silent_s"], abs=0.002)
     for _ in range(10):
         assert requests.post(server.url + "/predict", json=EXAMPLE, timeout=5).status_code == 200
 
@@ -180,6 +186,20 @@ def test_a_beating_worker_is_never_taken_for_a_silent_one(monkeypatch, caplog):
         supervisor.check_heartbeats()
     assert os.waitstatus_to_exitcode(exited[1]) == 0  # it ran its time out: -9 if the parent killed it
     assert "has not answered" not in caplog.text
+
+
+def test_a_heartbeat_that_is_not_a_time_counts_as_a_sign_of_life_and_only_a_still_one_as_silence():
+    supervisor = serve.Supervisor(None, None, SimpleNamespace(workers=1, worker_timeout=5.0), "odd")
+    supervisor.beat(0)
+    supervisor.seen[0] = (supervisor.beats[0], time.monotonic())
+    for odd in (0, -1, 12345, 2**63 - 1):  # never written, before boot, not yet, in the future
+        supervisor.beats[0] = odd
+        now = time.monotonic()
+        assert supervisor.alive_since(0, now) == (odd, now)  # it moved: alive now, whatever it says
+        assert supervisor.alive_since(0, now + 6) == (odd, now)  # then still: silent since then
+    supervisor.beat(0)
+    wrote = supervisor.beats[0] / 1e9
+    assert supervisor.alive_since(0, wrote + 6) == (supervisor.beats[0], wrote)  # a time: silent since it wrote
 
 
 # The same under real load: both workers serve without a pause for three times
