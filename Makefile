@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint model image-fn image-server image-tf report bench soak fuzz contract simulate clean
+.PHONY: demo test lint model image-fn image-server image-tf report bench soak chaos fuzz contract simulate clean
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is needed (tflite-runtime 2.14 has no wheel for %d.%d)" % sys.version_info[:2]) if sys.version_info[:2] != (3, 11) else None'
@@ -61,8 +61,16 @@ bench: $(STAMP) image-fn image-server image-tf
 	$(BIN)/python -m scripts.bench_person
 	$(BIN)/python -m scripts.bench_replica
 
+# make soak SOAK_SECONDS=600 SOAK_CONNECTIONS=64: a rare fault needs minutes to show.
+SOAK_SECONDS ?= 60
+SOAK_CONNECTIONS ?= 64
 soak: $(STAMP) image-fn image-server
-	$(BIN)/python -m scripts.soak
+	$(BIN)/python -m scripts.soak --seconds $(SOAK_SECONDS) --connections $(SOAK_CONNECTIONS)
+
+# Workers killed and stopped at random under load: failed requests per fault.
+CHAOS_MINUTES ?= 3
+chaos: $(STAMP) image-server
+	$(BIN)/python -m scripts.chaos --minutes $(CHAOS_MINUTES)
 
 fuzz: $(STAMP)
 	rm -f docs/bench/fuzz.json

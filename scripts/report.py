@@ -401,14 +401,15 @@ def results_md(data: dict[str, Any]) -> str:
     soak = data.get("soak")
     if soak:
         out += ["", "## Soak (`python -m scripts.soak`)", "", "| target | req/s | non-2xx | socket errors | p99 ms "
-                "| RSS before → after | health p99 | verdict |", "|---|---|---|---|---|---|---|---|"]
+                "| RSS before → after | workers replaced | health p99 | verdict |", "|---|---|---|---|---|---|---|---|---|"]
         for name, s in soak.items():
-            if name == "date":
+            if not isinstance(s, dict):  # the date, a note
                 continue
             ld = s["load"]
             out.append(f"| {name} ({s['connections']} conn., {s['duration_s']:g} s) | {ld['throughput_rps']:,.0f} | "
                        f"{ld['non2xx']} | {ld['socket_errors']} | {ld['p99_ms']:.1f} | {s['rss_before_mb']} → "
-                       f"{s['rss_after_mb']} MB ({s['rss_change']:+.1%}) | {s['health_p99_ms']:.1f} ms | "
+                       f"{s['rss_after_mb']} MB ({s['rss_change']:+.1%}) | {s.get('workers_replaced', 'not counted')} | "
+                       f"{s['health_p99_ms']:.1f} ms | "
                        f"{'pass' if s['passed'] else '**fail**'} |")
     fuzz = data.get("fuzz")
     if fuzz:

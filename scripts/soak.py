@@ -1,11 +1,13 @@
-"""Soak: wrk at 64 connections for 60 s against the function's container and the server's,
-while /_/health is probed every 100 ms; memory before and after.
+"""Soak: wrk at 64 connections for 60 s against the function's container and the server's
+(as shipped: access log on), while /_/health is probed every 100 ms; memory before and after.
 
-    python -m scripts.soak [--duration 60] [--connections 64] [--json docs/bench/soak.json]
+    python -m scripts.soak [--seconds 60] [--connections 64] [--json docs/bench/soak.json]
 
-Passes when there are no non-2xx answers and no socket errors, resident memory after the
-run is within 10% of before (after a warm-up), and health answers in under 1 s (p99).
-Loopback only; bounded by --duration.
+Passes when there are no non-2xx answers and no socket errors, no worker was replaced (the
+container's own count, device_price_workers_replaced_total), resident memory after the run is
+within 5% of before (after a warm-up), and health answers in under 1 s (p99). A supervisor
+fault is rare (issue 25: in 2 of 4 one-minute runs): soak for minutes to see one. Loopback
+only; bounded by --seconds.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fn.server.settings import BY_NAME
 from scripts import cli, launch
 from scripts.loadtest import run_wrk
 from scripts.stats import percentile
@@ -46,9 +50,24 @@ def rss_mb(container: str) -> float:
     return total / 1024
 
 
-def soak(name: str, duration: float, connections: int) -> dict[str, Any]:
-    image, path = TARGETS[name].image, TARGETS[name].predict_path
-    container, url = launch.docker_run(image, f"device-price-soak-{name}", {"access_log": "1"})
+def run_container(image: str, name: str, env: dict[str, str]) -> tuple[str, str, str]:
+    """launch.docker_run with the image's metrics port published too: (name, base URL, metrics URL)."""
+    port = launch.free_port()
+    inside = BY_NAME["metrics_port"].default_for(launch.image_target(image).module)
+    name, url = launch.docker_run(image, name, env, extra=("-p", f"127.0.0.1:{port}:{inside}"))
+    return name, url, f"http://127.0.0.1:{port}/metrics"
+
+
+def workers_replaced(metrics_url: str) -> int:
+    """How many workers the server's supervisor has replaced since it started (its own count)."""
+    text = requests.get(metrics_url, timeout=10).text
+    return int(sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
+                   if s.name == "device_price_workers_replaced_total"))
+
+
+def soak(name: str, image: str, prefix: str, duration: float, connections: int) -> dict[str, Any]:
+    path = TARGETS[name].predict_path
+    container, url, metrics_url = run_container(image, f"{prefix}{name}", {"access_log": "1"})
     try:
         launch.wait_for_prediction(url + path, timeout=30)
         run_wrk(url + path, connections, 5)  # warm-up: allocators and caches settle
@@ -76,6 +95,7 @@ def soak(name: str, duration: float, connections: int) -> dict[str, Any]:
         stop.set()
         prober.join(10)
         after = rss_mb(container)
+        replaced = workers_replaced(metrics_url)
     finally:
         launch.stop_container(container)
     result = {
@@ -83,32 +103,45 @@ def soak(name: str, duration: float, connections: int) -> dict[str, Any]:
         "rss_before_mb": round(before, 1), "rss_after_mb": round(after, 1),
         "rss_change": round((after - before) / before, 4),
         "health_probes": len(health), "health_failures": failures,
-        "health_p99_ms": percentile(health, 99) * 1000 if health else None,
+        "health_p99_ms": percentile(health, 99) * 1000 if health else None, "workers_replaced": replaced,
     }
-    result["passed"] = (load["non2xx"] == 0 and load["socket_errors"] == 0 and abs(result["rss_change"]) <= 0.10
+    result["passed"] = (load["non2xx"] == 0 and load["socket_errors"] == 0 and replaced == 0
+                        and abs(result["rss_change"]) <= 0.05
                         and failures == 0 and bool(health) and result["health_p99_ms"] < 1000)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__spec__, __file__, __doc__)
-    parser.add_argument("--duration", type=float, default=60, help="seconds of load (default 60)")
+    parser.add_argument("--seconds", "--duration", dest="duration", type=float, default=60,
+                        help="seconds of load (default 60)")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     parser.add_argument("--target", choices=SOAKED, action="append", help="which container (repeat; default both)")
+    parser.add_argument("--image", action="append", default=[], metavar="TARGET=IMAGE",
+                        help="another image for a target (default: its :latest)")
+    parser.add_argument("--name-prefix", default="device-price-soak-", help="container names (default %(default)s)")
+    parser.add_argument("--note", help="said in the JSON (the machine shared, say)")
     parser.add_argument("--json", type=Path, default=OUT, help="where to write the results")
     args = parser.parse_args(argv)
-    results = {}
+    images = {name: TARGETS[name].image for name in SOAKED}
+    for option in args.image:
+        name, _, image = option.partition("=")
+        if name not in images or not image:
+            parser.error(f"--image {option}: TARGET=IMAGE with TARGET one of {', '.join(SOAKED)}")
+        images[name] = image
+    results: dict[str, Any] = {"note": args.note} if args.note else {}
     for name in args.target or list(SOAKED):
         print(f"soaking {name} for {args.duration:g} s at {args.connections} connections", file=sys.stderr)
-        r = results[name] = soak(name, args.duration, args.connections)
+        r = results[name] = soak(name, images[name], args.name_prefix, args.duration, args.connections)
         print(f"{name}: {r['load']['throughput_rps']:.0f} req/s, non-2xx {r['load']['non2xx']}, socket errors "
               f"{r['load']['socket_errors']}, p99 {r['load']['p99_ms']:.1f} ms; RSS {r['rss_before_mb']} -> "
-              f"{r['rss_after_mb']} MB; health p99 {r['health_p99_ms']:.1f} ms over {r['health_probes']} probes, "
+              f"{r['rss_after_mb']} MB; {r['workers_replaced']} workers replaced; health p99 {r['health_p99_ms']:.1f} ms "
+              f"over {r['health_probes']} probes, "
               f"{r['health_failures']} failed: {'PASS' if r['passed'] else 'FAIL'}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"), **results},
                                     indent=1) + "\n")
-    return 0 if all(r["passed"] for r in results.values()) else 1
+    return 0 if all(r["passed"] for r in results.values() if isinstance(r, dict)) else 1
 
 
 if __name__ == "__main__":

@@ -4,17 +4,24 @@ the host sees as ordinary processes)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
+import os
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 import requests
 
 from fn.record.features import EXAMPLE
+from fn.server import serve
 from scripts import launch
+from scripts.loadtest import run_wrk
 from tests.conftest import free_port, start_process, stop_process, wait_healthy
 
 
@@ -43,16 +50,25 @@ SETTINGS = {"workers": "2", "worker_timeout": "1s", "access_log": "0", "drain_de
 
 @pytest.fixture(params=["process", "container"])
 def server(request) -> Iterator[Running]:
+    with running(request, SETTINGS) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running(request, settings: dict[str, str]) -> Iterator[Running]:
+    """The server with `settings`, as a process or a container as the test's parameter says."""
     if request.param == "process":
         port = free_port()
-        proc = start_process("baseline", {**SETTINGS, "port": str(port)})
+        proc = start_process("baseline", {**settings, "port": str(port)})
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, proc)
-        yield Running(url, proc.pid, proc.log.read_text, proc.poll)
-        stop_process(proc)
+        try:
+            yield Running(url, proc.pid, proc.log.read_text, proc.poll)
+        finally:
+            stop_process(proc)
     else:
         image = request.getfixturevalue("server_image")
-        name, url = launch.docker_run(image, "device-price-workers-test", SETTINGS, tmpfs=False)
+        name, url = launch.docker_run(image, "device-price-workers-test", settings, tmpfs=False)
         try:
             wait_healthy(url)
             pid = int(launch.docker("inspect", "-f", "{{.State.Pid}}", name))
@@ -114,7 +130,12 @@ def test_a_hung_worker_is_detected_and_replaced(server: Running):
                  "the stopped worker replaced")
     finally:
         subprocess.run(["kill", "-CONT", str(hung)], capture_output=True)
-    assert "has not answered for" in server.log()
+    # The line says which check fired and what it read: for a real hang, the heartbeat's own
+    # age is the silence the parent timed (a misread would show an age that is not).
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    [kill] = [line for line in lines if line.get("check") == "heartbeat"]
+    assert "has not answered for" in kill["message"] and kill["slot"] in (0, 1)
+    assert kill["heartbeat_age_s"] == pytest.approx(kill["silent_s"], abs=0.002)
     for _ in range(10):
         assert requests.post(server.url + "/predict", json=EXAMPLE, timeout=5).status_code == 200
 
@@ -142,3 +163,62 @@ def test_sigterm_still_drains_with_exit_0(server: Running):
     wait_for(lambda: server.exit_code() is not None, 15, "the server stopped")
     assert server.exit_code() == 0
     assert "drained; exiting" in server.log()
+
+
+# Issue 25. The heartbeat path alone: a worker's slot written as fast as a loop can turn, read
+# by the parent as fast as it can check, for this long; not one kill. Before the fix, a read
+# between struct.pack_into's zeroing of the field and its write saw 0.0, a silence as long
+# as the machine's uptime, within milliseconds here.
+STRESS_SECONDS = 20
+
+
+def test_a_beating_worker_is_never_taken_for_a_silent_one(monkeypatch, caplog):
+    def beat_only(app, sock, config, name, parent, heartbeat) -> None:  # a serving loop, minus the serving
+        until = time.monotonic() + STRESS_SECONDS
+        while time.monotonic() < until:
+            heartbeat()
+
+    monkeypatch.setattr(serve, "serve_socket", beat_only)
+    supervisor = serve.Supervisor(None, None, SimpleNamespace(workers=1, worker_timeout=5.0), "stress")
+    caplog.set_level(logging.WARNING)
+    pid = supervisor.spawn(0)
+    while not (exited := os.waitpid(pid, os.WNOHANG))[0]:
+        supervisor.check_heartbeats()
+    assert os.waitstatus_to_exitcode(exited[1]) == 0  # it ran its time out: -9 if the parent killed it
+    assert "has not answered" not in caplog.text
+
+
+def test_a_heartbeat_that_is_not_a_time_counts_as_a_sign_of_life_and_only_a_still_one_as_silence():
+    supervisor = serve.Supervisor(None, None, SimpleNamespace(workers=1, worker_timeout=5.0), "odd")
+    supervisor.beat(0)
+    supervisor.seen[0] = (supervisor.beats[0], time.monotonic())
+    for odd in (0, -1, 12345, 2**63 - 1):  # never written, before boot, not yet, in the future
+        supervisor.beats[0] = odd
+        now = time.monotonic()
+        assert supervisor.alive_since(0, now) == (odd, now)  # it moved: alive now, whatever it says
+        assert supervisor.alive_since(0, now + 6) == (odd, now)  # then still: silent since then
+    supervisor.beat(0)
+    wrote = supervisor.beats[0] / 1e9
+    assert supervisor.alive_since(0, wrote + 6) == (supervisor.beats[0], wrote)  # a time: silent since it wrote
+
+
+# The same under real load: both workers serve without a pause for three times
+# worker_timeout, access log on (as the incident had it); neither is killed or replaced.
+LOADED = {**SETTINGS, "worker_timeout": "2s", "access_log": "1"}
+
+
+@pytest.fixture(params=["process", "container"])
+def loaded_server(request) -> Iterator[Running]:
+    with running(request, LOADED) as server:
+        yield server
+
+
+def test_workers_serving_longer_than_worker_timeout_are_not_killed(loaded_server: Running):
+    before = workers(loaded_server.parent)
+    assert len(before) == 2
+    load = run_wrk(loaded_server.url + "/predict", 16, 3 * 2.0)
+    assert load["requests"] > 0
+    assert (load["socket_errors"], load["non2xx"]) == (0, 0), load
+    assert workers(loaded_server.parent) == before
+    log = loaded_server.log()
+    assert "has not answered" not in log and "replaced by worker" not in log

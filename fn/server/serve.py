@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
@@ -218,21 +217,38 @@ class Supervisor:
         self.endpoint = endpoint
         self.parent = os.getpid()
         self.workers: dict[int, int] = {}  # pid -> slot
-        # One heartbeat per slot, in memory shared with the forked workers: CLOCK_MONOTONIC
-        # is the same clock in every process.
-        self.beats = mmap.mmap(-1, 8 * config.workers)
+        # One heartbeat per slot, in memory shared with the forked workers, written only by the
+        # slot's worker: its CLOCK_MONOTONIC (the same clock in every process) in ns, an aligned
+        # 8-byte integer stored in one go. (struct.pack_into zeroes its field before it writes
+        # the value, so a reader in another process could see 0 in between, and the parent
+        # once killed a busy worker for a silence the length of the machine's uptime: issue 25.)
+        self.beats = memoryview(mmap.mmap(-1, 8 * config.workers)).cast("q")
+        # What the parent last read of each slot and when, on its own clock, that worker was last
+        # known to be alive: only a value that moves is taken as a sign of life, so no value
+        # read, however odd, can make a beating worker look silent.
+        self.seen: dict[int, tuple[int, float]] = {}
         self.stopping = False
         self.deaths: list[float] = []
         self.replaced = 0
 
     def beat(self, slot: int) -> None:
-        struct.pack_into("d", self.beats, 8 * slot, time.monotonic())
+        """The worker's turn of its loop."""
+        self.beats[slot] = time.monotonic_ns()
 
-    def last_beat(self, slot: int) -> float:
-        return struct.unpack_from("d", self.beats, 8 * slot)[0]
+    def alive_since(self, slot: int, now: float) -> tuple[int, float]:
+        """The heartbeat read now and when (the parent's clock) the slot's worker was last
+        alive: the time it wrote, when that lies between the last time known and now; now,
+        for any other value that moved; unchanged, for a value that did not."""
+        value = self.beats[slot]
+        last, since = self.seen[slot]
+        if value != last:
+            wrote = value / 1e9
+            since = wrote if since < wrote <= now else now
+            self.seen[slot] = (value, since)
+        return value, since
 
     def spawn(self, slot: int) -> int:
-        self.beat(slot)  # a new worker starts with a fresh heartbeat
+        self.seen[slot] = (self.beats[slot], time.monotonic())  # a new worker starts with a fresh heartbeat
         # Signals wait until the child has its own handlers (the parent's would forward them).
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
         pid = os.fork()
@@ -309,19 +325,29 @@ class Supervisor:
         self.replaced += 1
         if self.app.metrics:
             self.app.metrics.workers_replaced.inc()
-        logs.log.warning(f"worker {pid} exited with {code}; replaced by worker {new} "
-                         f"({self.replaced} replaced since start)")
+        logs.log.warning(f"worker {pid} (slot {slot}) exited with {code}; replaced by worker {new} "
+                         f"({self.replaced} replaced since start)",
+                         extra={"fields": {"check": "exit", "pid": pid, "slot": slot, "code": code, "new_pid": new}})
         return 0
 
     def check_heartbeats(self) -> None:
+        """Kill a worker whose heartbeat has not moved for worker_timeout. The line says what was
+        read (the raw value, its age as a time) beside the silence the parent timed, so that a
+        real hang (an age close to the silence) can be told from a misread (an age that is not)."""
         now = time.monotonic()
         for pid, slot in list(self.workers.items()):
-            silent = now - self.last_beat(slot)
+            value, since = self.alive_since(slot, now)
+            silent = now - since
             if silent > self.config.worker_timeout:
-                logs.log.warning(f"worker {pid} has not answered for {silent:.1f} s "
-                                 f"(worker_timeout {self.config.worker_timeout:g} s); killing it")
+                age = now - value / 1e9
+                logs.log.warning(f"worker {pid} (slot {slot}) has not answered for {silent:.1f} s "
+                                 f"(worker_timeout {self.config.worker_timeout:g} s): heartbeat check, its value "
+                                 f"{value} unchanged, written {age:.1f} s ago; killing it",
+                                 extra={"fields": {"check": "heartbeat", "pid": pid, "slot": slot,
+                                                   "silent_s": round(silent, 3), "heartbeat": value,
+                                                   "heartbeat_age_s": round(age, 3)}})
                 _signal(pid, signal.SIGKILL)
-                self.beat(slot)  # not again before it is reaped
+                self.seen[slot] = (value, now)  # not again before it is reaped
 
 
 def _signal(pid: int, signum: int) -> None:
