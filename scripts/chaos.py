@@ -24,7 +24,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ if __package__ in (None, ""):  # run as a file: import the project from the repo
 
 from fn.server.settings import BY_NAME
 from scripts import cli, launch
+from scripts.clients import Clients
 from scripts.soak import run_container, workers_replaced
 from scripts.targets import TARGETS
 
@@ -70,15 +70,15 @@ def established(pid: int) -> int:
     return count
 
 
-class Load:
+class Load(Clients):
     """`clients` threads, each one request at a time on its own keep-alive session; the end of
     every failed request is noted (monotonic clock), with what failed."""
 
+    join_seconds = 10.0
+
     def __init__(self, url: str, clients: int):
         self.url, self.answered, self.failures = url, 0, []
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.client, daemon=True) for _ in range(clients)]
+        super().__init__(clients)
 
     def client(self) -> None:
         session = requests.Session()
@@ -97,16 +97,6 @@ class Load:
                 else:
                     self.failures.append((time.monotonic(), what))
         session.close()
-
-    def __enter__(self) -> Load:
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(10)
 
 
 @dataclass

@@ -19,15 +19,15 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 import urllib.parse
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scripts import launch
+from scripts.clients import Clients
 
 ROOT = launch.ROOT
 FUNCTION = "device-price"
@@ -130,26 +130,20 @@ class Answer:
     version: str | None
 
 
-@dataclass
-class Load:
+class Load(Clients):
     """`clients` threads calling the function as fast as it answers, each on a keep-alive connection
     to the gateway; every answer is kept. Bodies: launch.EXAMPLE_BODY (one native record)."""
 
-    url: str
-    clients: int = 4
-    headers: dict[str, str] = field(default_factory=dict)
-    answers: list[Answer] = field(default_factory=list)
+    def __init__(self, url: str, clients: int = 4, headers: dict[str, str] | None = None):
+        self.url, self.headers = url, headers or {}
+        self.answers: list[Answer] = []
+        super().__init__(clients)
 
-    def __post_init__(self) -> None:
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(self.clients)]
-        self._lock = threading.Lock()
-
-    def _client(self) -> None:
+    def client(self) -> None:
         parts = urllib.parse.urlsplit(self.url)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         mine = []
-        while not self._stop.is_set():
+        while not self.stop.is_set():
             sent = time.monotonic()
             try:
                 conn.request("POST", parts.path, launch.EXAMPLE_BODY,
@@ -166,18 +160,10 @@ class Load:
                 version = None
             mine.append(Answer(sent, time.monotonic(), status, version))
         conn.close()
-        with self._lock:
+        with self.lock:
             self.answers.extend(mine)
 
-    def __enter__(self) -> Load:
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(60)
+    def finished(self) -> None:
         self.answers.sort(key=lambda a: a.sent)
 
 
