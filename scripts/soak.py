@@ -94,6 +94,9 @@ def soak(name: str, image: str, prefix: str, duration: float, connections: int) 
         load = run_wrk(url + path, connections, duration)
         stop.set()
         prober.join(10)
+        if launch.docker("inspect", "-f", "{{.State.Running}}", container) != "true":
+            raise RuntimeError(f"{container} stopped during the soak: "
+                               f"{launch.docker('logs', '--tail', '20', container, check=False)}")
         after = rss_mb(container)
         replaced = workers_replaced(metrics_url)
     finally:
