@@ -26,7 +26,7 @@ def histogram(labels: tuple[str, ...] = ()) -> Histogram:
 
 
 def test_prometheus_client_is_the_pinned_version():
-    pinned = re.search(r"^prometheus-client==(\S+)", (ROOT / "requirements/serve.txt").read_text(), re.M).group(1)
+    pinned = re.search(r"^prometheus-client==(\S+)", (ROOT / "requirements/common.txt").read_text(), re.M).group(1)
     assert metadata.version("prometheus-client") == pinned, "the adapter was checked against the pinned release only"
 
 
