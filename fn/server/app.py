@@ -1,6 +1,6 @@
-"""The WSGI application around a route: health, the bearer token, the 429 answer, the
-contract's errors, call ids, metrics and the access log. A route takes a Request and returns a
-Response; it knows nothing of WSGI.
+"""The WSGI application around a route: the bearer token (probes skip it and the metrics), the
+429 answer, the contract's errors, call ids, metrics and the access log. A route takes a Request
+and returns a Response; it knows nothing of WSGI.
 """
 
 from __future__ import annotations
@@ -35,17 +35,15 @@ class App:
         self.max_inflight = max_inflight
         self.max_body_bytes = max_body_bytes
         self.token = token
-        self.plane = plane  # told when draining starts: its readiness answers turn 503 too
-        self._draining = False
+        self.plane = plane  # holds readiness: the probes (fn/api/routes.py) answer from it
 
     @property
     def draining(self) -> bool:
         """Set on SIGTERM: readiness turns 503 so that the platform stops routing here."""
-        return self._draining
+        return self.plane is not None and not self.plane.ready
 
     @draining.setter
     def draining(self, value: bool) -> None:
-        self._draining = value
         if self.plane is not None:
             self.plane.ready = not value
 
