@@ -67,6 +67,22 @@ def test_cv_plus_ranges_cover_as_promised_in_each_group_on_fresh_rows():
     assert far[0] == low[1]  # a year beyond the data takes the nearest year's group
 
 
+def test_one_record_gets_the_range_it_gets_in_a_batch(predictor, dataset):
+    """bounds() has a path for one record (the usual request) beside the grouped one for a batch:
+    each test row alone, and a year no calibration row has, get what the batch gives them."""
+    records, _ = data.load(dataset)
+    _, test_idx = train.split(len(records))
+    clean = features.check_records([data.as_sent(records[i]) for i in test_idx[:120]])
+    clean[0] = clean[0] | {"release_year": 2031.0}
+    members = predictor.predict_members(predictor.encoder.encode(clean)[0])
+    table = predictor.intervals
+    for level in table.levels:
+        low, high = table.bounds(members, level, clean)
+        alone = [table.bounds(members[i:i + 1], level, clean[i:i + 1]) for i in range(len(clean))]
+        assert np.array_equal(low, [a[0][0] for a in alone]) and np.array_equal(high, [a[1][0] for a in alone])
+        assert np.all(low < members.mean(axis=1)) and np.all(members.mean(axis=1) < high)
+
+
 def test_small_groups_join_a_neighbour():
     keys = np.array([2013.0] * 150 + [2014.0] * 20 + [2015.0] * 150)
     assert intervals._merge(keys, 100) == [[2013.0, 2014.0], [2015.0]]

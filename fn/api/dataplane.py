@@ -17,7 +17,7 @@ from fn.api.body import DEFAULT, Limits, Options, read_json, read_options
 from fn.api.errors import BadRequest, TooLarge, body_too_large
 from fn.api.messages import Request, Response, json_response
 from fn.model.explain import EXACT, EXACT_SINGLE, Explainer
-from fn.model.interface import Model
+from fn.model.interface import Model, price
 from fn.record import advice, features
 from fn.record.problems import ValidationError, detail, json_type
 
@@ -96,7 +96,7 @@ class DataPlane:
         model = self.model
         x, unknown = model.encoder.encode(clean)
         members = model.predict_members(x)
-        y = members.mean(axis=1)
+        y = price(members)
         seconds = time.perf_counter() - started
         values = y.tolist()
         warnings = [notes + advice.record_warnings(model.spec, record, value)
@@ -104,7 +104,7 @@ class DataPlane:
         if self.observe is not None:
             self.observe.predicted(clean, batch, seconds, warnings)
         level = options.level or model.intervals.default
-        low, high = model.intervals.bounds(members, level, clean)
+        low, high = model.intervals.bounds(members, level, clean, y)
         results = [answer(record, value, (lo, hi, level), notes, model.version)
                    for record, value, lo, hi, notes in zip(clean, values, low.tolist(), high.tolist(), warnings,
                                                            strict=True)]
