@@ -80,7 +80,7 @@ def metadata(version: str) -> dict[str, Any]:
 def tensors(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Native records -> an inference request's inputs, with the metadata's datatypes (the client's
     side of the codec: the examples, tests and benchmarks send these; "yes"/"no" go as BOOL)."""
-    names = [name for name in ACCEPTS if any(name in r for r in records)]
+    names = [name for name in (*features.FIELDS, features.NEW_PRICE.name) if any(name in r for r in records)]
     inputs = []
     for name in names:
         data = [r.get(name) for r in records]
