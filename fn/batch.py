@@ -116,10 +116,20 @@ def destination(output: Path | None, path: Path) -> Iterator[IO[str]]:
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
             yield out
+        os.chmod(temporary, _mode(output))  # mkstemp makes 0600: the output keeps the mode a plain open gives
         os.replace(temporary, output)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def _mode(output: Path) -> int:
+    """The output's mode if it exists, else what open() would give it (0666 less the umask)."""
+    if output.exists():
+        return output.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def parser() -> argparse.ArgumentParser:

@@ -468,6 +468,7 @@ def test_batch_never_destroys_a_file(tmp_path):
     assert batch(str(source), "-o", str(out)).returncode == 0
     good = out.read_text()
     assert good.splitlines()[0].endswith(",warnings") and len(good.splitlines()) == 4
+    assert out.stat().st_mode & 0o777 == source.stat().st_mode & 0o777  # not the temporary file's 0600
     bad = tmp_path / "bad.csv"
     bad.write_text(inventory(3).replace(",yes,no,", ",maybe,no,"))
     proc = batch(str(bad), "-o", str(out))
