@@ -109,10 +109,12 @@ function explainWarnings(warnings, sent) {
   return lines;
 }
 
-// Round steps for an axis from `lo` to `hi`: about `count` of them, each 1, 2 or 5 times a power of ten.
+// Round steps for an axis from `lo` to `hi`: the number of them nearest `count`, each 1, 2 or 5
+// times a power of ten.
 function ticks(lo, hi, count) {
   const raw = (hi - lo) / count, power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map(m => m * power).find(s => s >= raw);
+  const step = [1, 2, 5, 10].map(m => m * power)
+    .reduce((best, s) => Math.abs((hi - lo) / s - count) < Math.abs((hi - lo) / best - count) ? s : best);
   const first = Math.ceil(lo / step) * step, out = [];
   for (let v = first; v <= hi + 1e-9; v += step) out.push(Math.round(v * 1e6) / 1e6);
   return out;
@@ -139,7 +141,7 @@ function curve(points) {
     add("line", {x1: left, x2: w - right, y1: Y(v), y2: Y(v), stroke: "#e3e3e3"});
     add("text", {x: left - 6, y: Y(v) + 4, "text-anchor": "end", "font-size": size, class: "tick-y"}, plain(v));
   }
-  for (const v of ticks(x0, x1, w < 480 ? 4 : 6).filter(v => v >= x0)) {
+  for (const v of ticks(x0, x1, w < 480 ? 4 : 5).filter(v => v >= x0)) {
     add("line", {x1: X(v), x2: X(v), y1: h - bottom, y2: h - bottom + 5, stroke: "#555"});
     add("text", {x: X(v), y: h - bottom + 19, "text-anchor": "middle", "font-size": size, class: "tick-x"}, plain(v));
   }
