@@ -7,6 +7,7 @@ wider than a phone's screen."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -120,6 +121,12 @@ def test_a_warning_is_shown_in_a_persons_words(session, fn_url):
     assert said == ["A screen diagonal of 6.1 looks like inches, but this form takes centimetres "
                     "(6.1 in is 15.49 cm). Change it if you measured in inches."]
     assert not any("screen_size" in w or "send that" in w for w in shown["warnings"])
+    device = browser.DEVICE | {"new_price": "5000"}  # the training range holds ln(price): shown as money
+    assert "outside_training_range" in [w["code"] for w in api(fn_url, device)["warnings"]]
+    shown = browser.price_in_page(session, fn_url + "/", device)
+    said = [w for w in shown["warnings"] if "beyond" in w]
+    assert len(said) == 1 and re.fullmatch(r"Price when new 5,000\.00 is beyond the devices the model learnt from "
+                                           r"\([\d,]+\.\d\d to [\d,]+\.\d\d\), so the price is a rough guess\.", said[0])
 
 
 def test_the_chart_has_labelled_axes_readable_and_nothing_overflows(sized, fn_url):
