@@ -9,7 +9,7 @@ const plain = v => v.toLocaleString("en-US", {maximumFractionDigits: 2});
 const text = (tag, value, attrs) => { const e = document.createElement(tag); e.textContent = value;
   Object.assign(e, attrs || {}); return e; };
 const label = field => LABELS[field] || field;
-// An amount with its unit, as a person reads it ("3,000 mAh", "price 900.00").
+// An amount with its unit, as a person reads it ("3,000 mAh"; a price as money, "900.00").
 function amount(field, value) {
   const f = FIELDS[field] || {};
   if (field === "new_price") return money(value);

@@ -56,12 +56,12 @@ def _select(name: str, choices: list[str], chosen: str) -> str:
 
 
 def facts(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """What page.js says about each numeric field: its label, unit, the median used when it is
-    left out and the range the model learnt from (the model's spec), the accepted range."""
+    """What page.js says about each numeric field: its unit, the median used when it is left out
+    and the range the model learnt from (the model's spec), the accepted range."""
     out = {}
     for f in (*NUMERIC, NEW_PRICE):
         trained = (spec.get("training_range") or {}).get(f.name)
-        out[f.name] = {"label": LABELS[f.name], "unit": MONEY if f is NEW_PRICE else f.unit,
+        out[f.name] = {"unit": MONEY if f is NEW_PRICE else f.unit,
                        "typical": spec.get("impute", {}).get(f.name), "low": f.low, "high": f.high,
                        "trained": trained, "integer": f.integer}
     return out
