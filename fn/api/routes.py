@@ -106,8 +106,7 @@ class Routes:
         """The page for a person (fn/api/page.py), rendered on the first visit."""
         if self._page is None:
             model = self.plane.model
-            days = model.spec["training_range"]["days_used"]
-            self._page = page.render(model.spec["brands"], model.spec["os"], (days[0], days[1]), model.version).encode()
+            self._page = page.render(model.spec, model.version).encode()
         return self._page
 
     def predict(self, request: Request, params: dict[str, str]) -> Response:
