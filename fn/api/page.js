@@ -86,12 +86,14 @@ function explainWarnings(warnings, sent) {
       `${typical}. Fill these in for a surer price.`});
   }
   for (const w of warnings) {
+    // The API speaks of new_price when it was sent; its training range is the log field's.
     const field = w.field === "normalized_new_price" && sent.new_price !== undefined ? "new_price" : w.field;
-    const value = sent[field], f = FIELDS[w.field] || {};
+    const money = field === "new_price";
+    const value = sent[field], f = FIELDS[money ? "normalized_new_price" : w.field] || {};
     let said;
     if (w.code === "imputed") continue;
     if (w.code === "outside_training_range" && f.trained) {
-      const [lo, hi] = w.field === "normalized_new_price" ? f.trained.map(Math.exp) : f.trained;
+      const [lo, hi] = money ? f.trained.map(Math.exp) : f.trained;
       said = `${label(field)} ${value === undefined ? "" : amount(field, value) + " "}is beyond the devices the ` +
         `model learnt from (${amount(field, lo)} to ${amount(field, hi)}), so the price is a rough guess.`;
     } else if (w.code === "likely_inches") {
