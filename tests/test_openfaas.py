@@ -16,6 +16,7 @@ import atexit
 import json
 import os
 import secrets
+import shutil
 import statistics
 import time
 
@@ -162,6 +163,13 @@ def test_a_model_update_moves_kilobytes_and_a_code_change_only_the_top_layers(st
     only the two top ones."""
     builds = {NEXT: openfaas.variant(tmp_path / "model", model_version=f"{deployed}-next"),
               CODE: openfaas.variant(tmp_path / "code", code_note="a code change")}
+    # The model's tree also carries bytecode a checkout's own runs leave in fn/ (deploy/openfaas/
+    # .dockerignore keeps it out of the context, or the app layer would be rebuilt and pulled).
+    fn_copy = builds[NEXT] / "fn"
+    fn_copy.unlink()
+    shutil.copytree(ROOT / "fn", fn_copy, symlinks=False, ignore=shutil.ignore_patterns("__pycache__"))
+    (fn_copy / "model" / "__pycache__").mkdir()
+    (fn_copy / "model" / "__pycache__" / "stray.cpython-311.pyc").write_bytes(os.urandom(64))
     for tag, tree in builds.items():
         stack.faas_cli("up", "--skip-deploy", "-f", "stack.yml", env=openfaas.build_env(tag), cwd=tree)
     base, model, code = (openfaas.layers(image(t)) for t in (TAG, NEXT, CODE))
