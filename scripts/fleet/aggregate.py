@@ -7,7 +7,7 @@ cold; every table is request-level (scripts/fleet/engine.py). It stays as the M/
 Per step: the arrivals are rate x step; a queue with c ready replicas, each serving at the
 measured rate, waits as M/G/c does (Erlang C for the chance to wait, the wait as _Mixture
 says); requests that find no replica ready wait for the one starting. Latency percentiles come from the mixture of every
-step's distribution, weighted by its requests. 
+step's distribution, weighted by its requests.
 """
 
 from __future__ import annotations

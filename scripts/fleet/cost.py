@@ -137,6 +137,7 @@ class Result:
     init_seconds: float = 0.0  # cold starts
     memory_gb: float = 0.0  # one replica's memory request
     vcpu: float = 1.0  # one replica's CPU request
+    platform_cpu_seconds: float = 0.0  # the platform's CPU spent on these requests (the OpenFaaS gateway's hop)
     cap_bound: bool = False  # the replica cap bound: too few replicas allowed; not priced
     bills: dict[str, float] = field(default_factory=dict)
 
@@ -164,11 +165,12 @@ def bills(r: Result, kind: str, reuse: float = 0.0) -> dict[str, float]:
     platform = PLATFORM.get(r.policy)
     p_cpu, p_gb = (f(f"{platform}_cpu"), f(f"{platform}_gb")) if platform else (0.0, 0.0)
     fargate = r.replica_seconds * fargate_hour(r.vcpu, r.memory_gb) / 3600
-    if platform:
-        fargate += r.horizon_s * fargate_hour(p_cpu, p_gb) / 3600
+    if platform:  # its pods, and the CPU its gateway spends per request (as gateway replicas scaled to it)
+        fargate += r.horizon_s * fargate_hour(p_cpu, p_gb) / 3600 + r.platform_cpu_seconds * f("fargate_vcpu_hour") / 3600
     share = node_share(r.vcpu, r.memory_gb)
     held = (1 - reuse) * r.peak_replicas * r.horizon_s + reuse * r.replica_seconds
-    cluster = f("node_hour") / 3600 * (share * held + node_share(p_cpu, p_gb) * r.horizon_s)
+    cluster = f("node_hour") / 3600 * (share * held + node_share(p_cpu, p_gb) * r.horizon_s
+                                      + r.platform_cpu_seconds / f("node_vcpu"))
     return {"fargate": fargate, "cluster": cluster}
 
 

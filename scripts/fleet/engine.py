@@ -41,10 +41,12 @@ def _rounded(seconds: float) -> float:
 class Fleet:
     def __init__(self, traffic: Traffic, policy: Policy, replica: Replica, seed: int = 1,
                  timeout: float = TIMEOUT, nodes: int = NODES, keep: bool = False, warmup: float = 0.0,
-                 image_on_nodes: bool = False, platform_init: float = 0.0, timeline: bool = False):
+                 image_on_nodes: bool = False, platform_init: float = 0.0, timeline: bool = False,
+                 hop: float = 0.0, hop_cpu: float = 0.0):
         self.traffic, self.policy, self.replica = traffic, policy, replica
         self.rng = np.random.default_rng(seed)
         self.timeout, self.warmup, self.platform_init = timeout, warmup, platform_init
+        self.hop, self.hop_cpu = hop, hop_cpu  # a gateway's added latency and CPU per answer (OpenFaaS)
         self.env = simpy.Environment()
         self.node_has_image = [image_on_nodes] * nodes
         self.node_count = [0] * nodes
@@ -171,7 +173,7 @@ class Fleet:
                 else:
                     self._close_period(rid)
                     self.periods[rid] = [begin, end]
-            response = begin - a + u
+            response = begin - a + u + self.hop
             answered += 1
             response_sum += response
             busy += s
@@ -241,10 +243,12 @@ class Fleet:
                       self.replica_integral / horizon, refused=self.refused, peak_replicas=self.peak,
                       busy_seconds=self.busy_seconds, billed_request_ms=self.billed_request_ms,
                       billed_busy_seconds=self.billed_busy_seconds, init_seconds=self.init_seconds,
-                      memory_gb=self.replica.memory_gb, vcpu=self.replica.vcpu)
+                      memory_gb=self.replica.memory_gb, vcpu=self.replica.vcpu,
+                      platform_cpu_seconds=self.hop_cpu * len(self.latencies))
 
 
 def simulate(traffic: Traffic, policy: Policy, replica: Replica, horizon: float, seed: int = 1,
-             warmup: float = 0.0, image_on_nodes: bool = False, platform_init: float = 0.0) -> Result:
+             warmup: float = 0.0, image_on_nodes: bool = False, platform_init: float = 0.0, hop: float = 0.0,
+             hop_cpu: float = 0.0) -> Result:
     return Fleet(traffic, policy, replica, seed, warmup=warmup, image_on_nodes=image_on_nodes,
-                 platform_init=platform_init).run(horizon)
+                 platform_init=platform_init, hop=hop, hop_cpu=hop_cpu).run(horizon)

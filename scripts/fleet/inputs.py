@@ -91,3 +91,26 @@ def replica(kind: str, bench: str = "replica.json", latencies: list[float] | Non
                  "cold_docker": f"docs/bench/coldstart-docker.json runs.{COLDSTART_IMAGE[kind]}",
                  "cold_pull": f"docs/bench/coldstart-pull.json runs.{PULL_IMAGE[kind]}",
                  "cold_process": f"docs/bench/coldstart-process.json runs.{PROCESS_RUN[kind]}"})
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """The OpenFaaS gateway's hop as measured (docs/bench/gateway.json): one connection through the
+    real CE gateway and provider against the replica directly, on the same machine."""
+
+    added_s: float  # the median latency it adds to an answer
+    added_p99_s: float  # what it adds at the 99th percentile
+    cpu_s: float  # the gateway's and provider's CPU per request
+    source: str
+
+
+def gateway(bench: str = "gateway.json") -> Gateway | None:
+    """The measured hop, or None before scripts/gateway's measurement has written it."""
+    if not (BENCH / bench).exists():
+        return None
+    data = _read(bench)
+    added, median = data["added_by_gateway"]["c1"], data["median"]["gateway_c1"]
+    return Gateway(added_s=added["p50_ms"] / 1000, added_p99_s=max(0.0, added["p99_ms"] / 1000),
+                   cpu_s=median["platform_cpu_ms_per_request"] / 1000,
+                   source=f"docs/bench/{bench} added_by_gateway.c1, median.gateway_c1.platform_cpu_ms_per_request "
+                          f"({data.get('date', '')[:10]})")
