@@ -12,6 +12,7 @@ Writes docs/bench/simulation.json, docs/scaling.md and docs/scaling-*.png.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", type=float, default=0.0,
                         help="on your own cluster, the share of the capacity a scaled-down fleet frees that another "
                              "workload uses (0: nodes paid whether replicas run or not)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="simulations run at once, in processes (default: one per core)")
     parser.add_argument("--render", action="store_true", help="only rewrite docs/scaling.md and the charts")
     parser.add_argument("--only-validate", action="store_true",
                         help="only the checks against real runs, kept with the simulations already written")
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_validate:
         results = kept["results"]
     else:
-        results = report.run_grid(replicas, cli.progress, args.reuse)
+        results = report.run_grid(replicas, cli.progress, args.reuse, args.jobs)
     if not args.no_validate:
         steps = [("scale_from_zero", validate.scale_from_zero), ("one_replica", validate.one_replica)]
         for name, step in cli.progress(steps, "validation"):

@@ -35,12 +35,6 @@ LOST_SHARE = 0.01  # a row that loses more (dropped or refused) does not qualify
 SCALE_TO_ZERO = ("openfaas_pro", "knative", "lambda", "cloud_run")
 
 
-def replica_for(policy: str, image: str, replicas: dict[str, inputs.Replica]) -> inputs.Replica:
-    """The server Deployment runs the server build; every serverless platform runs the function."""
-    role = "server" if policies.POLICIES[policy].kind == "server" else "function"
-    return replicas[inputs.IMAGES[image][role]]
-
-
 def platform_init(policy: policies.Policy) -> float:
     """The managed platform's own part of a cold start (cost.FIGURES), 0 for self-hosted ones."""
     return cost.f(f"{policy.name}_init_s") if policy.kind == "managed serverless" else 0.0
@@ -120,30 +114,48 @@ def startup(rate: float, policy: policies.Policy, replica: inputs.Replica, image
     return row
 
 
-def run_grid(replicas: dict[str, inputs.Replica], progress: Callable, reuse: float = 0.0) -> dict[str, list[dict]]:
-    jobs: list[tuple[str, Callable[[], dict[str, Any]]]] = []
+def _job(spec: tuple, replicas: dict[str, inputs.Replica], reuse: float) -> dict[str, Any]:
+    """One simulation, from a description that pickles (traffic shapes hold closures)."""
+    what, *args = spec
+    if what == "startup":
+        rate, name, kind, on_nodes = args
+        return startup(rate, policies.POLICIES[name], replicas[kind], on_nodes, reuse)
+    shape, mean, name, kind, span, peak, scale = args
+    make = {**traffic.SHAPES, "steady": traffic.steady, "diurnal": traffic.diurnal}[shape]
+    return _steady(make(mean), policies.POLICIES[name], replicas[kind], span, peak, reuse, scale)
+
+
+def run_grid(replicas: dict[str, inputs.Replica], progress: Callable, reuse: float = 0.0,
+             workers: int = 1) -> dict[str, list[dict]]:
+    jobs: list[tuple[str, tuple]] = []
     for image in IMAGE_LABEL:
-        for name, policy in policies.POLICIES.items():
-            replica = replica_for(name, image, replicas)
+        for name in policies.POLICIES:
+            kind = inputs.IMAGES[image]["server" if policies.POLICIES[name].kind == "server" else "function"]
             for rate in RATES:
-                jobs.append(("rates", lambda r=rate, p=policy, rp=replica: _steady(
-                    traffic.steady(r), p, rp, horizon(r), r, reuse)))
+                jobs.append(("rates", ("steady", "steady", rate, name, kind, horizon(rate), rate, 1.0)))
             for shape, make in traffic.SHAPES.items():
                 span = traffic.DAY if shape == "diurnal" else 3600.0
-                jobs.append(("shapes", lambda mk=make, h=span, p=policy, rp=replica: _steady(
-                    mk(SHAPE_RATE), p, rp, h, _peak(mk(SHAPE_RATE), h), reuse)))
+                jobs.append(("shapes", ("steady", shape, SHAPE_RATE, name, kind, span, _peak(make(SHAPE_RATE), span),
+                                        1.0)))
             for rate in STEPS:
                 for on_nodes in (True, False):
-                    jobs.append(("startup", lambda r=rate, p=policy, rp=replica, o=on_nodes: startup(r, p, rp, o, reuse)))
+                    jobs.append(("startup", ("startup", rate, name, kind, on_nodes)))
             if name in SCALE_TO_ZERO:
                 for gap in GAPS:
-                    jobs.append(("gaps", lambda g=gap, p=policy, rp=replica: _steady(
-                        traffic.steady(1 / g), p, rp, 300 * g, 1 / g, reuse)))
-            jobs.append(("year", lambda p=policy, rp=replica: _steady(
-                traffic.diurnal(YEAR_RATE), p, rp, traffic.DAY, YEAR_RATE * 1.8, reuse, scale=DAYS)))
+                    jobs.append(("gaps", ("steady", "steady", 1 / gap, name, kind, 300 * gap, 1 / gap, 1.0)))
+            jobs.append(("year", ("steady", "diurnal", YEAR_RATE, name, kind, traffic.DAY, YEAR_RATE * 1.8,
+                                  float(DAYS))))
     results: dict[str, list[dict]] = {"rates": [], "shapes": [], "startup": [], "gaps": [], "year": []}
-    for kind, job in progress(jobs, "simulations"):
-        results[kind].append(job())
+    if workers <= 1:
+        for group, spec in progress(jobs, "simulations"):
+            results[group].append(_job(spec, replicas, reuse))
+        return results
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers) as pool:  # the longest first would balance better; order is kept
+        futures = [(group, pool.submit(_job, spec, replicas, reuse)) for group, spec in jobs]
+        for group, future in progress(futures, "simulations"):
+            results[group].append(future.result())
     return results
 
 
@@ -190,9 +202,13 @@ def crossovers(table: list[dict[str, Any]], image: str, per_million: str = "cost
             db = math.log(pb[per_million] / b["winner"][per_million])
             if da > 0 and db > 0:
                 x = math.log10(a["rate"]) + da / (da + db) * (math.log10(b["rate"]) - math.log10(a["rate"]))
-                at = f"at about {10 ** x:.2g} req/s"
+                at = f"at about {_rate(10 ** x)} req/s"
         out.append(f"{ka} to {kb} {at}")
     return out
+
+
+def _rate(x: float) -> str:
+    return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
 
 
 def _label(row: dict[str, Any] | None) -> str:
@@ -211,15 +227,7 @@ def answer_lines(results: dict[str, list[dict]], target_ms: float = 1000.0) -> l
     table = cheapest(results["rates"], target_ms)
     lines = []
     for image in IMAGE_LABEL:
-        rows = [r for r in table if r["image"] == image]
-        runs: list[tuple[str, list[float]]] = []
-        for r in rows:
-            name = _label(r["winner"]) if r["winner"] else "nothing qualifies"
-            if runs and runs[-1][0] == name:
-                runs[-1][1].append(r["rate"])
-            else:
-                runs.append((name, [r["rate"]]))
-        spans = "; ".join(f"{name} at {rates_text(rates)}" for name, rates in runs)
+        spans = "; ".join(f"{name} at {rates_text(rates)}" for name, rates in _winner_runs(table, image))
         cross = crossovers(table, image)
         lines.append(f"- **{IMAGE_LABEL[image]}** (p99 within {target_ms:g} ms, cheapest on Fargate or per request): "
                      f"{spans}" + (f" ({'; '.join(cross)})" if cross else "") + ".")
@@ -230,38 +238,65 @@ def rates_text(rates: list[float]) -> str:
     return ", ".join(f"{x:g}" for x in rates) + " req/s" if rates else "no rate simulated"
 
 
+def _winner_runs(table: list[dict[str, Any]], image: str) -> list[tuple[str, list[float]]]:
+    """(cheapest policy, the neighbouring rates where it is cheapest), along the rates."""
+    runs: list[tuple[str, list[float]]] = []
+    for r in (r for r in table if r["image"] == image):
+        name = _label(r["winner"]) if r["winner"] else "nothing meeting the goal"
+        if runs and runs[-1][0] == name:
+            runs[-1][1].append(r["rate"])
+        else:
+            runs.append((name, [r["rate"]]))
+    return runs
+
+
+def _span(rates: list[float]) -> str:
+    return f"{rates[0]:g}" + (f"–{rates[-1]:g}" if len(rates) > 1 else "") + " req/s"
+
+
 def readme_line(data: dict[str, Any]) -> str:
     """The README's one line on serverless or server (scripts/figures.py writes it)."""
     table = cheapest(data["results"]["rates"], 1000.0)
     parts = []
     for image in IMAGE_LABEL:
-        cross = crossovers(table, image)
-        low = next((r["winner"] for r in table if r["image"] == image and r["winner"]), None)
-        parts.append(f"for the {IMAGE_LABEL[image]}, {_label(low)} is cheapest at low rates"
-                     + (f" and the line moves {'; then '.join(cross)}" if cross else ""))
-    return ("**Serverless or server** ([docs/scaling.md](docs/scaling.md), `make simulate`), p99 within 1 s: "
-            + "; ".join(parts) + ".")
+        runs = ", ".join(f"{name} at {_span(rates)}" for name, rates in _winner_runs(table, image))
+        cross = [c for c in crossovers(table, image) if "at about" in c]
+        parts.append(f"{IMAGE_LABEL[image]}: {runs}" + (f" (crossovers: {'; '.join(cross)})" if cross else ""))
+    return ("**Serverless or server** ([docs/scaling.md](docs/scaling.md), `make simulate`): the cheapest with a p99 "
+            "within 1 s, by mean rate, on Fargate or per request: " + "; ".join(parts) + ".")
 
 
 def better_when(results: dict[str, list[dict]]) -> list[str]:
     """The rows of "serverless is the better choice when ...", from the decision table."""
-    out = []
+    out: list[str] = []
+    merged: dict[tuple[str, str], list[float]] = {}
     for target in P99_TARGETS_MS:
         table = cheapest(results["rates"], target)
         for image in IMAGE_LABEL:
             rows = [r for r in table if r["image"] == image]
-            wins = [r for r in rows if r["winner"] and r["winner"]["kind"] != "server"]
-            if not wins:
+            spans: list[list[dict[str, Any]]] = []  # runs of neighbouring rates where serverless is cheapest
+            for i, r in enumerate(rows):
+                if r["winner"] and r["winner"]["kind"] != "server":
+                    if spans and rows[i - 1] is spans[-1][-1]:
+                        spans[-1].append(r)
+                    else:
+                        spans.append([r])
+            if not spans:
                 continue
-            top = wins[-1]
-            server = top["best"].get("server")
-            versus = (f"the server's {_money(server['cost_per_million'])}/M ({_label(server)})" if server
-                      else "no server policy qualifying")
-            cross = [c for c in crossovers(table, image) if c.endswith("req/s") and "server" in c.split(" to ")[-1]]
-            out.append(f"| the mean rate is at most {top['rate']:g} req/s and a p99 of {target:g} ms will do "
-                       f"({IMAGE_LABEL[image]}) | at {top['rate']:g} req/s {_label(top['winner'])} costs "
-                       f"{_money(top['winner']['cost_per_million'])}/M against {versus}"
-                       + (f"; {cross[0]}" if cross else "") + " |")
+            ranges = ", ".join(f"{sp[0]['rate']:g}" + (f" to {sp[-1]['rate']:g}" if len(sp) > 1 else "") for sp in spans)
+            reasons = []
+            for sp in spans:
+                top = sp[-1]
+                server = top["best"].get("server")
+                reasons.append(f"at {top['rate']:g} req/s {_label(top['winner'])} costs "
+                               f"{_money(top['winner']['cost_per_million'])}/M against "
+                               + (f"the server's {_money(server['cost_per_million'])}/M ({_label(server)})" if server
+                                  else "no server policy meeting the goal"))
+            cross = [c.split("to server ", 1)[1] for c in crossovers(table, image) if "to server " in c]
+            because = "; ".join(reasons) + (f"; the server becomes cheaper {cross[0]}" if cross else "")
+            merged.setdefault((f"the mean rate is {ranges} req/s ({IMAGE_LABEL[image]})", because), []).append(target)
+    for (when, because), targets in merged.items():
+        out.append(f"| {when} and a p99 of {' or '.join(f'{t:g}' for t in targets)} ms will do | {because} |")
     cold = [r for r in results["gaps"] if r["policy"] == "knative" and not r["cap_bound"]]
     for image in IMAGE_LABEL:
         waits = [r for r in cold if r["image_kind"] == image]
@@ -346,12 +381,15 @@ def markdown(data: dict[str, Any]) -> str:
               "| step | image | policy | image on node | first answer s | p99 ms | cold waits | lost | replicas at +5 s, "
               "+30 s, +120 s |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results["startup"]:
-        if r["cap_bound"]:
+        if "replicas_at" not in r:  # not simulated: the cap cannot carry the step at all
+            lines.append(f"| {r['mean_rate']:g} req/s | {IMAGE_LABEL[r['image_kind']]} | {_label(r)} | "
+                         f"{'yes' if r.get('image_on_nodes', True) else 'no (pull)'} | the cap binds | | | | |")
             continue
         at = r["replicas_at"]
         lines.append(f"| {r['mean_rate']:g} req/s | {IMAGE_LABEL[r['image_kind']]} | {_label(r)} | "
                      f"{'yes' if r['image_on_nodes'] else 'no (pull)'} | {r['first_answer_s']:.2f} | {_ms(r['p99_ms'])} | "
-                     f"{100 * r['cold_share']:.2f}% | {r['lost']:,} | {at['5']}, {at['30']}, {at['120']} |")
+                     f"{100 * r['cold_share']:.2f}% | {r['lost']:,} | {at['5']}, {at['30']}, {at['120']}"
+                     + (" (at its cap)" if r["cap_bound"] else "") + " |")
     lines += ["", f"## Traffic shapes (mean {SHAPE_RATE:g} req/s; diurnal over a day, the others over an hour)", "",
               "| shape | policy | image | p50 ms | p95 ms | p99 ms | max ms | cold waits | lost | mean replicas | $/M |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -381,7 +419,31 @@ def markdown(data: dict[str, Any]) -> str:
 def validation_lines(validation: dict[str, Any]) -> list[str]:
     lines = ["", "## Checked against reality", ""]
     one = validation.get("one_replica")
-    if one:
+    if one and "quantiles" in one[0]:
+        n = len(one[0]["runs"])
+        lines += ["One replica of the function container (host network, one core), open-loop Poisson load "
+                  f"(`scripts/openloop.py`), {n} runs of {one[0]['runs'][0].get('duration_s', 10):g} s at each load, "
+                  f"interleaved, against {n} request-level simulations of that replica, each at the rate one run "
+                  f"achieved, its capacity ({one[0]['capacity_rps']:,.0f} req/s), unloaded latency and wake-up "
+                  "measured in the same run with the same client. Each cell: the median of the runs, and the band "
+                  "(lowest to highest run); a quantile agrees when the measured and simulated bands overlap.", "",
+                  "| load | quantile | measured ms: median (band) | simulated ms: median (band) | bands overlap |",
+                  "|---|---|---|---|---|"]
+        for row in one:
+            m, s_ = row["measured_ms"], row["simulated_ms"]
+            for i, q in enumerate(row["quantiles"]):
+                lines.append(f"| {row['load']:.0%} | p{100 * q:g} | {m['median'][i]:.2f} ({m['low'][i]:.2f}–"
+                             f"{m['high'][i]:.2f}) | {s_['median'][i]:.2f} ({s_['low'][i]:.2f}–{s_['high'][i]:.2f}) | "
+                             f"{'yes' if row['overlap'][i] else 'NO'} |")
+        agree = sum(sum(r["overlap"]) for r in one)
+        total = sum(len(r["overlap"]) for r in one)
+        widest = max(h / max(lo, 1e-9) for r in one for lo, h in zip(r["measured_ms"]["low"], r["measured_ms"]["high"],
+                                                                     strict=True))
+        lines += ["", f"{agree} of {total} quantiles agree. What the check can tell: the measured bands are as wide "
+                  f"as {widest:.1f}x (highest run over lowest) on this shared 2-core machine, so a model wrong by less "
+                  "than its band at a quantile cannot be told from right there; the simulated bands are the spread "
+                  f"a run of that length has by chance alone. Measured on {validation.get('date', '')[:10]}."]
+    elif one:
         lines += ["One replica of the function container (host network, one core), open-loop Poisson load "
                   f"(`scripts/openloop.py`; medians of {len(one[0].get('runs', [1]))} interleaved runs) against the "
                   "request-level simulation of that replica at the same rate, its capacity "
