@@ -76,8 +76,7 @@ def page_bytes() -> int:
     from fn.model.tflite import Predictor
 
     model = Predictor()
-    days = model.spec["training_range"]["days_used"]
-    return len(render(model.spec["brands"], model.spec["os"], (days[0], days[1]), model.version).encode())
+    return len(render(model.spec, model.version).encode())
 
 
 def measure(count: int, process_only: bool = False) -> dict:

@@ -47,18 +47,36 @@ def example_record() -> dict[str, Any]:
     return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in record.items()}
 
 
+# The optional field the README's second example leaves out (its warning is the answer shown).
+LEFT_OUT = "ram"
+
+
 def example() -> str:
+    """The record a person writes with every field (no warning), its answer, and the same record
+    with LEFT_OUT deleted by the command shown, and the warning that answer carries."""
     from fn.api.dataplane import DataPlane
     from fn.api.messages import Request
     from fn.model.tflite import Predictor
+    from fn.record.fields import NUMERIC
 
+    plane = DataPlane(Predictor())
     body = json.dumps(example_record(), indent=2)
-    answer = DataPlane(Predictor()).predict(Request("POST", "/", body.encode())).body
+    answer = plane.predict(Request("POST", "/", body.encode())).body
+    # what `grep -v` makes of the file: the line gone, the JSON still valid (it is not the last)
+    partial = "\n".join(line for line in body.splitlines() if f'"{LEFT_OUT}"' not in line)
+    warnings = json.loads(plane.predict(Request("POST", "/", partial.encode())).body)["warnings"]
+    optional = ", ".join(f"`{f.name}`" for f in NUMERIC if not f.required)
     return "\n".join([
         "```sh", "cat > device.json <<'EOF'", body, "EOF",
         f"curl -s -d @device.json http://127.0.0.1:{PORT}/ | python3 -m json.tool", "```", "",
         "answers (the served model, rendered by `python -m scripts.docs`):", "",
-        "```json", json.dumps(json.loads(answer), indent=4), "```"])
+        "```json", json.dumps(json.loads(answer), indent=4), "```", "",
+        f"`warnings` is empty: every field was sent. The optional ones ({optional}) may be left out when a "
+        "seller does not know them; the price then uses the training median for each, and the answer names "
+        f"every one it filled in (an `imputed` warning each). The same device without `{LEFT_OUT}`:", "",
+        "```sh", f"grep -v '\"{LEFT_OUT}\"' device.json | curl -s -d @- http://127.0.0.1:{PORT}/ "
+        "| python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)[\"warnings\"], indent=4))'", "```",
+        "", "```json", json.dumps(warnings, indent=4), "```"])
 
 
 # -- docs/operating.md's settings ----------------------------------------------------------

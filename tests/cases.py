@@ -34,6 +34,18 @@ class Case:
     fields: list[str] = field(default_factory=list)  # fields the error details must name
     method: str = "POST"
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    words: str = ""  # what the error's message or a detail's reason must say
+
+
+CSV = {"Content-Type": "text/csv"}
+CSV_HEADER = "sku,device_brand,os,screen_size,4g,5g,battery,release_year,days_used,new_price\n"
+
+
+def csv_body(*rows: str) -> bytes:
+    return (CSV_HEADER + "".join(row + "\n" for row in rows)).encode()
+
+
+GOOD_ROW = "A1,Samsung,Android,15.34,yes,no,4000,2019,300,200"
 
 
 CASES = [
@@ -85,6 +97,32 @@ CASES = [
     Case("UTF-8 byte order mark", b"\xef\xbb\xbf" + body(EXAMPLE), 200),
     Case("odd Unicode brand", body(with_(device_brand="\u202e\U0001f4f1 \u00f1\u0301\ud800")), 200),
     Case("wrong method", b"", 405, method="PUT"),
+    # issue 24: units, the field sent, options typed as fields, CSV as spreadsheets write it
+    Case("ram in MB", body(with_(ram=4096)), 422, ["ram"], words="between 0.001 and 128 GB"),
+    Case("weight in kg", body(with_(weight=0.18)), 422, ["weight"], words="between 10 and 10000 g"),
+    Case("new price over its range", body(with_(normalized_new_price=..., new_price=1e7)), 422, ["new_price"],
+         words="3,269,017 in the dataset's currency"),
+    Case("a price sent as its log", body(with_(normalized_new_price=900)), 422, ["normalized_new_price"],
+         words="send it as new_price"),
+    Case("level as a string", body(EXAMPLE | {"level": "0.9"}), 422, ["level"], words="not a string"),
+    Case("level not offered", body(EXAMPLE | {"level": 0.95}), 422, ["level"], words="must be one of"),
+    Case("batch row numbers from 1", body({"instances": [EXAMPLE, with_(ram=-1)]}), 422, ["ram"],
+         words="1 of 2 rows is invalid"),
+    Case("CSV with blank rows and extra columns", csv_body(GOOD_ROW, ",,,,,,,,,", "", GOOD_ROW), 200, headers=CSV),
+    Case("CSV cell not a number", csv_body(GOOD_ROW, GOOD_ROW.replace("15.34", "big")), 422, ["screen_size"],
+         headers=CSV, words="1 CSV line is invalid: 3"),
+    Case("CSV thousands separator", csv_body(GOOD_ROW.replace("4000", '"4,000"')), 422, ["battery"], headers=CSV,
+         words="without thousands separators"),
+    Case("CSV currency symbol", csv_body(GOOD_ROW.replace(",200", ",$200")), 422, ["new_price"], headers=CSV,
+         words="without a currency symbol"),
+    Case("CSV semicolons", csv_body(GOOD_ROW).replace(b",", b";"), 200, headers=CSV),
+    Case("CSV header wrong", b"brand,os\nx,y\n", 422, ["device_brand"], headers=CSV, words="the columns read are"),
+    Case("CSV not UTF-8", csv_body(GOOD_ROW.replace("Samsung", "S\u00e4msung")).decode().encode("cp1252"), 400,
+         headers=CSV, words="CSV UTF-8"),
+    Case("CSV sent as curl -d sends it", csv_body(GOOD_ROW).replace(b"\n", b""), 400,
+         headers={"Content-Type": "application/x-www-form-urlencoded"}, words="Content-Type: text/csv"),
+    Case("CSV sent as application/csv", csv_body(GOOD_ROW), 400, headers={"Content-Type": "application/csv"},
+         words="Content-Type: text/csv"),
 ]
 
 
@@ -92,11 +130,18 @@ def check(case: Case, status: int, headers: Any, text: str) -> dict[str, Any] | 
     """Assert a response honours the case; returns the JSON body when there is one."""
     assert status == case.status, f"{case.name}: {status} {text[:300]}"
     assert status < 500
-    assert headers.get("Content-Type", "").startswith("application/json"), f"{case.name}: {headers}"
+    csv_answer = status == 200 and case.headers.get("Content-Type") == "text/csv"
+    assert headers.get("Content-Type", "").startswith("text/csv" if csv_answer else "application/json"), \
+        f"{case.name}: {headers}"
     assert len(text) < 16_384, f"{case.name}: a {len(text)}-character answer (an echo of the request?)"
     # The API's words, not Python's.
     assert not re.search(r"\b(NoneType|utf-8-sig|set_int_max_str_digits|got (str|list|dict|int|float|bool))\b", text), \
         f"{case.name}: {text[:300]}"
+    if csv_answer:
+        assert headers.get("X-Blank-Rows") is not None, f"{case.name}: the blank rows are not counted"
+        rows = text.splitlines()
+        assert len(rows) == 1 + case.data.count(b"A1") and rows[0].split(rows[0][3])[0] == "sku", case.name
+        return None
     value = json.loads(text)
     if status == 200:
         results = value["predictions"] if "instances" in case.data.decode("utf-8", "replace")[:20] else [value]
@@ -110,7 +155,11 @@ def check(case: Case, status: int, headers: Any, text: str) -> dict[str, Any] | 
     for name in case.fields:
         assert name in named, f"{case.name}: {name} not named in {error['details']}"
     for d in error["details"]:
-        assert set(d) == {"row", "field", "reason"}
+        assert set(d) - {"line"} == {"row", "field", "reason"}  # CSV problems also name their line
+        assert d["row"] is None or d["row"] >= 1  # rows count from 1 (fn/record/problems.py)
+    if case.words:
+        said = error["message"] + " " + " ".join(d["reason"] for d in error["details"])
+        assert case.words in said, f"{case.name}: {said[:300]}"
     if status == 405:
         assert headers.get("Allow")
     return value

@@ -112,7 +112,8 @@ def code(text: str) -> list[str]:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_every_link_resolves(page):
-    for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+    text = page.read_text()
+    for target in re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r'<img src="([^"]+)"', text):
         if re.match(r"[a-z]+:", target):
             continue
         path, _, anchor = target.partition("#")

@@ -33,8 +33,12 @@ def test_check_record_names_field_and_reason(change, field, reason):
 def test_check_records_lists_every_bad_row():
     with pytest.raises(features.ValidationError) as e:
         features.check_records([EXAMPLE, with_(ram=-1), with_(weight="x", os=...)])
-    assert sorted((d["row"], d["field"]) for d in e.value.details) == [(1, "ram"), (2, "os"), (2, "weight")]
-    assert "2 of 3 rows" in e.value.message
+    # rows count from 1: the first record sent is row 1 (problems.detail)
+    assert sorted((d["row"], d["field"]) for d in e.value.details) == [(2, "ram"), (3, "os"), (3, "weight")]
+    assert "2 of 3 rows are invalid" in e.value.message
+    with pytest.raises(features.ValidationError) as e:
+        features.check_records([EXAMPLE, with_(ram=-1)])
+    assert e.value.message == "1 of 2 rows is invalid"
 
 
 def test_missing_optional_is_imputed_with_training_median(predictor):

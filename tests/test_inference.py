@@ -114,4 +114,4 @@ def test_broken_model_stops_the_server_with_a_message(model_copy):
 def test_validation_error_lists_all(plane):
     with pytest.raises(features.ValidationError) as e:
         plane.predictions([with_(ram=0), with_(os=...)])
-    assert {(d["row"], d["field"]) for d in e.value.details} == {(0, "ram"), (1, "os")}
+    assert {(d["row"], d["field"]) for d in e.value.details} == {(1, "ram"), (2, "os")}

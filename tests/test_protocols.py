@@ -220,3 +220,38 @@ def test_schemathesis_finds_nothing(fn_url, baseline_url):
         assert passed, report[-6000:]
         n = len(OPERATIONS)
         assert f"{n} selected / {n} total" in report  # every declared operation was documented and tried
+
+
+def test_v2_takes_level_and_new_price_as_the_native_api_does(plane):
+    """parameters.level is the native option (one of the model's levels, else refused); new_price is
+    taken as v1 takes it; an option v2 does not offer, or sent where it is not read, is refused."""
+    from fn.api.errors import BadRequest
+    from fn.api.messages import Request
+    from fn.record.problems import ValidationError
+
+    routes = Routes(plane, function=False)
+    levels = plane.model.intervals.levels
+
+    def call(body: dict, query: dict | None = None) -> dict:
+        return json.loads(routes(Request("POST", MODEL + "/infer", json.dumps(body).encode(), query=query or {})).body)
+
+    def low(answer: dict) -> float:
+        return next(o for o in answer["outputs"] if o["name"] == "used_price_low")["data"][0]
+
+    narrow = call({"inputs": v2.tensors([EXAMPLE]), "parameters": {"level": levels[0]}})
+    wide = call({"inputs": v2.tensors([EXAMPLE]), "parameters": {"level": levels[-1]}})
+    expected = plane.predictions([EXAMPLE], True, dataplane.Options(level=levels[0]))[0]["used_price_range"]["low"]
+    assert low(narrow) == expected and low(narrow) > low(wide)
+    with pytest.raises(ValidationError) as e:
+        call({"inputs": v2.tensors([EXAMPLE]), "parameters": {"level": 0.95}})
+    assert e.value.details[0]["field"] == "level"
+    money = with_(normalized_new_price=..., new_price=200.0)
+    priced = call({"inputs": v2.tensors([money])})
+    assert next(o for o in priced["outputs"] if o["name"] == "used_price")["data"] == [
+        native_answer["used_price"] for native_answer in plane.predictions([money])]
+    with pytest.raises(BadRequest) as e:
+        call({"inputs": v2.tensors([EXAMPLE]), "parameters": {"explain": True}})
+    assert e.value.details[0]["field"] == "explain"
+    with pytest.raises(BadRequest) as e:
+        call({"inputs": v2.tensors([EXAMPLE])}, {"level": "0.8"})
+    assert e.value.details[0]["field"] == "level" and "parameters" in e.value.message

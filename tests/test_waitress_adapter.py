@@ -19,7 +19,8 @@ from waitress.parser import HTTPRequestParser
 from waitress.task import ErrorTask
 
 from fn.server import waitress_adapter
-from tests.conftest import ROOT
+from scripts.launch import free_port
+from tests.conftest import ROOT, start_process, stop_process, wait_healthy
 
 
 def test_waitress_is_the_pinned_version():
@@ -133,3 +134,28 @@ def test_server_internals_used_by_the_drain(running_server):
         server.call_in_loop(server.close_idle)
         server.run_once(0.05)
     assert not server.busy()
+
+
+def test_idle_sweep_reads_the_adjustments_the_adapter_sets():
+    source = inspect.getsource(waitress.server.BaseWSGIServer)
+    assert "self.adj.cleanup_interval" in source and "self.adj.channel_timeout" in source, \
+        "Waitress's idle sweep no longer reads adj.cleanup_interval/channel_timeout: read_timeout is not in force"
+
+
+@pytest.mark.parametrize("read_timeout", [1.0, 2.5])
+def test_an_idle_connection_closes_within_read_timeout(read_timeout):
+    """The documented read_timeout is the one in force: an idle connection is closed after it,
+    within a sweep interval and a loop pass of slack (not after Waitress's 30 s sweep), and not before."""
+    port = free_port()
+    proc = start_process("fn", {"port": str(port), "read_timeout": f"{read_timeout:g}", "metrics_port": "0"})
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc, timeout=120)
+        slack = waitress_adapter.sweep_interval(read_timeout) + 0.5  # a sweep, a loop pass, a busy machine
+        s = socket.create_connection(("127.0.0.1", port), timeout=read_timeout + slack + 5)
+        opened = time.monotonic()
+        assert s.recv(1) == b"", "the idle connection got bytes instead of a close"
+        idle = time.monotonic() - opened
+        s.close()
+        assert read_timeout - 0.05 <= idle <= read_timeout + slack, f"closed after {idle:.2f} s"
+    finally:
+        stop_process(proc)

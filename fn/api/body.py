@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fn.api.errors import BadRequest
+from fn.record.features import PLAIN_NUMBER, not_a_number
 from fn.record.fields import OPTIONS
-from fn.record.problems import ValidationError, detail, quote
+from fn.record.problems import ValidationError, detail, json_type, quote
 
 TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 
@@ -76,25 +77,36 @@ DEFAULT = Options()
 
 
 def read_options(given: dict[str, Any], query: dict[str, str], levels: tuple[float, ...]) -> Options:
-    """Options from the body's option keys, else the query string; a wrong one names itself."""
+    """Options from the body's option keys, else the query string; a wrong one names itself.
+
+    The body's options are typed as its fields are: `level` a JSON number (a string is refused, as
+    "64" is for a number field), `explain` a boolean; the query string's are text, read as such."""
     problems, values = [], {}
     for name in OPTIONS:
-        value = given[name] if name in given else query.get(name)
+        typed = name in given
+        value = given[name] if typed else query.get(name)
         if value is None:
             continue
         if name == "explain":
-            flag = TRUE_FALSE.get(value.lower()) if isinstance(value, str) else value if isinstance(value, bool) else None
+            if typed:
+                flag = value if isinstance(value, bool) else None
+            else:
+                flag = TRUE_FALSE.get(value.lower())
             if flag is None:
-                problems.append(detail(name, "must be true or false"))
+                problems.append(detail(name, "must be true or false" + (f", got {json_type(value)}" if typed else "")))
             values[name] = flag
         else:
-            try:
-                level = float(value) if not isinstance(value, bool) else None
-            except (TypeError, ValueError):
-                level = None
+            level: float | None = None
+            if typed and isinstance(value, str):
+                problems.append(detail(name, not_a_number(value)))
+                continue
+            if typed:
+                level = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            elif PLAIN_NUMBER.fullmatch(value.strip()):
+                level = float(value)
             if level not in levels:
                 problems.append(detail(name, f"must be one of {', '.join(f'{v:g}' for v in levels)}"))
             values[name] = level
     if problems:
-        raise ValidationError("an option is invalid", problems)
+        raise ValidationError(f"{'an option is' if len(problems) == 1 else 'options are'} invalid", problems)
     return Options(**values)

@@ -17,9 +17,9 @@ from fn.api.body import DEFAULT, Limits, Options, read_json, read_options
 from fn.api.errors import BadRequest, TooLarge, body_too_large
 from fn.api.messages import Request, Response, json_response
 from fn.model.explain import EXACT, EXACT_SINGLE, Explainer
-from fn.model.interface import Model
+from fn.model.interface import Model, price
 from fn.record import advice, features
-from fn.record.problems import ValidationError, detail, json_type
+from fn.record.problems import ValidationError, detail, json_type, quote
 
 
 class Observer(Protocol):
@@ -96,7 +96,7 @@ class DataPlane:
         model = self.model
         x, unknown = model.encoder.encode(clean)
         members = model.predict_members(x)
-        y = members.mean(axis=1)
+        y = price(members)
         seconds = time.perf_counter() - started
         values = y.tolist()
         warnings = [notes + advice.record_warnings(model.spec, record, value)
@@ -104,7 +104,7 @@ class DataPlane:
         if self.observe is not None:
             self.observe.predicted(clean, batch, seconds, warnings)
         level = options.level or model.intervals.default
-        low, high = model.intervals.bounds(members, level, clean)
+        low, high = model.intervals.bounds(members, level, clean, y)
         results = [answer(record, value, (lo, hi, level), notes, model.version)
                    for record, value, lo, hi, notes in zip(clean, values, low.tolist(), high.tolist(), warnings,
                                                            strict=True)]
@@ -121,9 +121,13 @@ class DataPlane:
 
     def predict(self, request: Request) -> Response:
         """POST: one record or a batch -> predictions; raises a ClientError."""
-        if (request.headers.get("Content-Type") or "").lower().startswith(csvio.MEDIA_TYPE):
+        kind = (request.headers.get("Content-Type") or "").lower()
+        if kind.startswith(csvio.MEDIA_TYPE):
             return self.predict_csv(request)
-        records, batch, options = self.parse(request.body, request.query)
+        try:
+            records, batch, options = self.parse(request.body, request.query)
+        except BadRequest as e:
+            raise not_json(kind, request.body) or e from None
         if batch:
             return json_response(200, {"predictions": self.batch(records, options), "model_version": self.model.version})
         return json_response(200, self.predictions(records, False, options)[0])
@@ -134,22 +138,25 @@ class DataPlane:
         body, limits = request.body, self.limits
         self.check_size(body)
         try:
-            text = body.decode("utf-8-sig")
+            text = body.decode(csvio.ENCODING)
         except UnicodeDecodeError as e:
-            raise BadRequest(f"the CSV is not UTF-8 (byte {e.start})") from None
+            raise BadRequest(csvio.not_utf8("the CSV", e)) from None
+        csvio.check_options(request.query)
         options = read_options({}, request.query, self.model.intervals.levels)
         try:
-            names, cells, records = csvio.parse(text, limits.max_batch_rows)
-            answers = self.predictions(records, True, options)
+            table, cells, records, lines = csvio.parse(text, limits.max_batch_rows)
+            try:
+                answers = self.predictions(records, True, options)
+            except ValidationError as e:
+                raise csvio.with_lines(e, lines) from None
         except OverflowError:
             raise TooLarge(f"the CSV has more than {limits.max_batch_rows} rows; the limit is {limits.max_batch_rows} "
                            "(python -m fn.batch prices files of any size)",
                            [detail(None, f"at most {limits.max_batch_rows} rows")]) from None
-        except ValidationError as e:
-            raise csvio.with_lines(e) from None
         except csv.Error as e:
             raise BadRequest(f"the body is not valid CSV: {e}") from None
-        return Response(200, csvio.rows(names, cells, answers).encode(), [("Content-Type", CSV_TYPE)])
+        return Response(200, csvio.rows(table.names, cells, answers, sep=table.separator).encode(),
+                        [("Content-Type", CSV_TYPE), (csvio.BLANK_ROWS_HEADER, str(table.blank_rows))])
 
     def batch(self, records: list[Any], options: Options = DEFAULT) -> list[dict[str, Any]]:
         """A batch's answers, in input order, without the model version each (the batch says it once)."""
@@ -174,6 +181,22 @@ class DataPlane:
 
 
 CSV_TYPE = "text/csv; charset=utf-8"
+# Content-Types a spreadsheet's file arrives under when it is not sent as text/csv.
+CSV_LIKE = ("application/csv", "text/comma-separated-values", "application/vnd.ms-excel", "text/tab-separated-values",
+            "text/x-csv", "application/x-csv")
+SEND_CSV = "send the file as the body with Content-Type: text/csv (curl -H 'Content-Type: text/csv' --data-binary @FILE.csv)"
+
+
+def not_json(kind: str, body: bytes) -> BadRequest | None:
+    """A body that is not JSON because it is a CSV file or a form upload: the refusal that says how
+    to send it (curl -d @file.csv sends application/x-www-form-urlencoded, and drops the newlines)."""
+    if kind.startswith("multipart/form-data"):
+        return BadRequest(f"a form upload is not read; {SEND_CSV}", [detail(None, "multipart/form-data is not read")])
+    head = body[:4096].decode("utf-8", "replace")
+    if kind.startswith(CSV_LIKE) or any(name in head for name in ("device_brand,", "device_brand;", "device_brand\t")):
+        return BadRequest(f"the body is not JSON but looks like CSV; {SEND_CSV}",
+                          [detail(None, f"{quote(kind or 'no Content-Type')} is not text/csv")])
+    return None
 EXPLAIN_CHUNK = 100  # records explained per model invoke
 
 OUTPUT = {

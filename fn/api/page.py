@@ -1,12 +1,18 @@
 """The page a person prices a device with (GET / with Accept: text/html).
 
-One HTML document, built once from the input schema (fn/fields.py) and the model's
-vocabularies: a form with a label and unit beside every field, brand and os as lists, the new
-price in money; it posts the record to the page's own URL with explain=true and shows the
-price, its range, the main reasons and the warnings, then asks for the same device at several
-ages in one batch and draws how the price falls with days_used as inline SVG. No external
-asset (the image is offline), no build step; plain HTML, CSS and script, usable with the
-keyboard and a screen reader (labels, native controls, a live region for the answer).
+One HTML document, built once from the input schema (fn/record/fields.py) and the model's spec:
+a form with a label and unit beside every field, brand and os as lists, the new price in money.
+The required fields start at the schema's example; the optional ones start empty, their
+placeholder the training median the model uses when one is left out, so that a person who
+leaves them sees that the answer rests on a typical value (the answer lists every one).
+Numbers are typed as text and read by page.js, which takes a decimal comma as a decimal
+mark (a browser's number field drops it: "4,5" became 45). The page posts the record to its
+own URL with explain=true and shows the price, its range, the main reasons and the warnings in
+a person's words (page.js maps the API's codes and fields; the API keeps its own), then asks
+for the same device at several ages in one batch and draws how the price falls with days_used
+as inline SVG with labelled axes. No external asset (the image is offline), no build step;
+plain HTML, CSS and script, usable with the keyboard and a screen reader (labels, native
+controls, a live region for the answer).
 """
 
 from __future__ import annotations
@@ -28,17 +34,19 @@ LABELS = {
     "normalized_new_price": "Price when new",
 }
 CURVE_POINTS = 12  # ages drawn on the curve, over the training range of days_used
+MONEY = "in the dataset's currency"
 
 HERE = Path(__file__).resolve().parent  # page.css and page.js, inlined: the page fetches nothing else
 
 
-def _input(name: str, spec: dict[str, Any] | None, value: Any, unit: str, required: bool) -> str:
+def _input(name: str, value: Any, unit: str, required: bool, typical: float | None) -> str:
     note = f" <small>({html.escape(unit)}{'' if required else ', optional'})</small>" if unit or not required else ""
-    attrs = f'min="{spec["low"]:g}" max="{spec["high"]:g}"' if spec else ""
-    step = "1" if spec and spec.get("integer") else "any"
+    hint = f' placeholder="typical: {typical:g}"' if typical is not None else ""
+    # type=text, not number: a number field drops a decimal comma; page.js reads the text
     return (f'<div><label for="f-{name}">{html.escape(LABELS[name])}{note}</label>'
-            f'<input id="f-{name}" name="{name}" type="number" inputmode="decimal" step="{step}" {attrs} '
-            f'data-kind="number" value="{"" if value is None else value}"{" required" if required else ""}></div>')
+            f'<input id="f-{name}" name="{name}" type="text" inputmode="decimal" autocomplete="off" '
+            f'data-kind="number" value="{"" if value is None else value}"{hint}{" required" if required else ""}>'
+            "</div>")
 
 
 def _select(name: str, choices: list[str], chosen: str) -> str:
@@ -47,27 +55,43 @@ def _select(name: str, choices: list[str], chosen: str) -> str:
             f'<select id="f-{name}" name="{name}" required>{options}</select></div>')
 
 
-def render(brands: list[str], systems: list[str], days_range: tuple[float, float], version: str) -> str:
-    fields = [_select("device_brand", brands, EXAMPLE["device_brand"]), _select("os", systems, EXAMPLE["os"])]
+def facts(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What page.js says about each numeric field: its unit, the median used when it is left out
+    and the range the model learnt from (the model's spec), the accepted range."""
+    out = {}
+    for f in (*NUMERIC, NEW_PRICE):
+        trained = (spec.get("training_range") or {}).get(f.name)
+        out[f.name] = {"unit": MONEY if f is NEW_PRICE else f.unit,
+                       "typical": spec.get("impute", {}).get(f.name), "low": f.low, "high": f.high,
+                       "trained": trained, "integer": f.integer}
+    return out
+
+
+def render(spec: dict[str, Any], version: str) -> str:
+    """The page for the model whose spec (brands, os, impute, training_range) is `spec`."""
+    fields = [_select("device_brand", spec["brands"], EXAMPLE["device_brand"]),
+              _select("os", spec["os"], EXAMPLE["os"])]
     fields += [_select(flag, ["yes", "no"], EXAMPLE[flag]) for flag in FLAGS]
+    typical = spec.get("impute", {})
     for f in NUMERIC:
         if f.name == "normalized_new_price":
             continue
-        spec = {"low": f.low, "high": f.high, "integer": f.integer}
-        fields.append(_input(f.name, spec, EXAMPLE[f.name], f.unit, f.required))
+        value = EXAMPLE[f.name] if f.required else None
+        fields.append(_input(f.name, value, f.unit, f.required, None if f.required else typical.get(f.name)))
     new_price = round(math.exp(EXAMPLE["normalized_new_price"]), 2)
-    fields.append(_input(NEW_PRICE.name, {"low": NEW_PRICE.low, "high": NEW_PRICE.high}, new_price,
-                         "in the dataset's currency", True))
-    low, high = days_range
+    fields.append(_input(NEW_PRICE.name, new_price, MONEY, True, None))
+    low, high = spec["training_range"]["days_used"]
     ages = [round(low + (high - low) * i / (CURVE_POINTS - 1)) for i in range(CURVE_POINTS)]
-    script = f"const LABELS = {json.dumps(LABELS)}, AGES = {json.dumps(ages)};\n" + (HERE / "page.js").read_text()
+    script = (f"const LABELS = {json.dumps(LABELS)}, AGES = {json.dumps(ages)}, FIELDS = {json.dumps(facts(spec))};\n"
+              + (HERE / "page.js").read_text())
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>Used device price</title><style>{(HERE / 'page.css').read_text()}</style></head><body>"
         "<main><h1>What is a used phone or tablet worth?</h1>"
         "<p>Fill in the device's specifications; prices are in the currency of the data the model learnt from "
-        "(the dataset does not name it). "
+        "(the dataset does not name it). Leave a field you do not know empty: the price then uses a typical "
+        "value, and says so. "
         f'Model {html.escape(version)}: <a id="card" href="model">model card</a>.</p>'
         f'<form id="device" novalidate>{"".join(fields)}<button type="submit">Estimate the price</button></form>'
         '<section id="answer" aria-live="polite"></section></main>'

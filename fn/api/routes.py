@@ -17,11 +17,13 @@ from collections.abc import Callable
 
 from fn import __version__
 from fn.api import errors, openapi, page, v2
+from fn.api.body import read_options
 from fn.api.dataplane import DataPlane
 from fn.api.errors import BadRequest, MethodNotAllowed, NotFound
 from fn.api.messages import Request, Response, json_response
 from fn.api.operations import NATIVE, OPERATIONS, Operation
 from fn.model import card
+from fn.record.fields import OPTIONS
 from fn.record.problems import detail, quote
 
 
@@ -104,8 +106,7 @@ class Routes:
         """The page for a person (fn/api/page.py), rendered on the first visit."""
         if self._page is None:
             model = self.plane.model
-            days = model.spec["training_range"]["days_used"]
-            self._page = page.render(model.spec["brands"], model.spec["os"], (days[0], days[1]), model.version).encode()
+            self._page = page.render(model.spec, model.version).encode()
         return self._page
 
     def predict(self, request: Request, params: dict[str, str]) -> Response:
@@ -149,9 +150,14 @@ class Routes:
     def infer(self, request: Request, params: dict[str, str]) -> Response:
         """Input tensors (one per column) -> output tensors."""
         self._check_model(params)
+        if any(name in request.query for name in OPTIONS):  # refused, not dropped
+            raise BadRequest("v2 takes its options in the request's parameters (\"parameters\": {\"level\": 0.8})",
+                             [detail(name, "goes in parameters, not the query") for name in OPTIONS
+                              if name in request.query])
         body = self.plane.read_json(request.body, "an inference request {\"inputs\": [...]}")
-        records, sent_id, outputs = v2.records(body, self.plane.limits.max_batch_rows)
-        answers = self.plane.predictions(records, True)
+        records, sent_id, outputs, asked = v2.records(body, self.plane.limits.max_batch_rows)
+        options = read_options(asked, {}, self.plane.model.intervals.levels)
+        answers = self.plane.predictions(records, True, options)
         return json_response(200, v2.response(answers, self.plane.model.version,
                                               sent_id or request.call_id or uuid.uuid4().hex, outputs))
 

@@ -20,7 +20,7 @@ from fn.record.problems import detail, json_type, quote
 NAME = "device-price"
 PLATFORM = "tflite"
 # The answers, as output tensors (FP64, shape [N, 1]), in this order unless `outputs` selects: each
-# picked from a native answer (the range's ends at the model's default level).
+# picked from a native answer (the range's ends at parameters.level, else the model's default level).
 PICK = {
     "used_price": lambda a: a["used_price"],
     "used_price_low": lambda a: a["used_price_range"]["low"],
@@ -43,6 +43,7 @@ ACCEPTS = {
     **{name: ("BYTES",) for name in features.CATEGORICAL},
     **{name: ("BOOL", "BYTES") for name in features.FLAGS},
     **{f.name: NUMBERS for f in features.NUMERIC},
+    features.NEW_PRICE.name: NUMBERS,  # the new price in money, instead of normalized_new_price (as in v1)
 }
 REQUEST_KEYS = {"id", "parameters", "inputs", "outputs"}
 TENSOR_KEYS = {"name", "shape", "datatype", "parameters", "data"}
@@ -54,7 +55,8 @@ def _tensor_datatype(name: str) -> str:
         return "BYTES"
     if name in features.FLAGS:
         return "BOOL"
-    return "INT64" if features.NUMERIC_BY_NAME[name].integer else "FP64"
+    spec = features.NUMERIC_BY_NAME.get(name)
+    return "INT64" if spec is not None and spec.integer else "FP64"
 
 
 def metadata(version: str) -> dict[str, Any]:
@@ -78,7 +80,7 @@ def metadata(version: str) -> dict[str, Any]:
 def tensors(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Native records -> an inference request's inputs, with the metadata's datatypes (the client's
     side of the codec: the examples, tests and benchmarks send these; "yes"/"no" go as BOOL)."""
-    names = [name for name in features.FIELDS if any(name in r for r in records)]
+    names = [name for name in (*features.FIELDS, features.NEW_PRICE.name) if any(name in r for r in records)]
     inputs = []
     for name in names:
         data = [r.get(name) for r in records]
@@ -98,6 +100,9 @@ def _check_parameters(where: str, value: Any, allowed: tuple[str, ...]) -> None:
         return
     if not isinstance(value, dict):
         raise _bad(f"{where}parameters must be an object, got {json_type(value)}", "parameters")
+    if "explain" in value:
+        raise _bad(f"{where}parameters.explain is not offered in v2: its outputs have no explanation (the native API "
+                   "has one)", "explain", "is not offered in v2")
     content_type = value.get("content_type")
     if content_type is not None and content_type not in allowed:
         shown = quote(content_type) if isinstance(content_type, str) else json_type(content_type)
@@ -166,20 +171,21 @@ def _check_values(name: str, datatype: str, values: list[Any]) -> None:
     """Each element is of the tensor's datatype (null: a missing optional value)."""
     allowed = _ELEMENT_TYPES[datatype]
     if not allowed.issuperset(map(type, values)):
-        row, v = next((i, v) for i, v in enumerate(values) if type(v) not in allowed)
-        raise _bad(f"input {quote(name)} is {datatype} but element {row} is {json_type(v)}",
+        row, v = next((i, v) for i, v in enumerate(values, start=1) if type(v) not in allowed)
+        raise _bad(f"input {quote(name)} is {datatype} but row {row} is {json_type(v)}",
                    name, f"must be {datatype}", row)
     bounds = INTEGER_RANGE.get(datatype)
     if bounds is None:
         return
-    for row, v in enumerate(values):
+    for row, v in enumerate(values, start=1):
         if v is not None and not (math.isfinite(v) and v == int(v) and bounds[0] <= v <= bounds[1]):
-            raise _bad(f"input {quote(name)} is {datatype} but element {row} is not a {datatype} value",
+            raise _bad(f"input {quote(name)} is {datatype} but row {row} is not a {datatype} value",
                        name, f"must be a whole number in {datatype}'s range", row)
 
 
-def records(body: Any, max_rows: int) -> tuple[list[dict[str, Any]], str | None, tuple[str, ...]]:
-    """An inference request (parsed JSON) -> (native records, request id, outputs asked for)."""
+def records(body: Any, max_rows: int) -> tuple[list[dict[str, Any]], str | None, tuple[str, ...], dict[str, Any]]:
+    """An inference request (parsed JSON) -> (native records, request id, outputs asked for, the
+    native options it asks for: `parameters.level`, read by the native rule, fn/api/body.py)."""
     if not isinstance(body, dict):
         raise _bad(f"the body must be an inference request (a JSON object), got {json_type(body)}")
     if not REQUEST_KEYS.issuperset(body):
@@ -208,8 +214,9 @@ def records(body: Any, max_rows: int) -> tuple[list[dict[str, Any]], str | None,
         columns[name], rows = values, n
     if not rows:
         raise _bad("the inputs have no rows", "inputs", "shape [0]")
+    options = {k: v for k, v in (body.get("parameters") or {}).items() if k in features.OPTIONS}
     return ([{name: values[i] for name, values in columns.items() if values[i] is not None} for i in range(rows)],
-            request_id, _outputs(body.get("outputs")))
+            request_id, _outputs(body.get("outputs")), options)
 
 
 def _outputs(asked: Any) -> tuple[str, ...]:

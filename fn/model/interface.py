@@ -32,3 +32,9 @@ class Model(Protocol):
         """Encoded rows (n, columns) float32 -> each fold member's prediction (n, K) float64 (the ranges'
         CV+ needs each)."""
         ...
+
+
+def price(members: np.ndarray) -> np.ndarray:
+    """Each row's served price (log scale) from its fold members' predictions (n, K): their mean,
+    as np.mean computes it (sum, then divide) without its overhead, a tenth of a request's time."""
+    return members.sum(axis=1) / members.shape[1]

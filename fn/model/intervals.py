@@ -31,6 +31,7 @@ and nothing about devices unlike the training data (the warnings say when a reco
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any
 
@@ -143,29 +144,46 @@ class Intervals:
             if not len(have):
                 raise IntervalError("malformed interval table: a value with no cell")
             row[:] = row[have[np.abs(np.arange(BINS)[:, None] - have[None, :]).argmin(axis=1)]]
-        for r in self.residuals:
-            for level in self.levels:
-                _rank(len(r), level)
+        # Precomputed once, because every answer pays for them (a single record's range costs
+        # about as much as its TFLite call): each cell's CV+ rank per level, each key's row of cells.
+        self.ranks = {level: [_rank(len(r), level) for r in self.residuals] for level in self.levels}
+        self.key_index = {float(v): i for i, v in enumerate(self.keys)}
+        self.edges = self.price_edges.tolist()
 
-    def group_of(self, records: list[dict[str, Any]], predicted: np.ndarray) -> np.ndarray:
+    def group_of(self, records: list[dict[str, Any]], predicted: np.ndarray) -> list[int]:
         """Each record's cell: its own value's (else the nearest value's) at its predicted price's tercile."""
-        values = np.array([float(r[self.group_by]) for r in records], dtype=np.float64)
-        nearest = np.abs(values[:, None] - self.keys[None, :]).argmin(axis=1)
-        return self.cell[nearest, np.searchsorted(self.price_edges, predicted, side="right")]
+        cells = []
+        for record, price in zip(records, np.asarray(predicted, dtype=np.float64).tolist(), strict=True):
+            value = float(record[self.group_by])
+            at = self.key_index.get(value)
+            if at is None:  # a value no calibration row has: the nearest one's cells
+                at = int(np.abs(self.keys - value).argmin())
+            cells.append(int(self.cell[at, bisect.bisect_right(self.edges, price)]))
+        return cells
 
-    def bounds(self, members: np.ndarray, level: float, records: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """(low, high) on the log scale for each row of members (n, K), at one of self.levels."""
+    def bounds(self, members: np.ndarray, level: float, records: list[dict[str, Any]],
+               predicted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) on the log scale for each row of members (n, K), at one of self.levels;
+        `predicted` is the members' mean when the caller has it already."""
         members = np.asarray(members, dtype=np.float64)
+        if predicted is None:
+            predicted = members.mean(axis=1)
+        ranks = self.ranks.get(level) or [_rank(len(r), level) for r in self.residuals]
         low, high = np.empty(len(members)), np.empty(len(members))
-        group = self.group_of(records, members.mean(axis=1))
-        for g in np.unique(group):
-            rows = np.flatnonzero(group == g)
-            fold, residual = self.folds[g], self.residuals[g]
-            rank = _rank(len(residual), level)
+        cells = self.group_of(records, predicted)
+        if len(cells) == 1:  # one record (the usual request): its cell alone, at a third of the cost
+            fold, residual, rank = self.folds[cells[0]], self.residuals[cells[0]], ranks[cells[0]] - 1
+            near = members[0].take(fold)
+            return (-np.partition(residual - near, rank)[rank:rank + 1],
+                    np.partition(near + residual, rank)[rank:rank + 1])
+        at = np.asarray(cells)
+        for g in np.unique(at):
+            rows = np.flatnonzero(at == g)
+            fold, residual, rank = self.folds[g], self.residuals[g], ranks[g] - 1
             # mu_k(i)(x) +- R_i for every calibration row i; low by symmetry: -(rank-th largest of R_i - mu)
-            near = members[rows][:, fold]
-            high[rows] = np.partition(near + residual, rank - 1, axis=1)[:, rank - 1]
-            low[rows] = -np.partition(residual - near, rank - 1, axis=1)[:, rank - 1]
+            near = members[rows].take(fold, axis=1)
+            high[rows] = np.partition(near + residual, rank, axis=1)[:, rank]
+            low[rows] = -np.partition(residual - near, rank, axis=1)[:, rank]
         return low, high
 
     def score(self, members: np.ndarray, actual: np.ndarray, records: list[dict[str, Any]]) -> dict[str, Any]:

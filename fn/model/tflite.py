@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fn.model import MODEL_DIR
+from fn.model.interface import price
 from fn.model.intervals import FILE as INTERVALS
 from fn.model.intervals import IntervalError, Intervals
 from fn.record import encoding
@@ -143,7 +144,7 @@ class Predictor:
 
     def predict_matrix(self, x: np.ndarray) -> np.ndarray:
         """Encoded rows (n, n_inputs) float32 -> normalized_used_price (n,): the members' mean."""
-        return self.predict_members(x).mean(axis=1)
+        return price(self.predict_members(x))
 
     def predict_members(self, x: np.ndarray) -> np.ndarray:
         """Encoded rows (n, n_inputs) float32 -> each fold member's normalized_used_price (n, K)."""

@@ -5,7 +5,7 @@ Each is {"field", "code", "message"}; the codes:
 - unknown_value: a brand or os the model never saw, priced as "Others" (fn/features.py);
 - imputed: an optional field left out, replaced by the training median (named in the message);
 - outside_training_range: a value beyond every training row's (the price is an extrapolation);
-- likely_inches: a screen size that reads like inches on a smartphone (the field is in cm);
+- likely_inches: a screen size that reads like inches on a smartphone or a tablet (the field is in cm);
 - above_new_price: the predicted used price is above the new price sent (check the new price).
 
 None of these refuses a record: the hard limits (422) are the accepted ranges in fn/fields.py.
@@ -13,9 +13,10 @@ None of these refuses a record: the hard limits (422) are the accepted ranges in
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from fn.record.features import NEW_PRICE, NUMERIC, NUMERIC_BY_NAME, warning
+from fn.record.features import ALTERNATIVE, NEW_PRICE, NUMERIC, NUMERIC_BY_NAME, amount, span, warning
 
 OUTSIDE = "outside_training_range"  # also what the metrics count (fn/metrics.py)
 CODES = ("unknown_value", "imputed", OUTSIDE, "likely_inches", "above_new_price")
@@ -24,11 +25,28 @@ INCH = 2.54
 # feature phones, so such a value on an Android or iOS device is most likely in inches.
 INCHES = (3.5, 8.5)
 SMARTPHONE_OS = ("android", "ios")
+# Tablets measure 7-13 in (18-33 cm), and 7-13 cm is a phone's size in the data, so the size alone
+# cannot tell them apart; the weight can: the training phones of 7-13.5 cm weigh under 300 g
+# (99% of them under 210 g) while the tablets (20 cm and up) weigh 440 g at the median. A screen
+# of TABLET_INCHES "cm" with a weight of TABLET_WEIGHT g or more is most likely a tablet in inches;
+# tests/test_person.py holds the rule to flag almost no training row and the tablets sent in inches.
+TABLET_INCHES = (7.0, 13.5)
+TABLET_WEIGHT = 300.0
 
 
 def _amount(name: str, value: float) -> str:
-    unit = NUMERIC_BY_NAME[name].unit
-    return f"{value:g}" + (f" {unit}" if unit and unit != "ln(price)" else "")
+    return amount(NUMERIC_BY_NAME[name], value)
+
+
+def likely_inches(record: dict[str, Any]) -> str | None:
+    """What a screen_size in inches would be on this record's device ("a smartphone", "a tablet"), else None."""
+    size = record["screen_size"]
+    if INCHES[0] <= size <= INCHES[1] and record["os"].lower() in SMARTPHONE_OS:
+        return "a smartphone"
+    weight = record.get("weight")
+    if TABLET_INCHES[0] <= size <= TABLET_INCHES[1] and weight is not None and weight >= TABLET_WEIGHT:
+        return "a tablet"
+    return None
 
 
 def record_warnings(spec: dict[str, Any], record: dict[str, Any], predicted: float) -> list[dict[str, str]]:
@@ -39,16 +57,20 @@ def record_warnings(spec: dict[str, Any], record: dict[str, Any], predicted: flo
             median = spec["impute"][f.name]
             notes.append(warning(f.name, "imputed", f"{f.name} was not sent; the training median, "
                                  f"{_amount(f.name, median)}, was used (sending it makes the price surer)"))
+    money = record.get(NEW_PRICE.name) is not None
     for name, (low, high) in (spec.get("training_range") or {}).items():
         value = record.get(name)
         if value is not None and not low <= value <= high:
-            notes.append(warning(name, OUTSIDE,
-                                 f"{name} {_amount(name, value)} is outside the training data "
-                                 f"({_amount(name, low)} to {_amount(name, high)}): the price is an extrapolation"))
-    size = record["screen_size"]
-    if INCHES[0] <= size <= INCHES[1] and record["os"].lower() in SMARTPHONE_OS:
+            field = NUMERIC_BY_NAME[name]
+            if money and name == ALTERNATIVE[NEW_PRICE.name]:  # speak of the field the client sent
+                field, value, low, high = NEW_PRICE, record[NEW_PRICE.name], math.exp(low), math.exp(high)
+            notes.append(warning(field.name, OUTSIDE, f"{field.name} {amount(field, value)} is outside the training "
+                                 f"data ({span(field, low, high)}): the price is an extrapolation"))
+    device = likely_inches(record)
+    if device:
+        size = record["screen_size"]
         notes.append(warning("screen_size", "likely_inches",
-                             f"screen_size is in cm; {size:g} reads like inches on a smartphone "
+                             f"screen_size is in cm; {size:g} reads like inches on {device} "
                              f"({size:g} in = {size * INCH:.2f} cm: send that if so)"))
     retained = predicted - record["normalized_new_price"]
     if retained > 0:

@@ -8,6 +8,7 @@ and the service checks every request with them, so the two cannot drift apart.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from fn.record.fields import (  # noqa: F401 (the record's declarations, re-exported)
@@ -28,7 +29,7 @@ from fn.record.fields import (  # noqa: F401 (the record's declarations, re-expo
     YES_NO,
     Numeric,
 )
-from fn.record.problems import ValidationError, detail, json_type, quote  # noqa: F401 (ValidationError: re-exported)
+from fn.record.problems import ValidationError, counted, detail, json_type, quote  # noqa: F401 (ValidationError: re-exported)
 
 
 def warning(field: str, code: str, message: str) -> dict[str, str]:
@@ -36,8 +37,32 @@ def warning(field: str, code: str, message: str) -> dict[str, str]:
     return {"field": field, "code": code, "message": message}
 
 
+# A number as a JSON body or a CSV cell writes it: no thousands separator, a point for decimals.
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_CURRENCY = re.compile(r"[$€£¥₹]|\b(USD|EUR|GBP|INR)\b", re.IGNORECASE)
+# Digits grouped by a comma, point, apostrophe or space ("3,020", "1.299,00"), or a decimal comma ("15,34").
+_GROUPED = re.compile(r"[+-]?\d{1,3}([,.' ]\d{3})+([.,]\d+)?|[+-]?\d+,\d+")
+
+
+def not_a_number(value: str) -> str:
+    """Why a text is no number, in the client's own text (quoted, clipped): what a JSON string or a
+    CSV cell that is not a plain number is refused with. Money and grouped digits are refused, not
+    guessed at: "3,020" is 3020 in one country and 3.02 in another, and the currency is the dataset's."""
+    text = value.strip()
+    if _CURRENCY.search(text) and re.search(r"\d", text):
+        return f"must be a plain number, without a currency symbol (111.62, not '$111.62'), got {quote(value)}"
+    if _GROUPED.fullmatch(text):
+        return ("must be a plain number, without thousands separators or a decimal comma (3020 or 15.34), "
+                f"got {quote(value)}")
+    if PLAIN_NUMBER.fullmatch(text):
+        return f"must be a number, not a string (JSON: 64, not \"64\"), got {quote(value)}"
+    return f"must be a number, got {quote(value)}"
+
+
 def _check_number(spec: Numeric, value: Any, row: int | None) -> tuple[float | None, dict | None]:
     # bool is an int in Python; "true" is no screen size.
+    if isinstance(value, str):
+        return None, detail(spec.name, not_a_number(value), row)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None, detail(spec.name, f"must be a number, got {json_type(value)}", row)
     try:
@@ -51,12 +76,36 @@ def _check_number(spec: Numeric, value: Any, row: int | None) -> tuple[float | N
     if spec.positive and value <= 0:
         return None, detail(spec.name, "must be greater than 0", row)
     if not spec.low <= value <= spec.high:
-        return None, _out_of_range(spec, row)
+        return None, _out_of_range(spec, row, value)
     return value, None
 
 
-def _out_of_range(spec: Numeric, row: int | None) -> dict[str, Any]:
-    return detail(spec.name, f"must be between {spec.low:g} and {spec.high:g}", row)
+def _unit(spec: Numeric) -> str:
+    return {"currency": " in the dataset's currency", "ln(price)": " (ln of the price)", "": ""}.get(
+        spec.unit, f" {spec.unit}")
+
+
+def _number(spec: Numeric, value: float) -> str:
+    return f"{value:,.2f}".removesuffix(".00") if spec.unit == "currency" else f"{value:g}"
+
+
+def amount(spec: Numeric, value: float) -> str:
+    """A value of a field with its unit, as messages write it: "128 GB", "3,269,017 in the
+    dataset's currency", "15 (ln of the price)"."""
+    return _number(spec, value) + _unit(spec)
+
+
+def span(spec: Numeric, low: float, high: float, joint: str = "to") -> str:
+    """A range of a field with its unit once: "500 to 9720 mAh"."""
+    return f"{_number(spec, low)} {joint} {amount(spec, high)}"
+
+
+def _out_of_range(spec: Numeric, row: int | None, value: float | None = None) -> dict[str, Any]:
+    reason = f"must be between {span(spec, spec.low, spec.high, 'and')}"
+    if spec.name in _SENT_INSTEAD and value is not None and NEW_PRICE.low <= value <= NEW_PRICE.high:
+        # a price where its log belongs: the money field takes it as it is
+        reason += f"; {value:g} reads like a price: send it as {_SENT_INSTEAD[spec.name]}"
+    return detail(spec.name, reason, row)
 
 
 def unknown_field_reason(name: str) -> str:
@@ -140,16 +189,17 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
 def check_records(records: list[Any], batch: bool = True) -> list[dict[str, Any]]:
     """check_record over records; raises ValidationError listing every bad row.
 
-    Rows are numbered from 0 in a batch; a single request's problems have row None.
+    Rows are numbered from 1 in a batch (problems.detail); a single request's problems have row None.
     """
     cleaned, problems = [], []
-    for i, record in enumerate(records):
+    for i, record in enumerate(records, start=1):
         clean, found = check_record(record, i if batch else None)
         cleaned.append(clean)
         problems.extend(found)
     if problems:
         rows = {p["row"] for p in problems}
-        what = f"{len(rows)} of {len(records)} rows are invalid" if batch else "the record is invalid"
+        what = (f"{len(rows)} of {counted(len(records), 'row')} {'is' if len(rows) == 1 else 'are'} invalid" if batch
+                else "the record is invalid")
         raise ValidationError(what, problems)
     return cleaned
 

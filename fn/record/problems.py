@@ -24,6 +24,11 @@ def quote(text: str) -> str:
     return repr(clip(text))
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`n` and the noun, singular for one: "1 row", "3 rows"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def json_type(value: Any) -> str:
     """A value's type as JSON names it (what a client sent, in the API's words)."""
     if value is None:
@@ -38,7 +43,10 @@ def json_type(value: Any) -> str:
 
 
 def detail(field: str | None, reason: str, row: int | None = None, **more: Any) -> dict[str, Any]:
-    """One problem, {row, field, reason} (and e.g. the CSV line): the one shape of every detail."""
+    """One problem, {row, field, reason} (and e.g. the CSV line): the one shape of every detail.
+
+    `row` counts the records sent from 1 (instances[0], a CSV's first data row and a v2 tensor's
+    first element are all row 1), everywhere; None for a single record or the request itself."""
     return {"row": row, "field": None if field is None else clip(field), "reason": reason, **more}
 
 
@@ -67,10 +75,14 @@ class ValidationError(ClientError):
     summary = "a record's values are wrong (the details name each)"
 
     def __str__(self) -> str:
-        lines = [self.message] + [
-            f"  {'line ' + str(d['line']) if d.get('line') else 'row ' + str(d['row'])}, {d['field']}: {d['reason']}"
-            for d in self.details[:20]
-        ]
+        lines = [self.message] + [f"  {_where(d)}{d['field'] or ''}: {d['reason']}" for d in self.details[:20]]
         if len(self.details) > 20:
             lines.append(f"  ... and {len(self.details) - 20} more")
         return "\n".join(lines)
+
+
+def _where(d: dict[str, Any]) -> str:
+    """"line 4, " for a CSV line, "row 3, " for a record of a batch, "" for the request itself."""
+    if d.get("line"):
+        return f"line {d['line']}, "
+    return f"row {d['row']}, " if d.get("row") is not None else ""

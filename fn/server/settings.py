@@ -111,7 +111,7 @@ SETTINGS: tuple[Setting, ...] = (
             server_default=2),
     Setting("threads", count, 1, "threads per worker; 1 measured fastest for this CPU-bound model"),
     Setting("max_inflight", natural, 0, "per worker: requests queued or running past this get 429 (0: no limit)"),
-    Setting("read_timeout", duration, 10.0, "an idle or stalled connection is closed after this"),
+    Setting("read_timeout", duration, 10.0, "an idle or stalled connection is closed after this (within 1 s more)"),
     Setting("write_timeout", duration, 10.0, "the longest a request may take to finish during a drain"),
     Setting("drain_delay", duration, 5.0, "keep serving this long after SIGTERM while the platform stops routing"),
     Setting("worker_timeout", duration, 30.0, "workers > 1: a worker whose loop has not turned for this long is "

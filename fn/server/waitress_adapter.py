@@ -40,6 +40,14 @@ ErrorBody = Callable[[int, str], bytes]
 # A declared body up to this size is read and thrown away before the 413; past it the
 # connection is refused at once (a client still sending then sees a reset).
 DISCARD_BOUND = 256 << 20
+# The longest between two of Waitress's idle-channel sweeps: an idle connection is closed
+# within read_timeout plus this (plus one loop pass), not read_timeout plus 30 s.
+SWEEP_SECONDS = 1.0
+
+
+def sweep_interval(read_timeout: float) -> float:
+    """Seconds between idle sweeps: at most SWEEP_SECONDS, and a quarter of a short read_timeout."""
+    return min(SWEEP_SECONDS, max(read_timeout / 4, 0.05))
 
 
 class _Rejecting(threading.local):
@@ -198,6 +206,10 @@ class Server:
                 expose_tracebacks=False,
                 ident="device-price",
             )
+        # What Waitress's maintenance() reads, each loop pass once cleanup_interval has passed;
+        # set here as floats (its create_server casts them to int), see the module's docstring.
+        self.server.adj.channel_timeout = read_timeout
+        self.server.adj.cleanup_interval = sweep_interval(read_timeout)
         self.dispatcher.trigger = self.server.trigger
         self.server.channel_class = _channel_class(max_body_bytes, error_body)
 
