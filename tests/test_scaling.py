@@ -364,3 +364,17 @@ def test_rows_where_the_cap_binds_are_marked_and_not_priced():
     assert not report.qualifies(row, math.inf)
     bound = report._steady(traffic.steady(900.0), fixed, replica, 120, 900.0, 0.0)
     assert not bound["cap_bound"] and math.isfinite(bound["cost_per_million"])
+
+
+def test_the_openfaas_gateways_hop_adds_its_latency_and_its_cpu_is_billed():
+    """The measured hop (docs/bench/gateway.json's shape): the median answer moves by the hop's
+    median, and its CPU per request is paid beside the platform's pods."""
+    pro = policies.POLICIES["openfaas_pro"]
+    plain = engine.simulate(traffic.steady(20.0), pro, toy_replica(), 600, warmup=60, image_on_nodes=True)
+    hopped = engine.simulate(traffic.steady(20.0), pro, toy_replica(), 600, warmup=60, image_on_nodes=True,
+                             hop=0.0035, hop_p99=0.0186, hop_cpu=0.0026)
+    assert 3.5 <= hopped.p50_ms - plain.p50_ms <= 5.0  # a sum's median: at least the hop's
+    assert hopped.p99_ms > plain.p99_ms + 10
+    assert hopped.platform_cpu_seconds == pytest.approx(0.0026 * hopped.answered)
+    extra = cost.bills(hopped, pro.kind)["fargate"] - cost.bills(plain, pro.kind)["fargate"]
+    assert extra == pytest.approx(0.0026 * hopped.answered * cost.f("fargate_vcpu_hour") / 3600, rel=0.05)

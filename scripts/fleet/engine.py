@@ -42,11 +42,13 @@ class Fleet:
     def __init__(self, traffic: Traffic, policy: Policy, replica: Replica, seed: int = 1,
                  timeout: float = TIMEOUT, nodes: int = NODES, keep: bool = False, warmup: float = 0.0,
                  image_on_nodes: bool = False, platform_init: float = 0.0, timeline: bool = False,
-                 hop: float = 0.0, hop_cpu: float = 0.0):
+                 hop: float = 0.0, hop_p99: float = 0.0, hop_cpu: float = 0.0):
         self.traffic, self.policy, self.replica = traffic, policy, replica
         self.rng = np.random.default_rng(seed)
         self.timeout, self.warmup, self.platform_init = timeout, warmup, platform_init
-        self.hop, self.hop_cpu = hop, hop_cpu  # a gateway's added latency and CPU per answer (OpenFaaS)
+        # A gateway's added latency (lognormal through its median and p99) and CPU per answer (OpenFaaS).
+        self.hop, self.hop_cpu = hop, hop_cpu
+        self.hop_sigma = math.log(hop_p99 / hop) / 2.326 if hop > 0 and hop_p99 > hop else 0.0
         self.env = simpy.Environment()
         self.node_has_image = [image_on_nodes] * nodes
         self.node_count = [0] * nodes
@@ -131,6 +133,8 @@ class Fleet:
         if self.traffic.rows > 1:  # a batch: its rows' time on the core, plus a request's overhead
             extra = self.traffic.rows * self.replica.batch_row_seconds - service
             service, unloaded = service + extra, unloaded + extra
+        if self.hop:
+            unloaded = unloaded + self.hop * np.exp(self.hop_sigma * self.rng.standard_normal(len(arrivals)))
         service, unloaded = service.tolist(), unloaded.tolist()
         timeout, slots, wakeup, warmup, limit = self.timeout, self.slots, self.replica.wakeup, self.warmup, self.limit
         running, inflight = self.running, self.inflight
@@ -173,7 +177,7 @@ class Fleet:
                 else:
                     self._close_period(rid)
                     self.periods[rid] = [begin, end]
-            response = begin - a + u + self.hop
+            response = begin - a + u
             answered += 1
             response_sum += response
             busy += s
@@ -249,6 +253,6 @@ class Fleet:
 
 def simulate(traffic: Traffic, policy: Policy, replica: Replica, horizon: float, seed: int = 1,
              warmup: float = 0.0, image_on_nodes: bool = False, platform_init: float = 0.0, hop: float = 0.0,
-             hop_cpu: float = 0.0) -> Result:
+             hop_p99: float = 0.0, hop_cpu: float = 0.0) -> Result:
     return Fleet(traffic, policy, replica, seed, warmup=warmup, image_on_nodes=image_on_nodes,
-                 platform_init=platform_init, hop=hop, hop_cpu=hop_cpu).run(horizon)
+                 platform_init=platform_init, hop=hop, hop_p99=hop_p99, hop_cpu=hop_cpu).run(horizon)

@@ -48,7 +48,7 @@ def hop(policy: policies.Policy) -> dict[str, float]:
     """The OpenFaaS gateway's measured added latency and CPU per request, for the OpenFaaS rows."""
     if GATEWAY is None or policy.name not in OPENFAAS:
         return {}
-    return {"hop": GATEWAY.added_s, "hop_cpu": GATEWAY.cpu_s}
+    return {"hop": GATEWAY.added_s, "hop_p99": GATEWAY.added_p99_s, "hop_cpu": GATEWAY.cpu_s}
 
 
 def warmup(rate: float) -> float:
@@ -482,11 +482,14 @@ def inputs_lines(data: dict[str, Any]) -> list[str]:
                      + "; ".join(r["sources"].values()) + " |")
     gw = data.get("gateway")
     lines += ["", "The OpenFaaS gateway's hop, measured (not assumed): " + (
-        f"{gw['added_s'] * 1000:.2f} ms added to the median answer ({gw['added_p99_s'] * 1000:.1f} ms at the p99, not "
-        f"modelled) and {gw['cpu_s'] * 1000:.2f} ms of the gateway's and provider's CPU per request, both in every "
+        f"{gw['added_s'] * 1000:.2f} ms added to the median answer and {gw['added_p99_s'] * 1000:.1f} ms at the p99 "
+        "(each answer's hop drawn from a lognormal through those two) and "
+        f"{gw['cpu_s'] * 1000:.2f} ms of the gateway's and provider's CPU per request, both in every "
         f"OpenFaaS row (the CPU billed as vCPU-seconds beside the platform's pods); source: {gw['source']}. "
-        "Knative's activator (always in the path with containerConcurrency 1) is not measured here and adds "
-        "nothing in the model." if gw else "not measured yet (docs/bench/gateway.json): the OpenFaaS rows have no hop.")]
+        "Measured at one connection, on this shared 2-core machine where the gateway, the provider and the "
+        "function share the cores: the gateway's own queueing at high rates is not modelled. Knative's activator "
+        "(always in the path with containerConcurrency 1) is not measured here and adds nothing in the model."
+        if gw else "not measured yet (docs/bench/gateway.json): the OpenFaaS rows have no hop.")]
     lines += ["", "Prices and platform figures (`scripts/fleet/cost.py`; free tiers, savings plans and the cluster's "
               "control plane left out, as they are the same whichever way this service runs):", "",
               "| figure | value | what | source | read |", "|---|---|---|---|---|"]
