@@ -12,6 +12,7 @@ Writes docs/bench/simulation.json, docs/scaling.md and docs/scaling-*.png.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     validation = dict(kept.get("validation", {}))
     validation.pop("aggregate", None)  # no row comes from the aggregate model any more
     validation.setdefault("date", kept.get("date", ""))
+    dynamics = report.DOCS / "bench" / "dynamics.json"  # python -m scripts.fleet.dynamics, on the shared stack
+    if dynamics.exists():
+        validation["dynamics"] = json.loads(dynamics.read_text())
     if args.only_validate:
         results = kept["results"]
     else:

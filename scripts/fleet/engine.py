@@ -137,25 +137,29 @@ class Fleet:
             unloaded = unloaded + self.hop * np.exp(self.hop_sigma * self.rng.standard_normal(len(arrivals)))
         service, unloaded = service.tolist(), unloaded.tolist()
         timeout, slots, wakeup, warmup, limit = self.timeout, self.slots, self.replica.wakeup, self.warmup, self.limit
-        running, inflight = self.running, self.inflight
-        answered, response_sum, busy = 0, 0.0, 0.0
-        for a, s, u in zip(arrivals.tolist(), service, unloaded, strict=True):
+        running, inflight, order = self.running, self.inflight, self.order
+        per_request, round_busy, kept, latencies = self.per_request, self.round_busy, self.kept, self.latencies
+        heappush, heapreplace = heapq.heappush, heapq.heapreplace
+        arrivals_list = arrivals.tolist()
+        if arrivals_list:
+            self.requests += sum(1 for a in arrivals_list if a >= warmup)
+            self.last_arrival = arrivals_list[-1]
+        answered, response_sum, busy, cold_waits, billed_ms = 0, 0.0, 0.0, 0, 0
+        for a, s, u in zip(arrivals_list, service, unloaded, strict=True):
             counted = a >= warmup
-            self.requests += counted
-            self.last_arrival = a
             if not slots:  # scaled to zero: the gateway holds the request and wakes a replica
                 self.add(a)
-            free_at, order, rid = heapq.heappop(slots)
-            if self.per_request and free_at > a and len(running) < self.policy.max_replicas:
-                heapq.heappush(slots, (free_at, order, rid))  # every environment busy: start one for it
-                free_at, rid = self.start(a)
+            free_at, _, rid = slots[0]  # the first replica free; replaced in the heap once served
+            fresh = False
+            if per_request and free_at > a and len(running) < self.policy.max_replicas:
+                free_at, rid = self.start(a)  # every environment busy: Lambda starts one for it
+                fresh = True
             if limit is not None:  # the pod holds at most max_inflight, then refuses
                 held = inflight[rid]
                 while held and held[0] <= a:
                     held.popleft()
                 if len(held) >= limit:
                     self.refused += counted
-                    heapq.heappush(slots, (free_at, next(self.order), rid))
                     continue
             if free_at > a:
                 begin = free_at
@@ -164,13 +168,17 @@ class Fleet:
                 s, u = s + wakeup, u + wakeup
             if begin - a > timeout:
                 self.dropped += counted
-                heapq.heappush(slots, (free_at, next(self.order), rid))
+                if fresh:  # the environment started for it stays (it serves the next)
+                    heappush(slots, (free_at, next(order), rid))
                 continue
             end = begin + s
-            heapq.heappush(slots, (end, next(self.order), rid))
+            if fresh:
+                heappush(slots, (end, next(order), rid))
+            else:
+                heapreplace(slots, (end, next(order), rid))
             if limit is not None:
                 inflight[rid].append(end)
-            if self.round_busy:
+            if round_busy:
                 period = self.periods.get(rid)  # a request inside the billed (rounded) period extends it
                 if period and begin <= period[0] + _rounded(period[1] - period[0]):
                     period[1] = end
@@ -184,12 +192,14 @@ class Fleet:
             if not counted:
                 continue
             if running[rid][1] > a:  # the replica was starting when the request came
-                self.cold_waits += 1
-            self.latencies.append(response)
-            if self.per_request:
-                self.billed_request_ms += math.ceil(s * 1000 - 1e-9)
-            if self.kept is not None:
-                self.kept.append((a, response))
+                cold_waits += 1
+            latencies.append(response)
+            if per_request:
+                billed_ms += math.ceil(s * 1000 - 1e-9)
+            if kept is not None:
+                kept.append((a, response))
+        self.cold_waits += cold_waits
+        self.billed_request_ms += billed_ms
         if tick_end > warmup:
             self.busy_seconds += busy
         self.window.append((tick_end, answered, response_sum, busy))

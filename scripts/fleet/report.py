@@ -52,7 +52,7 @@ def hop(policy: policies.Policy) -> dict[str, float]:
 
 
 def warmup(rate: float) -> float:
-    return 300.0 if rate < 5000 else 180.0
+    return 300.0 if rate < 5000 else 120.0
 
 
 def horizon(rate: float) -> float:
@@ -466,7 +466,21 @@ def validation_lines(validation: dict[str, Any]) -> list[str]:
                   "interleaved; the simulation's path from zero replicas, fed the odd runs' cold starts, answers "
                   f"first in {zero['simulated_median_s']:.3f} s (median), the even runs measured "
                   f"{zero['measured_median_s']:.3f} s: {'within' if zero['ok'] else 'NOT within'} 25%."]
-    if not (one or zero):
+    dyn = validation.get("dynamics")
+    if dyn:
+        real = ", ".join(f"{n} at {t:.0f} s" for t, n in dyn["real_changes"])
+        sim = ", ".join(f"{n} at {t:.0f} s" for t, n in dyn["simulated_changes"])
+        alerts = ", ".join(f"{a['alert']} at {a['t']:.0f} s" for a in dyn["real"]["alerts"])
+        load = dyn["real"].get("load", {})
+        lines += ["", f"Scaling dynamics, OpenFaaS CE ({dyn['date'][:10]}; `python -m scripts.fleet.dynamics`): idle "
+                  f"{dyn['idle']:g} s, then {dyn['rate']:g} req/s for {dyn['hold']:g} s "
+                  f"(achieved {load.get('achieved_rps', float('nan')):.1f} req/s), then idle {dyn['after']:g} s, "
+                  "through the real CE gateway and provider of ../shared/openfaas, which has no Alertmanager: "
+                  "CE's rule and Alertmanager's timing are emulated from the chart's config and POSTed to the "
+                  f"gateway's /system/alert ({alerts}). Replicas running, real: {real}; simulated: {sim}. What "
+                  "this can tell: the gateway's step per notification, its return to the minimum, and how long "
+                  "the provider takes to start and stop replicas; not Alertmanager's own timing."]
+    if not (one or zero or dyn):
         lines += ["Not checked in this run (`python -m scripts.simulate --only-validate`)."]
     return lines
 
