@@ -5,7 +5,8 @@ The stack has the real CE gateway, a provider (faas-swarm) and a Prometheus scra
 but no alert rule and no Alertmanager (up.sh starts neither, and this machine has no Alertmanager).
 So the alerting is emulated here, with the one rule of scripts/fleet/policies.py (CE's chart):
 every 5 s the function's rate over the last 10 s is read from the gateway's own counter (its
-Prometheus merge in /system/function), the rule's state machine decides, and each notification
+Prometheus merge in /system/functions; when the gateway merges no count, the offered rate, and the
+output says so), the rule's state machine decides, and each notification
 (or resolution) is POSTed to the gateway's /system/alert as Alertmanager would. What is real: the
 gateway's scaling arithmetic, the provider starting and stopping replicas, and the rate as the
 gateway counts it. What is not: Alertmanager's own timing (taken from the chart's config).
@@ -65,6 +66,7 @@ def measure(stack: openfaas.Stack, rate: float, hold: float, after: float, idle:
     samples: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     counts: list[tuple[float, float]] = []
+    rates: list[dict[str, Any]] = []
     load: dict[str, Any] = {}
     start = time.monotonic()
 
@@ -82,9 +84,14 @@ def measure(stack: openfaas.Stack, rate: float, hold: float, after: float, idle:
             next_tick += TICK
             listed = _get(stack, "/system/functions")  # the gateway merges Prometheus's counts in here
             status = next((f for f in listed if f.get("name") == openfaas.FUNCTION), {})
-            counts.append((now, float(status.get("invocationCount", 0))))
+            counts.append((now, float(status.get("invocationCount") or 0)))
             then = [(t, c) for t, c in counts if t <= now - policy.params["window"] + 1e-6]
             seen_rate = (counts[-1][1] - then[-1][1]) / (now - then[-1][0]) if then else 0.0
+            source = "gateway"
+            if not any(c for _, c in counts):  # no count merged in (Prometheus has none): the offered rate
+                seen_rate, source = (rate if idle <= now < idle + hold else 0.0), "client"
+            rates.append({"t": round(now, 2), "rate": round(seen_rate, 2), "source": source,
+                          "replicas": status.get("replicas"), "available": status.get("availableReplicas")})
             total = int(status.get("replicas", running))
             wanted = policy.desired(policies.Observed(now, seen_rate, 0.0, 0.0, running, total, 0.0), state)
             if wanted > total:
@@ -95,7 +102,8 @@ def measure(stack: openfaas.Stack, rate: float, hold: float, after: float, idle:
                 events.append({"t": round(now, 2), "alert": "resolved", "rate": seen_rate, "replicas": total})
         time.sleep(1.0)
     thread.join(timeout=30)
-    return {"samples": samples, "alerts": events, "load": {k: v for k, v in load.items() if k != "quantiles_s"}}
+    return {"samples": samples, "alerts": events, "rates": rates,
+            "load": {k: v for k, v in load.items() if k != "quantiles_s"}}
 
 
 def simulated(rate: float, hold: float, after: float, idle: float) -> list[dict[str, Any]]:

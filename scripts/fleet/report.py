@@ -470,14 +470,16 @@ def validation_lines(validation: dict[str, Any]) -> list[str]:
     if dyn:
         real = ", ".join(f"{n} at {t:.0f} s" for t, n in dyn["real_changes"])
         sim = ", ".join(f"{n} at {t:.0f} s" for t, n in dyn["simulated_changes"])
-        alerts = ", ".join(f"{a['alert']} at {a['t']:.0f} s" for a in dyn["real"]["alerts"])
+        alerts = ", ".join(f"{a['alert']} at {a['t']:.0f} s" for a in dyn["real"]["alerts"]) or "none fired"
+        sources = sorted({r["source"] for r in dyn["real"].get("rates", [])}) or ["gateway"]
         load = dyn["real"].get("load", {})
         lines += ["", f"Scaling dynamics, OpenFaaS CE ({dyn['date'][:10]}; `python -m scripts.fleet.dynamics`): idle "
                   f"{dyn['idle']:g} s, then {dyn['rate']:g} req/s for {dyn['hold']:g} s "
                   f"(achieved {load.get('achieved_rps', float('nan')):.1f} req/s), then idle {dyn['after']:g} s, "
                   "through the real CE gateway and provider of ../shared/openfaas, which has no Alertmanager: "
                   "CE's rule and Alertmanager's timing are emulated from the chart's config and POSTed to the "
-                  f"gateway's /system/alert ({alerts}). Replicas running, real: {real}; simulated: {sim}. What "
+                  f"gateway's /system/alert ({alerts}; the rate read from: {', '.join(sources)}). Replicas "
+                  f"running, real: {real}; simulated: {sim}. What "
                   "this can tell: the gateway's step per notification, its return to the minimum, and how long "
                   "the provider takes to start and stop replicas; not Alertmanager's own timing."]
     if not (one or zero or dyn):
@@ -609,6 +611,10 @@ def load() -> dict[str, Any]:
 def render() -> list[Path]:
     """docs/scaling.md and the charts again from docs/bench/simulation.json."""
     data = load()
+    dynamics = DOCS / "bench" / "dynamics.json"  # written apart, by python -m scripts.fleet.dynamics
+    if dynamics.exists():
+        data["validation"]["dynamics"] = json.loads(dynamics.read_text())
+        (DOCS / "bench" / "simulation.json").write_text(json.dumps(data, indent=1, default=float) + "\n")
     (DOCS / "scaling.md").write_text(markdown(data))
     return [DOCS / "scaling.md"] + [DOCS / name for name in charts(data["results"])]
 
