@@ -378,3 +378,13 @@ def test_the_openfaas_gateways_hop_adds_its_latency_and_its_cpu_is_billed():
     assert hopped.platform_cpu_seconds == pytest.approx(0.0026 * hopped.answered)
     extra = cost.bills(hopped, pro.kind)["fargate"] - cost.bills(plain, pro.kind)["fargate"]
     assert extra == pytest.approx(0.0026 * hopped.answered * cost.f("fargate_vcpu_hour") / 3600, rel=0.05)
+
+
+def test_the_dynamics_check_reads_replica_changes_from_a_timeline():
+    from scripts.fleet import dynamics
+
+    series = [{"t": 0.0, "n": 1}, {"t": 1.0, "n": 1}, {"t": 2.0, "n": 2}, {"t": 3.0, "n": 2}, {"t": 4.0, "n": 1}]
+    assert dynamics.changes(series, "n") == [(0.0, 1), (2.0, 2), (4.0, 1)]
+    simulated = dynamics.simulated(20.0, 120.0, 60.0, 10.0)  # the simulated side of the step: 1 to CE's cap
+    counts = [s["held"] for s in simulated]
+    assert counts[0] == 1 and max(counts) == policies.POLICIES["openfaas_ce"].max_replicas and counts[-1] == 1

@@ -422,7 +422,7 @@ def validation_lines(validation: dict[str, Any]) -> list[str]:
     if one and "quantiles" in one[0]:
         n = len(one[0]["runs"])
         lines += ["One replica of the function container (host network, one core), open-loop Poisson load "
-                  f"(`scripts/openloop.py`), {n} runs of {one[0]['runs'][0].get('duration_s', 10):g} s at each load, "
+                  f"(`scripts/openloop.py`), {n} runs of {one[0]['duration_s']:g} s at each load, "
                   f"interleaved, against {n} request-level simulations of that replica, each at the rate one run "
                   f"achieved, its capacity ({one[0]['capacity_rps']:,.0f} req/s), unloaded latency and wake-up "
                   "measured in the same run with the same client. Each cell: the median of the runs, and the band "

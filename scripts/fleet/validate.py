@@ -34,7 +34,7 @@ def _quantiles(values: np.ndarray | list[float]) -> list[float]:
     return [float(q) * 1000 for q in np.quantile(np.asarray(values, dtype=float), QUANTILES)]
 
 
-def one_replica(duration: float = 10.0, repeats: int = 10, seed: int = 1) -> list[dict[str, Any]]:
+def one_replica(duration: float = 6.0, repeats: int = 10, seed: int = 1) -> list[dict[str, Any]]:
     """Open-loop runs on the real container against the simulation, the whole distribution: at
     each load, `repeats` runs (interleaved over the loads) give a band per quantile (the runs'
     range); as many simulations of the same length, each at the rate one run achieved, give the
@@ -74,6 +74,7 @@ def one_replica(duration: float = 10.0, repeats: int = 10, seed: int = 1) -> lis
         s_lo, s_hi = np.min(simulated, axis=0), np.max(simulated, axis=0)
         overlap = [bool(a <= d and c <= b) for a, b, c, d in zip(m_lo, m_hi, s_lo, s_hi, strict=True)]
         rows.append({"load": load, "rate": load * capacity, "capacity_rps": capacity, "wakeup_ms": wakeup * 1000,
+                     "duration_s": duration,
                      "quantiles": list(QUANTILES), "runs": measured,
                      "measured_ms": {"low": m_lo.tolist(), "median": np.median([r["q_ms"] for r in measured],
                                                                                 axis=0).tolist(), "high": m_hi.tolist()},
