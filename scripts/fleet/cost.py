@@ -20,7 +20,12 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-READ = "2026-12-01"  # when the figures below were last checked against their sources (offline: as stated)
+# When and how each figure was last checked: this machine is offline, so a figure is as issue 23 states
+# it (2026-12-01), as this project's cost.py had it (2026-11-28), or not re-checked here: check before use.
+ISSUE = "2026-12-01, as issue 23 states it"
+EARLIER = "2026-11-28, this project's earlier cost.py"
+UNCHECKED = "not re-checked here (offline)"
+READ = UNCHECKED
 
 
 @dataclass(frozen=True)
@@ -34,20 +39,20 @@ class Figure:
 
 FIGURES: dict[str, Figure] = {
     "fargate_vcpu_hour": Figure(0.04048, "$ per vCPU-hour", "AWS Fargate, Linux/x86, us-east-1, on demand",
-                                "aws.amazon.com/fargate/pricing"),
+                                "aws.amazon.com/fargate/pricing", EARLIER),
     "fargate_gb_hour": Figure(0.004445, "$ per GB-hour", "AWS Fargate, Linux/x86, us-east-1, on demand",
-                              "aws.amazon.com/fargate/pricing"),
+                              "aws.amazon.com/fargate/pricing", EARLIER),
     "fargate_pod_overhead_mb": Figure(256, "MB", "memory EKS on Fargate adds to a pod's requests (Kubernetes "
                                       "components), before rounding up to a task size (1 vCPU needs >= 2 GB)",
-                                      "docs.aws.amazon.com/eks/latest/userguide/fargate-pod-configuration.html"),
+                                      "docs.aws.amazon.com/eks/latest/userguide/fargate-pod-configuration.html", ISSUE),
     "node_hour": Figure(0.096, "$ per hour", "a cluster node: EC2 m5.large (2 vCPU, 8 GiB), us-east-1, on demand",
                         "aws.amazon.com/ec2/pricing/on-demand"),
     "node_vcpu": Figure(2, "vCPU", "the node's CPU", "aws.amazon.com/ec2/instance-types/m5"),
     "node_gb": Figure(8, "GiB", "the node's memory", "aws.amazon.com/ec2/instance-types/m5"),
     "lambda_request": Figure(0.20e-6, "$ per request", "AWS Lambda requests: $0.20 per million",
-                             "aws.amazon.com/lambda/pricing"),
+                             "aws.amazon.com/lambda/pricing", ISSUE),
     "lambda_gb_second": Figure(0.0000166667, "$ per GB-second", "AWS Lambda duration, x86, first tier; billed "
-                               "per 1 ms; the INIT phase billed since 2025-08-01", "aws.amazon.com/lambda/pricing"),
+                               "per 1 ms; the INIT phase billed since 2025-08-01", "aws.amazon.com/lambda/pricing", ISSUE),
     "lambda_memory_mb": Figure(1769, "MB", "Lambda memory at which a function has one vCPU (the core this "
                                "service was measured on)",
                                "docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html"),
@@ -68,13 +73,13 @@ FIGURES: dict[str, Figure] = {
                                "assumption"),
     "knative_cpu": Figure(0.6, "vCPU", "Knative Serving's core pods' CPU requests (activator 300m, autoscaler, "
                           "controller, webhook 100m each); its networking layer (Kourier, Istio) not counted",
-                          "knative/serving config/core/deployments (issue 23)"),
+                          "knative/serving config/core/deployments", ISSUE),
     "knative_gb": Figure(0.36, "GiB", "Knative Serving's core pods' memory requests (activator 60Mi, the others "
-                         "100Mi each)", "knative/serving config/core/deployments (issue 23)"),
+                         "100Mi each)", "knative/serving config/core/deployments", ISSUE),
     "openfaas_cpu": Figure(0.5, "vCPU", "OpenFaaS CE chart's pods' CPU requests (gateway, provider, Prometheus, "
-                           "Alertmanager, NATS, queue-worker)", "openfaas/faas-netes chart values.yaml (issue 23)"),
+                           "Alertmanager, NATS, queue-worker)", "openfaas/faas-netes chart values.yaml", ISSUE),
     "openfaas_gb": Figure(1.0, "GiB", "OpenFaaS CE chart's pods' memory requests",
-                          "openfaas/faas-netes chart values.yaml (issue 23)"),
+                          "openfaas/faas-netes chart values.yaml", ISSUE),
 }
 # Fargate task sizes: vCPU -> the memory (GB) it allows (docs.aws.amazon.com/AmazonECS/latest/developerguide/
 # fargate-tasks-services.html#fargate-tasks-size, the same table EKS on Fargate rounds up to).

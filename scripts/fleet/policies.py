@@ -189,7 +189,8 @@ _RULES = {"fixed": _fixed, "openfaas_ce": _openfaas_ce, "openfaas_pro": _openfaa
 # The table. The deploy files state the same values (tests/test_scaling.py holds them equal).
 POLICIES: dict[str, Policy] = {p.name: p for p in (
     Policy("openfaas_ce", "OpenFaaS CE", "OpenFaaS CE (faas-netes, Prometheus alert)", 5.0, 1, 5,
-           "faas-netes chart (templates/prometheus-cfg.yaml, alertmanager-cfg.yaml; read 2026-12-01): the "
+           "faas-netes chart (templates/prometheus-cfg.yaml, read 2026-12-01 through the code search; "
+           "alertmanager-cfg.yaml's intervals as issue 23 states them): the "
            "APIHighInvocationRate alert, sum(rate(gateway_function_invocation_total{code=\"200\"}[10s])) BY "
            "(function_name) > 5, for 5s, evaluated every 15 s; Alertmanager group_wait 5s, group_interval 10s, "
            "repeat_interval 30s; each notification adds 20% of com.openfaas.scale.max (5, CE's cap); resolved: "
@@ -227,7 +228,7 @@ POLICIES: dict[str, Policy] = {p.name: p for p in (
            "keep_warm_seconds (not documented by AWS: 10 minutes assumed)",
            {"platform_queues": True, "keep_warm_seconds": 600.0, "window": 5.0}, kind="managed serverless"),
     Policy("cloud_run", "Google Cloud Run", "Google Cloud Run (request-based billing)", 2.0, 0, 100,
-           "Cloud Run docs (about instance autoscaling, concurrency; read 2026-12-01): scales for 60% CPU and 60% "
+           "Cloud Run docs (about instance autoscaling, concurrency; not re-checked here): scales for 60% CPU and 60% "
            "of the maximum concurrency over a minute; max concurrency 80 by default, set to max_inflight (64) "
            "here; idle instances kept up to 15 minutes; max instances 100 by default",
            {"platform_queues": True, "cpu_target": 0.6, "cpu_request": CPU_REQUEST, "concurrency": MAX_INFLIGHT,

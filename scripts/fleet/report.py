@@ -614,7 +614,10 @@ def render() -> list[Path]:
     dynamics = DOCS / "bench" / "dynamics.json"  # written apart, by python -m scripts.fleet.dynamics
     if dynamics.exists():
         data["validation"]["dynamics"] = json.loads(dynamics.read_text())
-        (DOCS / "bench" / "simulation.json").write_text(json.dumps(data, indent=1, default=float) + "\n")
+    for name, fig in cost.FIGURES.items():  # a source's wording or date, never a value the run did not use
+        if data["figures"].get(name, {}).get("value") == fig.value:
+            data["figures"][name] = vars(fig)
+    (DOCS / "bench" / "simulation.json").write_text(json.dumps(data, indent=1, default=float) + "\n")
     (DOCS / "scaling.md").write_text(markdown(data))
     return [DOCS / "scaling.md"] + [DOCS / name for name in charts(data["results"])]
 
