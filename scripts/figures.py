@@ -124,14 +124,7 @@ def serverless() -> str:
         return "Serverless or server: not simulated yet (`make simulate` writes [docs/scaling.md](docs/scaling.md))."
     from scripts.fleet import report
 
-    rates = json.loads(simulation_path.read_text())["results"]["rates"]
-    edge = {image: report.zero_pays_below(rates, image) for image in report.IMAGE_LABEL}
-    zero = " and ".join(f"{edge[i]:g} req/s on average for the {report.IMAGE_LABEL[i]}" if edge[i]
-                        else f"every rate for the {report.IMAGE_LABEL[i]}" for i in report.IMAGE_LABEL)
-    p99 = " and ".join(f"{report.rates_text(report.meets(rates, i, 1000))} for the {report.IMAGE_LABEL[i]}"
-                       for i in report.IMAGE_LABEL)
-    return (f"**Serverless or server** ([docs/scaling.md](docs/scaling.md), `make simulate`): scaling to zero pays "
-            f"below {zero}; a p99 within 1 s under scale to zero holds at {p99}. {GENERATED}")
+    return f"{report.readme_line(json.loads(simulation_path.read_text()))} {GENERATED}"
 
 
 # (file, section, renderer) of every section this command owns.

@@ -1,7 +1,7 @@
 """Serverless or server? Simulate the fleet under traffic shapes and scaling policies, from this
 project's measurements, check the simulation against real runs, and write docs/scaling.md.
 
-    python -m scripts.simulate [--no-validate] [--vcpu-hour 0.04048] [--gb-hour 0.004445]
+    python -m scripts.simulate [--no-validate] [--reuse 0]
     python -m scripts.simulate --render      (docs/scaling.md and its charts again, from simulation.json)
     python -m scripts.simulate --only-validate   (the checks against real runs again, into simulation.json)
 
@@ -12,7 +12,10 @@ Writes docs/bench/simulation.json, docs/scaling.md and docs/scaling-*.png.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
@@ -20,14 +23,17 @@ if __package__ in (None, ""):  # run as a file: import the project from the repo
 
 from scripts import cli
 from scripts.fleet import inputs, report, validate
-from scripts.fleet.cost import Prices
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__spec__, __file__, __doc__)
-    parser.add_argument("--no-validate", action="store_true", help="skip the runs against the real container")
-    parser.add_argument("--vcpu-hour", type=float, default=Prices.vcpu_hour, help="$ per vCPU-hour")
-    parser.add_argument("--gb-hour", type=float, default=Prices.gb_hour, help="$ per GB-hour")
+    parser.add_argument("--no-validate", action="store_true",
+                        help="skip the runs against the real container (the last ones written are kept)")
+    parser.add_argument("--reuse", type=float, default=0.0,
+                        help="on your own cluster, the share of the capacity a scaled-down fleet frees that another "
+                             "workload uses (0: nodes paid whether replicas run or not)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="simulations run at once, in processes (default: one per core)")
     parser.add_argument("--render", action="store_true", help="only rewrite docs/scaling.md and the charts")
     parser.add_argument("--only-validate", action="store_true",
                         help="only the checks against real runs, kept with the simulations already written")
@@ -36,25 +42,31 @@ def main(argv: list[str] | None = None) -> int:
         for path in report.render():
             print(f"wrote {path}")
         return 0
-    prices = Prices(args.vcpu_hour, args.gb_hour,
-                    Prices.source if (args.vcpu_hour, args.gb_hour) == (Prices.vcpu_hour, Prices.gb_hour)
-                    else f"given: ${args.vcpu_hour} per vCPU-hour, ${args.gb_hour} per GB-hour")
+    if not 0.0 <= args.reuse <= 1.0:
+        print(f"simulate: --reuse must be between 0 and 1, not {args.reuse:g}", file=sys.stderr)
+        return 2
     try:
         replicas = {kind: inputs.replica(kind) for kind in ("fn", "server", "tf")}
     except (FileNotFoundError, KeyError) as e:
         print(f"simulate: {e}", file=sys.stderr)
         return 1
+    kept = report.load() if (report.DOCS / "bench" / "simulation.json").exists() else {}
+    validation = dict(kept.get("validation", {}))
+    validation.pop("aggregate", None)  # no row comes from the aggregate model any more
+    validation.setdefault("date", kept.get("date", ""))
+    dynamics = report.DOCS / "bench" / "dynamics.json"  # python -m scripts.fleet.dynamics, on the shared stack
+    if dynamics.exists():
+        validation["dynamics"] = json.loads(dynamics.read_text())
     if args.only_validate:
-        kept = report.load()
-        results, validation = kept["results"], kept["validation"]
+        results = kept["results"]
     else:
-        results, validation = report.run_grid(replicas, prices, cli.progress), {}
+        results = report.run_grid(replicas, cli.progress, args.reuse, args.jobs)
     if not args.no_validate:
-        steps = [("aggregate", validate.aggregate_against_requests), ("scale_from_zero", validate.scale_from_zero),
-                 ("one_replica", validate.one_replica)]
+        steps = [("scale_from_zero", validate.scale_from_zero), ("one_replica", validate.one_replica)]
         for name, step in cli.progress(steps, "validation"):
             validation[name] = step()
-    for path in report.write(results, validation, replicas, prices):
+        validation["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+    for path in report.write(report.document(results, validation, replicas, args.reuse)):
         print(f"wrote {path}")
     return 0
 

@@ -1,19 +1,20 @@
-"""The aggregate model, for horizons too long to simulate request by request (a year of diurnal
-traffic at 1,000 req/s is 3·10^10 requests): the traffic as a rate per step, the fleet as a
-queue with as many servers as replicas ready, and the same policies deciding once per step.
+"""The aggregate model: the traffic as a rate per step, the fleet as a queue with as many servers
+as replicas ready, and the same policies deciding once per step. No row of docs/scaling.md comes
+from it any more: a step of a minute made a 0.74 s cold start last a step, and it starts every run
+cold; every table is request-level (scripts/fleet/engine.py). It stays as the M/G/c cross-check
+(Erlang C) the tests hold.
 
 Per step: the arrivals are rate x step; a queue with c ready replicas, each serving at the
 measured rate, waits as M/G/c does (Erlang C for the chance to wait, the wait as _Mixture
 says); requests that find no replica ready wait for the one starting. Latency percentiles come from the mixture of every
-step's distribution, weighted by its requests. scripts/fleet/validate.py shows it agrees with the
-request-level simulation on a day at 100 req/s.
+step's distribution, weighted by its requests.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from scripts.fleet.cost import Prices, Result
+from scripts.fleet.cost import Result
 from scripts.fleet.engine import TIMEOUT
 from scripts.fleet.inputs import Replica
 from scripts.fleet.policies import Observed, Policy
@@ -86,7 +87,7 @@ class _Mixture:
 
 
 def simulate(traffic: Traffic, policy: Policy, replica: Replica, horizon: float, step: float = 60.0,
-             seed: int = 1, prices: Prices = Prices(), timeout: float = TIMEOUT) -> Result:
+             seed: int = 1, timeout: float = TIMEOUT) -> Result:
     if traffic.rows > 1:
         raise ValueError("the aggregate model simulates single-record requests; batches run request by request")
     rng = np.random.default_rng(seed)
@@ -155,5 +156,5 @@ def simulate(traffic: Traffic, policy: Policy, replica: Replica, horizon: float,
     p50, p95, p99, top = mixture.quantiles([0.5, 0.95, 0.99, 1 - 1 / max(requests, 1)])
     return Result("aggregate", traffic.name, traffic.mean, policy.name, replica.kind, horizon, round(requests),
                   round(answered), round(dropped), round(cold_waits), p50 * 1000, p95 * 1000, p99 * 1000, top * 1000,
-                  replica_seconds, replica_seconds * replica.memory_gb,
-                  replica_seconds * prices.per_replica_second(replica), replica_seconds / horizon)
+                  replica_seconds, replica_seconds * replica.memory_gb, replica_seconds / horizon,
+                  memory_gb=replica.memory_gb, vcpu=replica.vcpu)

@@ -1,50 +1,61 @@
 """The request-level simulation of a fleet, on SimPy: every request, every replica start.
 
-The gateway (OpenFaaS's, Knative's activator, a Service) holds requests in one FIFO queue and
-hands each to the first replica free, as the replicas' single core allows one at a time; a
-replica that is starting takes its first request once ready (the request waited for a cold
-start). A request that would wait longer than `timeout` is dropped. The autoscaler runs every
-policy tick as a SimPy process: it serves the tick's arrivals, observes the policy's window
-and starts or stops replicas. A replica starting on a node that has never run the image pays
-the pull; it is billed from its start until it has finished its last request.
+The gateway (OpenFaaS's, Knative's activator, a Service, a managed platform's front end) hands
+each request to the first replica free, as the replicas' single core allows one at a time; a
+replica that is starting takes its first request once ready. Where the platform forwards every
+request to a pod (Policy.inflight_limit), a replica already holding max_inflight refuses with 429;
+a request that would wait longer than `timeout` is dropped. Lambda starts an environment for every
+request that finds none free. The autoscaler runs every policy tick as a SimPy process: it serves
+the tick's arrivals, observes the policy's window and starts or stops replicas.
+
+Steady-state runs start warm (`warmup` seconds simulated and not counted, the image on every
+node); start-up runs begin at the policy's minimum with the image on no node. A replica is held
+(and billed) from its start until it is stopped; a request waited for a cold start when the
+replica that served it was not ready when it arrived.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 import simpy
 
-from scripts.fleet.cost import Prices, Result
+from scripts.fleet.cost import Result
 from scripts.fleet.inputs import Replica
 from scripts.fleet.policies import Observed, Policy
 from scripts.fleet.traffic import Traffic
 
 TIMEOUT = 30.0  # seconds a request may wait (OpenFaaS's and Knative's default timeouts are longer or equal)
 NODES = 3
+BUSY_ROUNDING = 0.1  # Cloud Run rounds billable instance time up to 100 ms (cost.CLOUD_RUN)
 
 
-@dataclass
-class _Running:
-    started: float
-    ready: float
+def _rounded(seconds: float) -> float:
+    return math.ceil(seconds / BUSY_ROUNDING - 1e-9) * BUSY_ROUNDING
 
 
 class Fleet:
     def __init__(self, traffic: Traffic, policy: Policy, replica: Replica, seed: int = 1,
-                 timeout: float = TIMEOUT, nodes: int = NODES, keep: bool = False):
+                 timeout: float = TIMEOUT, nodes: int = NODES, keep: bool = False, warmup: float = 0.0,
+                 image_on_nodes: bool = False, platform_init: float = 0.0, timeline: bool = False,
+                 hop: float = 0.0, hop_p99: float = 0.0, hop_cpu: float = 0.0):
         self.traffic, self.policy, self.replica = traffic, policy, replica
         self.rng = np.random.default_rng(seed)
-        self.timeout = timeout
+        self.timeout, self.warmup, self.platform_init = timeout, warmup, platform_init
+        # A gateway's added latency (lognormal through its median and p99) and CPU per answer (OpenFaaS).
+        self.hop, self.hop_cpu = hop, hop_cpu
+        self.hop_sigma = math.log(hop_p99 / hop) / 2.326 if hop > 0 and hop_p99 > hop else 0.0
         self.env = simpy.Environment()
-        self.node_has_image = [False] * nodes
+        self.node_has_image = [image_on_nodes] * nodes
         self.node_count = [0] * nodes
-        self.running: dict[int, tuple[_Running, int]] = {}  # id -> (times, node)
-        self.slots: list[tuple[float, int, int, bool]] = []  # (free at, order, replica id, waking)
+        self.running: dict[int, tuple[float, float, int]] = {}  # id -> (started, ready, node)
+        self.slots: list[tuple[float, int, int]] = []  # (free at, order, replica id)
+        self.inflight: dict[int, deque[float]] = {}  # id -> completion times of requests held
+        self.periods: dict[int, list[float]] = {}  # id -> [start, end] of its current busy period
         self.ids = itertools.count()
         self.order = itertools.count()
         self.state: dict = {}
@@ -52,40 +63,67 @@ class Fleet:
         self.last_arrival = 0.0
         self.latencies: list[float] = []
         self.kept: list[tuple[float, float]] = [] if keep else None  # type: ignore[assignment]
-        self.requests = self.dropped = self.cold_waits = 0
-        self.replica_seconds = 0.0
-        self.replica_integral = 0.0  # replica-seconds of replicas held, for the mean count
+        self.timeline: list[tuple[float, int, int]] | None = [] if timeline else None  # (t, held, ready)
+        self.requests = self.dropped = self.refused = self.cold_waits = 0
+        self.replica_integral = 0.0  # replica-seconds held after the warm-up: what a reservation bills
+        self.peak = 0
+        self.busy_seconds = 0.0
+        self.billed_request_ms = 0  # each answer's time on the core, rounded up to 1 ms (Lambda)
+        self.billed_busy_seconds = 0.0  # busy periods per instance rounded up to 100 ms (Cloud Run)
+        self.init_seconds = 0.0  # cold starts after the warm-up (billed by Lambda since 2025-08-01)
+        self.limit = policy.inflight_limit
+        self.per_request = policy.name == "lambda"
+        self.round_busy = policy.name == "cloud_run"
         for _ in range(policy.min_replicas):  # deployed and warm when the run starts
-            self.start(0.0, warm=True)
+            self.add(0.0, warm=True)
 
     # -- replicas ------------------------------------------------------------------------
 
-    def start(self, now: float, warm: bool = False) -> None:
+    def cold_start(self, node: int) -> float:
+        if self.policy.kind == "managed serverless":  # the platform's init plus this process's start
+            return self.platform_init + float(self.rng.choice(self.replica.cold_process))
+        samples = self.replica.cold_docker if self.node_has_image[node] else self.replica.cold_pull
+        return float(self.rng.choice(samples))
+
+    def start(self, now: float, warm: bool = False) -> tuple[float, int]:
         node = min(range(len(self.node_count)), key=lambda n: self.node_count[n])
-        if warm:
-            cold = 0.0
-        else:
-            samples = self.replica.cold_docker if self.node_has_image[node] else self.replica.cold_pull
-            cold = float(self.rng.choice(samples))
+        cold = 0.0 if warm else self.cold_start(node)
+        if now >= self.warmup:
+            self.init_seconds += cold
         self.node_has_image[node] = True
         self.node_count[node] += 1
         rid = next(self.ids)
-        self.running[rid] = (_Running(now, now + cold), node)
-        heapq.heappush(self.slots, (now + cold, next(self.order), rid, not warm))
+        self.running[rid] = (now, now + cold, node)
+        self.inflight[rid] = deque()
+        self.peak = max(self.peak, len(self.running)) if now >= self.warmup else self.peak
+        return now + cold, rid
 
-    def stop(self, now: float, count: int) -> None:
-        """Stop `count` replicas, those free soonest (starting ones first: they are free latest
-        but have served nobody, so the one to cancel is the last to become free among those)."""
-        starting = sorted((s for s in self.slots if s[3]), key=lambda s: -s[0])
-        serving = sorted((s for s in self.slots if not s[3]), key=lambda s: s[0])
-        gone = (starting + serving)[:count]
+    def add(self, now: float, warm: bool = False) -> None:
+        ready, rid = self.start(now, warm)
+        heapq.heappush(self.slots, (ready, next(self.order), rid))
+
+    def stop(self, now: float, count: int, idle_before: float | None = None) -> None:
+        """Stop `count` replicas: those starting first (they have served nobody; the last to be
+        ready first), then those free soonest; with `idle_before`, only those idle since then."""
+        if idle_before is not None:
+            gone = [s for s in self.slots if s[0] < idle_before and self.running[s[2]][1] <= s[0]][:count]
+        else:
+            starting = sorted((s for s in self.slots if self.running[s[2]][1] > now), key=lambda s: -s[0])
+            serving = sorted((s for s in self.slots if self.running[s[2]][1] <= now), key=lambda s: s[0])
+            gone = (starting + serving)[:count]
         gone_ids = {s[2] for s in gone}
         self.slots = [s for s in self.slots if s[2] not in gone_ids]
         heapq.heapify(self.slots)
-        for free_at, _, rid, _ in gone:
-            times, node = self.running.pop(rid)
+        for _, _, rid in gone:
+            _, _, node = self.running.pop(rid)
             self.node_count[node] -= 1
-            self.replica_seconds += max(now, free_at) - times.started
+            del self.inflight[rid]
+            self._close_period(rid)
+
+    def _close_period(self, rid: int) -> None:
+        period = self.periods.pop(rid, None)
+        if period and period[1] > self.warmup:
+            self.billed_busy_seconds += _rounded(period[1] - max(period[0], self.warmup))
 
     # -- requests ------------------------------------------------------------------------
 
@@ -95,34 +133,75 @@ class Fleet:
         if self.traffic.rows > 1:  # a batch: its rows' time on the core, plus a request's overhead
             extra = self.traffic.rows * self.replica.batch_row_seconds - service
             service, unloaded = service + extra, unloaded + extra
+        if self.hop:
+            unloaded = unloaded + self.hop * np.exp(self.hop_sigma * self.rng.standard_normal(len(arrivals)))
         service, unloaded = service.tolist(), unloaded.tolist()
-        timeout, slots, wakeup = self.timeout, self.slots, self.replica.wakeup
-        answered, response_sum, busy = 0, 0.0, 0.0
-        for a, s, u in zip(arrivals.tolist(), service, unloaded, strict=True):
-            self.requests += 1
-            self.last_arrival = a
+        timeout, slots, wakeup, warmup, limit = self.timeout, self.slots, self.replica.wakeup, self.warmup, self.limit
+        running, inflight, order = self.running, self.inflight, self.order
+        per_request, round_busy, kept, latencies = self.per_request, self.round_busy, self.kept, self.latencies
+        heappush, heapreplace = heapq.heappush, heapq.heapreplace
+        arrivals_list = arrivals.tolist()
+        if arrivals_list:
+            self.requests += sum(1 for a in arrivals_list if a >= warmup)
+            self.last_arrival = arrivals_list[-1]
+        answered, response_sum, busy, cold_waits, billed_ms = 0, 0.0, 0.0, 0, 0
+        for a, s, u in zip(arrivals_list, service, unloaded, strict=True):
+            counted = a >= warmup
             if not slots:  # scaled to zero: the gateway holds the request and wakes a replica
-                self.start(a)
-            free_at, _, rid, waking = heapq.heappop(slots)
+                self.add(a)
+            free_at, _, rid = slots[0]  # the first replica free; replaced in the heap once served
+            fresh = False
+            if per_request and free_at > a and len(running) < self.policy.max_replicas:
+                free_at, rid = self.start(a)  # every environment busy: Lambda starts one for it
+                fresh = True
+            if limit is not None:  # the pod holds at most max_inflight, then refuses
+                held = inflight[rid]
+                while held and held[0] <= a:
+                    held.popleft()
+                if len(held) >= limit:
+                    self.refused += counted
+                    continue
             if free_at > a:
                 begin = free_at
             else:  # the replica is idle: its core wakes up first
                 begin = a
                 s, u = s + wakeup, u + wakeup
             if begin - a > timeout:
-                self.dropped += 1
-                heapq.heappush(slots, (free_at, next(self.order), rid, waking))
+                self.dropped += counted
+                if fresh:  # the environment started for it stays (it serves the next)
+                    heappush(slots, (free_at, next(order), rid))
                 continue
-            heapq.heappush(slots, (begin + s, next(self.order), rid, False))
+            end = begin + s
+            if fresh:
+                heappush(slots, (end, next(order), rid))
+            else:
+                heapreplace(slots, (end, next(order), rid))
+            if limit is not None:
+                inflight[rid].append(end)
+            if round_busy:
+                period = self.periods.get(rid)  # a request inside the billed (rounded) period extends it
+                if period and begin <= period[0] + _rounded(period[1] - period[0]):
+                    period[1] = end
+                else:
+                    self._close_period(rid)
+                    self.periods[rid] = [begin, end]
             response = begin - a + u
-            if waking and begin > a:
-                self.cold_waits += 1
-            self.latencies.append(response)
-            if self.kept is not None:
-                self.kept.append((a, response))
             answered += 1
             response_sum += response
             busy += s
+            if not counted:
+                continue
+            if running[rid][1] > a:  # the replica was starting when the request came
+                cold_waits += 1
+            latencies.append(response)
+            if per_request:
+                billed_ms += math.ceil(s * 1000 - 1e-9)
+            if kept is not None:
+                kept.append((a, response))
+        self.cold_waits += cold_waits
+        self.billed_request_ms += billed_ms
+        if tick_end > warmup:
+            self.busy_seconds += busy
         self.window.append((tick_end, answered, response_sum, busy))
 
     # -- the autoscaler ------------------------------------------------------------------
@@ -133,9 +212,10 @@ class Fleet:
             self.window.popleft()
         length = min(span, now) or 1.0
         answered = sum(w[1] for w in self.window)
-        ready = sum(1 for times, _ in self.running.values() if times.ready <= now)
+        ready = sum(1 for _, r, _ in self.running.values() if r <= now)
+        cores = max(ready, 1) * self.replica.vcpu
         return Observed(now=now, rate=answered / length, concurrency=sum(w[2] for w in self.window) / length,
-                        utilization=sum(w[3] for w in self.window) / (length * max(ready, 1)), ready=ready,
+                        utilization=min(1.0, sum(w[3] for w in self.window) / (length * cores)), ready=ready,
                         total=len(self.running), idle_for=now - self.last_arrival if self.requests else now)
 
     def autoscaler(self, horizon: float):
@@ -143,30 +223,46 @@ class Fleet:
         while last < horizon:
             yield self.env.timeout(tick)
             now = min(self.env.now, horizon)
-            self.replica_integral += len(self.running) * (now - last)
+            if now > self.warmup:
+                self.replica_integral += len(self.running) * (now - max(last, self.warmup))
             self.serve(self.traffic.arrivals(last, now, self.rng), now)
-            wanted = self.policy.desired(self.observe(now), self.state)
-            if wanted > len(self.running):
-                for _ in range(wanted - len(self.running)):
-                    self.start(now)
-            elif wanted < len(self.running):
-                self.stop(now, len(self.running) - wanted)
+            if self.per_request:  # Lambda reclaims environments idle for its keep-warm time
+                idle = self.policy.params["keep_warm_seconds"]
+                self.stop(now, len(self.running), idle_before=now - idle)
+            else:
+                wanted = self.policy.desired(self.observe(now), self.state)
+                if wanted > len(self.running):
+                    for _ in range(wanted - len(self.running)):
+                        self.add(now)
+                elif wanted < len(self.running):
+                    self.stop(now, len(self.running) - wanted)
+            if now >= self.warmup:
+                self.peak = max(self.peak, len(self.running))
+            if self.timeline is not None:
+                self.timeline.append((now, len(self.running), sum(1 for _, r, _ in self.running.values() if r <= now)))
             last = now
 
-    def run(self, horizon: float, prices: Prices = Prices(), model: str = "request-level") -> Result:
-        self.env.process(self.autoscaler(horizon))
+    def run(self, horizon: float, model: str = "request-level") -> Result:
+        """Simulate `warmup + horizon` seconds; count the last `horizon`."""
+        total = self.warmup + horizon
+        self.env.process(self.autoscaler(total))
         self.env.run()
-        for rid, (times, _) in list(self.running.items()):
-            free_at = max((s[0] for s in self.slots if s[2] == rid), default=horizon)
-            self.replica_seconds += max(horizon, free_at) - times.started
+        for rid in list(self.periods):
+            self._close_period(rid)
         ms = np.array(self.latencies) * 1000 if self.latencies else np.array([np.nan])
         p50, p95, p99 = np.percentile(ms, [50, 95, 99])
         return Result(model, self.traffic.name, self.traffic.mean, self.policy.name, self.replica.kind, horizon,
                       self.requests, len(self.latencies), self.dropped, self.cold_waits, float(p50), float(p95),
-                      float(p99), float(ms.max()), self.replica_seconds, self.replica_seconds * self.replica.memory_gb,
-                      self.replica_seconds * prices.per_replica_second(self.replica), self.replica_integral / horizon)
+                      float(p99), float(ms.max()), self.replica_integral, self.replica_integral * self.replica.memory_gb,
+                      self.replica_integral / horizon, refused=self.refused, peak_replicas=self.peak,
+                      busy_seconds=self.busy_seconds, billed_request_ms=self.billed_request_ms,
+                      billed_busy_seconds=self.billed_busy_seconds, init_seconds=self.init_seconds,
+                      memory_gb=self.replica.memory_gb, vcpu=self.replica.vcpu,
+                      platform_cpu_seconds=self.hop_cpu * len(self.latencies))
 
 
 def simulate(traffic: Traffic, policy: Policy, replica: Replica, horizon: float, seed: int = 1,
-             prices: Prices = Prices()) -> Result:
-    return Fleet(traffic, policy, replica, seed).run(horizon, prices)
+             warmup: float = 0.0, image_on_nodes: bool = False, platform_init: float = 0.0, hop: float = 0.0,
+             hop_p99: float = 0.0, hop_cpu: float = 0.0) -> Result:
+    return Fleet(traffic, policy, replica, seed, warmup=warmup, image_on_nodes=image_on_nodes,
+                 platform_init=platform_init, hop=hop, hop_p99=hop_p99, hop_cpu=hop_cpu).run(horizon)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scripts.fleet.policies import CPU_REQUEST, MEMORY_REQUEST_MB
+
 BENCH = Path(__file__).resolve().parent.parent.parent / "docs" / "bench"
 # The images the simulation compares; what each policy runs (the function or the server build
 # of the slim image, or the TensorFlow image).
@@ -27,7 +29,8 @@ IMAGES = {"tflite": {"function": "fn", "server": "server"}, "tensorflow": {"func
 COLDSTART_IMAGE = {"fn": "device-price-fn:latest", "server": "device-price-server:latest", "tf": "device-price-tf:latest"}
 # The server image is the function image's layers plus one file: a fresh node pulls as much.
 PULL_IMAGE = {"fn": "device-price-fn:latest", "server": "device-price-fn:latest", "tf": "device-price-tf:latest"}
-MEMORY_HEADROOM = 1.25  # a replica's memory request over its measured use
+MEMORY_HEADROOM = 1.25  # a replica's memory request over its measured use, when no deploy file states it
+PROCESS_RUN = {"fn": "function", "server": "function", "tf": "tensorflow"}  # coldstart-process.json's names
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Replica:
     vcpu: float
     cold_docker: np.ndarray  # docker run -> first prediction, the image on the node (samples, s)
     cold_pull: np.ndarray  # the same on a node without the image: pull + run (samples, s)
+    cold_process: np.ndarray = field(default_factory=lambda: np.array([0.3]))  # process spawn -> first answer (s)
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -73,11 +77,40 @@ def replica(kind: str, bench: str = "replica.json", latencies: list[float] | Non
     return Replica(
         kind=kind, service=service, unloaded=sequential,
         wakeup=measured.get("wakeup_seconds", 0.0) if wakeup is None else wakeup,
-        batch_row_seconds=float(batch), memory_gb=measured["memory_mb"] * MEMORY_HEADROOM / 1024, vcpu=1.0,
+        # Memory as requested: the deploy files' request for the slim image (policies.MEMORY_REQUEST_MB),
+        # the measured use with headroom for TensorFlow's (no deploy file sizes it); CPU: the request.
+        batch_row_seconds=float(batch),
+        memory_gb=max(measured["memory_mb"] * MEMORY_HEADROOM, 0.0 if kind == "tf" else MEMORY_REQUEST_MB) / 1024,
+        vcpu=CPU_REQUEST,
         cold_docker=_seconds(docker["runs"][COLDSTART_IMAGE[kind]]),
         cold_pull=_seconds(pull["runs"][PULL_IMAGE[kind]]),
+        cold_process=_seconds(_read("coldstart-process.json")["runs"][PROCESS_RUN[kind]]),
         sources={"service": f"docs/bench/{bench} replicas.{kind}.service_seconds, capacity_rps.1",
                  "memory": f"docs/bench/{bench} replicas.{kind}.memory_mb",
                  "batch": f"docs/bench/{bench} replicas.{kind}.batch_1000_seconds",
                  "cold_docker": f"docs/bench/coldstart-docker.json runs.{COLDSTART_IMAGE[kind]}",
-                 "cold_pull": f"docs/bench/coldstart-pull.json runs.{PULL_IMAGE[kind]}"})
+                 "cold_pull": f"docs/bench/coldstart-pull.json runs.{PULL_IMAGE[kind]}",
+                 "cold_process": f"docs/bench/coldstart-process.json runs.{PROCESS_RUN[kind]}"})
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """The OpenFaaS gateway's hop as measured (docs/bench/gateway.json): one connection through the
+    real CE gateway and provider against the replica directly, on the same machine."""
+
+    added_s: float  # the median latency it adds to an answer
+    added_p99_s: float  # what it adds at the 99th percentile
+    cpu_s: float  # the gateway's and provider's CPU per request
+    source: str
+
+
+def gateway(bench: str = "gateway.json") -> Gateway | None:
+    """The measured hop, or None before scripts/gateway's measurement has written it."""
+    if not (BENCH / bench).exists():
+        return None
+    data = _read(bench)
+    added, median = data["added_by_gateway"]["c1"], data["median"]["gateway_c1"]
+    return Gateway(added_s=added["p50_ms"] / 1000, added_p99_s=max(0.0, added["p99_ms"] / 1000),
+                   cpu_s=median["platform_cpu_ms_per_request"] / 1000,
+                   source=f"docs/bench/{bench} added_by_gateway.c1, median.gateway_c1.platform_cpu_ms_per_request "
+                          f"({data.get('date', '')[:10]})")
