@@ -21,10 +21,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # When and how each figure was last checked: this machine is offline, so a figure is as issue 23 states
-# it (2026-12-01), as this project's cost.py had it (2026-11-28), or not re-checked here: check before use.
+# it (2026-12-01), as this project's cost.py had it (2026-11-28), as a stored copy of the vendor's page
+# has it, or not re-checked here: check before use.
 ISSUE = "2026-12-01, as issue 23 states it"
 EARLIER = "2026-11-28, this project's earlier cost.py"
 UNCHECKED = "not re-checked here (offline)"
+# A copy of the vendor's own page in the workplace's stored pages (its search tool), read on this date.
+STORED = "2026-12-01, the stored copy of the vendor's page"
 READ = UNCHECKED
 
 
@@ -61,11 +64,11 @@ FIGURES: dict[str, Figure] = {
                             "docs.aws.amazon.com/lambda/latest/operatorguide/execution-environments.html"),
     "cloud_run_vcpu_second": Figure(0.000024, "$ per vCPU-second", "Cloud Run request-based billing, Tier 1, "
                                     "while an instance serves a request (rounded up to 100 ms)",
-                                    "cloud.google.com/run/pricing"),
+                                    "cloud.google.com/run/pricing", STORED),
     "cloud_run_gib_second": Figure(0.0000025, "$ per GiB-second", "Cloud Run request-based billing, Tier 1",
-                                   "cloud.google.com/run/pricing"),
+                                   "cloud.google.com/run/pricing", STORED),
     "cloud_run_request": Figure(0.40e-6, "$ per request", "Cloud Run requests: $0.40 per million",
-                                "cloud.google.com/run/pricing"),
+                                "cloud.google.com/run/pricing", STORED),
     "cloud_run_memory_gib": Figure(0.5, "GiB", "Cloud Run instance memory (1 vCPU allows 512 MiB to 4 GiB)",
                                    "cloud.google.com/run/docs/configuring/services/cpu"),
     "cloud_run_init_s": Figure(1.0, "s", "Cloud Run's own part of a cold start, added to this process's measured "

@@ -211,6 +211,12 @@ def _rate(x: float) -> str:
     return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
 
 
+def _rows(results: list[dict[str, Any]], unpriced: Callable[[dict[str, Any]], str],
+          priced: Callable[[dict[str, Any]], str]) -> list[str]:
+    """A table row a result: where the replica cap binds, the row says so in place of its figures."""
+    return [unpriced(r) if r["cap_bound"] else priced(r) for r in results]
+
+
 def _label(row: dict[str, Any] | None) -> str:
     return policies.POLICIES[row["policy"]].label if row else "none"
 
@@ -393,24 +399,20 @@ def markdown(data: dict[str, Any]) -> str:
     lines += ["", f"## Traffic shapes (mean {SHAPE_RATE:g} req/s; diurnal over a day, the others over an hour)", "",
               "| shape | policy | image | p50 ms | p95 ms | p99 ms | max ms | cold waits | lost | mean replicas | $/M |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in results["shapes"]:
-        if r["cap_bound"]:
-            lines.append(f"| {r['traffic']} | {_label(r)} | {IMAGE_LABEL[r['image_kind']]} | the cap binds | | | | | | | |")
-            continue
-        lines.append(f"| {r['traffic']} | {_label(r)} | {IMAGE_LABEL[r['image_kind']]} | {_ms(r['p50_ms'])} | "
-                     f"{_ms(r['p95_ms'])} | {_ms(r['p99_ms'])} | {r['max_ms']:,.0f} | {100 * r['cold_share']:.2f}% | "
-                     f"{r['lost']:,} | {r['mean_replicas']:.2f} | {_money(r['cost_per_million'])} |")
+    lines += _rows(results["shapes"], lambda r: (
+        f"| {r['traffic']} | {_label(r)} | {IMAGE_LABEL[r['image_kind']]} | the cap binds | | | | | | | |"), lambda r: (
+        f"| {r['traffic']} | {_label(r)} | {IMAGE_LABEL[r['image_kind']]} | {_ms(r['p50_ms'])} | "
+        f"{_ms(r['p95_ms'])} | {_ms(r['p99_ms'])} | {r['max_ms']:,.0f} | {100 * r['cold_share']:.2f}% | "
+        f"{r['lost']:,} | {r['mean_replicas']:.2f} | {_money(r['cost_per_million'])} |"))
     lines += ["", f"## A year of diurnal traffic at {YEAR_RATE:g} req/s ({DAYS} identical simulated days)", "",
               "| policy | image | requests | mean replicas | cost per year (its bill) | $/M | own cluster per year | p99 ms "
               "| lost |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in results["year"]:
-        if r["cap_bound"]:
-            lines.append(f"| {_label(r)} | {IMAGE_LABEL[r['image_kind']]} | the cap binds: not priced | | | | | | |")
-            continue
-        lines.append(f"| {_label(r)} | {IMAGE_LABEL[r['image_kind']]} | {r['requests'] * DAYS:.3g} | "
-                     f"{r['mean_replicas']:.2f} | {_money(r['bills'][r['bill']])} | "
-                     f"{_money(r['bills'][r['bill']] / r['answered'] / DAYS * 1e6)} | "
-                     f"{_money(r['bills'].get('cluster', math.nan))} | {_ms(r['p99_ms'])} | {r['lost'] * DAYS:,} |")
+    lines += _rows(results["year"], lambda r: (
+        f"| {_label(r)} | {IMAGE_LABEL[r['image_kind']]} | the cap binds: not priced | | | | | | |"), lambda r: (
+        f"| {_label(r)} | {IMAGE_LABEL[r['image_kind']]} | {r['requests'] * DAYS:.3g} | "
+        f"{r['mean_replicas']:.2f} | {_money(r['bills'][r['bill']])} | "
+        f"{_money(r['bills'][r['bill']] / r['answered'] / DAYS * 1e6)} | "
+        f"{_money(r['bills'].get('cluster', math.nan))} | {_ms(r['p99_ms'])} | {r['lost'] * DAYS:,} |"))
     lines += validation_lines(validation)
     lines += inputs_lines(data)
     return "\n".join(lines) + "\n"
