@@ -14,7 +14,7 @@ from typing import Any
 from fn import __version__
 from fn.api import v2
 from fn.api.body import Limits
-from fn.api.csvio import ANSWER_COLUMNS
+from fn.api.csvio import ANSWER_COLUMNS, BLANK_ROWS_HEADER
 from fn.api.csvio import MEDIA_TYPE as CSV
 from fn.api.dataplane import OUTPUT
 from fn.api.errors import REFUSALS, Overloaded, Unauthorized
@@ -160,6 +160,10 @@ def _paths(options: dict[str, Any]) -> dict[str, Any]:
         if op.request:
             operation["requestBody"] = {"required": True, "content": requests[op.request]}
         operation["responses"] = {"200": {"description": "OK", "content": responses[op.response]}, **_refusals(op)}
+        if op.response == "Prediction":  # a CSV answer counts the blank rows it skipped
+            operation["responses"]["200"]["headers"] = {BLANK_ROWS_HEADER: {
+                "description": "text/csv answers: how many blank rows of the request were skipped",
+                "schema": {"type": "integer", "minimum": 0}}}
         item[op.method.lower()] = operation
         if "{model_version}" in op.path:
             item["parameters"] = version
