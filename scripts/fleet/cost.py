@@ -71,9 +71,8 @@ FIGURES: dict[str, Figure] = {
                                 "cloud.google.com/run/pricing", STORED),
     "cloud_run_memory_gib": Figure(0.5, "GiB", "Cloud Run instance memory (1 vCPU allows 512 MiB to 4 GiB)",
                                    "cloud.google.com/run/docs/configuring/services/cpu"),
-    "cloud_run_init_s": Figure(1.0, "s", "Cloud Run's own part of a cold start, added to this process's measured "
-                               "start: an assumption (Google publishes no figure), the same as Lambda's",
-                               "assumption"),
+    "cloud_run_init_s": Figure(1.0, "s", "Cloud Run's own part of a cold start, added to this process's measured start: "
+                               "an assumption (Google publishes no figure), the same as Lambda's", "assumption"),
     "knative_cpu": Figure(0.6, "vCPU", "Knative Serving's core pods' CPU requests (activator 300m, autoscaler, "
                           "controller, webhook 100m each); its networking layer (Kourier, Istio) not counted",
                           "knative/serving config/core/deployments", ISSUE),
