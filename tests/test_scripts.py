@@ -283,7 +283,8 @@ def test_report_from_sample_results(tmp_path, monkeypatch):
 
 COMMANDS = ("bench_concurrency", "bench_observability", "bench_person", "bench_protocols", "bench_replica",
             "bench_request", "browser", "chaos", "coldstart", "compare_images", "contract", "demo", "docs",
-            "fetch_sdist", "figures", "loadtest", "openapi", "openloop", "release", "report", "rollout", "simulate", "soak", "slim_rootfs")
+            "fetch_sdist", "figures", "loadtest", "openapi", "openloop", "release", "report", "rollout", "simulate",
+            "soak", "slim_rootfs")
 
 
 @pytest.mark.parametrize("command", COMMANDS)
