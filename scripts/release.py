@@ -6,7 +6,9 @@
             file against Keras (writing model/; commit it with the release)
 2. verify   python -m fn.predict on the example record: the new files load, their manifest checks
             and the model predicts; its model_version is what step 5 waits for
-3. build    faas-cli up --skip-deploy (build, push to REGISTRY with TAG; the offline base when present)
+3. build    faas-cli up --skip-deploy (build, push to REGISTRY with TAG; the offline base when present:
+            in a fresh clone run `make image-fn` once first, which fetches the numpy build wheels
+            into wheelhouse/ and makes that base; without them the build stops at cython)
 4. deploy   faas-cli deploy (a rolling update: tests/test_openfaas.py holds that it fails no request)
 5. wait     until 50 answers in a row through $OPENFAAS_URL/function/device-price carry that version
 
