@@ -48,7 +48,9 @@ def test_faas_cli_context_is_what_the_function_image_copies():
     copied = {os.path.normpath(p) for p in stack["configuration"]["copy"]}
     assert copied == copy_sources("Dockerfile.fn")
     handler = ROOT / stack["functions"]["device-price"]["handler"]
-    assert [p.name for p in handler.iterdir()] == ["Dockerfile"]  # nothing else travels with it
+    # nothing else travels with it but the .dockerignore that keeps a checkout's bytecode out of the context
+    assert sorted(p.name for p in handler.iterdir()) == [".dockerignore", "Dockerfile"]
+    assert {"**/__pycache__", "**/*.pyc"} <= set((handler / ".dockerignore").read_text().splitlines())
 
 
 def test_tensorflow_context_is_what_its_dockerfile_copies():
