@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fn.model.interface import price
 from fn.model.tflite import SPEC, companions, read_files
 from fn.record import encoding
 from fn.server.settings import DEFAULT_MODEL_DIR
@@ -41,7 +42,7 @@ class KerasPredictor:
         self.model.predict_on_batch(np.zeros((1, len(self.spec["columns"])), dtype=np.float32))  # build once
 
     def predict_matrix(self, x: np.ndarray) -> np.ndarray:
-        return self.predict_members(x).mean(axis=1)
+        return price(self.predict_members(x))
 
     def predict_members(self, x: np.ndarray) -> np.ndarray:
         y = self.model.predict(x, verbose=0) if self.mode == "predict" else self.model.predict_on_batch(x)

@@ -109,6 +109,14 @@ def fit(oof: np.ndarray, actual: np.ndarray, fold: np.ndarray, keys: np.ndarray,
     }
 
 
+def _cv_plus(near: np.ndarray, residual: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) per row of `near` (rows, n: each calibration row's member prediction mu_k(i)(x)):
+    the rank-th (from 0) smallest of mu_k(i)(x) + R_i, and low by symmetry, minus the rank-th
+    smallest of R_i - mu_k(i)(x)."""
+    return (-np.partition(residual - near, rank, axis=1)[:, rank],
+            np.partition(near + residual, rank, axis=1)[:, rank])
+
+
 class Intervals:
     """One interval table, applied to the members' predictions."""
 
@@ -169,21 +177,15 @@ class Intervals:
         if predicted is None:
             predicted = members.mean(axis=1)
         ranks = self.ranks.get(level) or [_rank(len(r), level) for r in self.residuals]
-        low, high = np.empty(len(members)), np.empty(len(members))
         cells = self.group_of(records, predicted)
         if len(cells) == 1:  # one record (the usual request): its cell alone, at a third of the cost
-            fold, residual, rank = self.folds[cells[0]], self.residuals[cells[0]], ranks[cells[0]] - 1
-            near = members[0].take(fold)
-            return (-np.partition(residual - near, rank)[rank:rank + 1],
-                    np.partition(near + residual, rank)[rank:rank + 1])
+            g = cells[0]
+            return _cv_plus(members[:1].take(self.folds[g], axis=1), self.residuals[g], ranks[g] - 1)
+        low, high = np.empty(len(members)), np.empty(len(members))
         at = np.asarray(cells)
         for g in np.unique(at):
             rows = np.flatnonzero(at == g)
-            fold, residual, rank = self.folds[g], self.residuals[g], ranks[g] - 1
-            # mu_k(i)(x) +- R_i for every calibration row i; low by symmetry: -(rank-th largest of R_i - mu)
-            near = members[rows].take(fold, axis=1)
-            high[rows] = np.partition(near + residual, rank, axis=1)[:, rank]
-            low[rows] = -np.partition(residual - near, rank, axis=1)[:, rank]
+            low[rows], high[rows] = _cv_plus(members[rows].take(self.folds[g], axis=1), self.residuals[g], ranks[g] - 1)
         return low, high
 
     def score(self, members: np.ndarray, actual: np.ndarray, records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -197,7 +199,7 @@ class Intervals:
         labels["price_tercile"] = [f"price_tercile={('low', 'middle', 'high')[t]}" for t in tercile]
         out: dict[str, Any] = {}
         for level in self.levels:
-            low, high = self.bounds(members, level, records)
+            low, high = self.bounds(members, level, records, predicted)
             covered = (low <= actual) & (actual <= high)
             width = (np.exp(high) - np.exp(low)) / np.exp(predicted)
             by_group = {}
