@@ -61,7 +61,7 @@ def check(path: Path, size: int) -> tuple[int, int]:
         lines = csvio.invalid_lines(problems)
         raise ValidationError(f"invalid CSV lines: {csvio.shown(lines, MAX_PROBLEMS)}; nothing was priced", problems)
     if not rows:
-        raise ValidationError("the CSV has a header but no rows", [])
+        raise csvio.no_rows()
     return rows, blank
 
 

@@ -129,9 +129,9 @@ def chunks(table: Table, size: int) -> Iterator[tuple[list[list[str]], list[dict
     cells: list[list[str]] = []
     records: list[dict[str, Any]] = []
     lines: list[int] = []
-    reader, first, end = table.reader, 0, reader_line(table.reader)
+    reader, first, end = table.reader, 0, table.reader.line_num
     for row in reader:
-        line, end = end + 1, reader_line(reader)  # a quoted cell may span lines: its row starts here
+        line, end = end + 1, reader.line_num  # a quoted cell may span lines: its row starts here
         if not any(cell.strip() for cell in row):
             table.blank_rows += 1
             continue
@@ -146,10 +146,6 @@ def chunks(table: Table, size: int) -> Iterator[tuple[list[list[str]], list[dict
     if cells:
         table.rows_read += len(cells)
         yield cells, records, lines, first
-
-
-def reader_line(reader: Any) -> int:
-    return reader.line_num
 
 
 def check_options(query: dict[str, str]) -> None:
@@ -167,8 +163,13 @@ def parse(text: str, max_rows: int) -> tuple[Table, list[list[str]], list[dict[s
     if len(records) > max_rows:
         raise OverflowError(max_rows)
     if not records:
-        raise ValidationError("the CSV has a header but no rows", [detail(None, "no rows", line=2)])
+        raise no_rows()
     return table, cells, records, lines
+
+
+def no_rows() -> ValidationError:
+    """A CSV with its header and nothing else (blank rows aside), over HTTP as from fn.batch."""
+    return ValidationError("the CSV has a header but no rows", [detail(None, "no rows", line=2)])
 
 
 def answer_cells(answer: dict[str, Any]) -> list[str]:

@@ -75,14 +75,14 @@ class ValidationError(ClientError):
     summary = "a record's values are wrong (the details name each)"
 
     def __str__(self) -> str:
-        lines = [self.message] + [f"  {_where(d)}{d['field'] or ''}: {d['reason']}" for d in self.details[:20]]
+        lines = [self.message] + [f"  {_where(d)}: {d['reason']}" for d in self.details[:20]]
         if len(self.details) > 20:
             lines.append(f"  ... and {len(self.details) - 20} more")
         return "\n".join(lines)
 
 
 def _where(d: dict[str, Any]) -> str:
-    """"line 4, " for a CSV line, "row 3, " for a record of a batch, "" for the request itself."""
-    if d.get("line"):
-        return f"line {d['line']}, "
-    return f"row {d['row']}, " if d.get("row") is not None else ""
+    """Where a problem is, as a command line prints it: "line 4, ram" (a CSV line), "row 3, ram" (a
+    record of a batch), "ram" (the request's one record), "line 2" (a line as a whole)."""
+    place = f"line {d['line']}" if d.get("line") else f"row {d['row']}" if d.get("row") is not None else ""
+    return ", ".join(part for part in (place, d["field"]) if part)
