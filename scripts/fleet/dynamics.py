@@ -19,18 +19,15 @@ whatever happens.
 
 from __future__ import annotations
 
-import argparse
-import base64
 import fcntl
 import json
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from scripts import launch, openfaas, openloop
+from scripts import cli, coldstart, launch, openfaas, openloop
 from scripts.fleet import engine, inputs, policies, traffic
 
 LOCK = Path("/tmp/openfaas.lock")
@@ -38,25 +35,23 @@ TAG = "h23-dynamics"
 TICK = 5.0  # the emulated Prometheus's scrape and the rule's tick
 
 
-def _get(stack: openfaas.Stack, path: str) -> Any:
-    auth = base64.b64encode(f"admin:{stack.password}".encode()).decode()
-    req = urllib.request.Request(stack.url + path, headers={"Authorization": f"Basic {auth}"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
-def _alert(stack: openfaas.Stack, status: str) -> None:
+def _alert(gateway: coldstart.Gateway, status: str) -> None:
     """What Alertmanager's webhook sends the gateway for the chart's alert."""
     labels = {"alertname": "APIHighInvocationRate", "function_name": openfaas.FUNCTION, "service": "gateway",
               "severity": "major"}
-    body = json.dumps({"receiver": "scale-up", "status": status, "alerts": [{"status": status, "labels": labels}],
-                       "groupLabels": {"alertname": labels["alertname"], "service": "gateway"},
-                       "commonLabels": labels, "version": "4"}).encode()
-    auth = base64.b64encode(f"admin:{stack.password}".encode()).decode()
-    req = urllib.request.Request(stack.url + "/system/alert", data=body, method="POST",
-                                 headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        r.read()
+    code, body = gateway.api("POST", "/system/alert", {
+        "receiver": "scale-up", "status": status, "alerts": [{"status": status, "labels": labels}],
+        "groupLabels": {"alertname": labels["alertname"], "service": "gateway"}, "commonLabels": labels,
+        "version": "4"})
+    if code >= 300:
+        raise RuntimeError(f"the gateway refused the alert: {code} {body[:200].decode(errors='replace')}")
+
+
+def _functions(gateway: coldstart.Gateway) -> list[dict[str, Any]]:
+    code, body = gateway.api("GET", "/system/functions")
+    if code != 200:
+        raise RuntimeError(f"GET /system/functions: {code} {body[:200].decode(errors='replace')}")
+    return json.loads(body)
 
 
 def measure(stack: openfaas.Stack, rate: float, hold: float, after: float, idle: float) -> dict[str, Any]:
@@ -68,6 +63,7 @@ def measure(stack: openfaas.Stack, rate: float, hold: float, after: float, idle:
     counts: list[tuple[float, float]] = []
     rates: list[dict[str, Any]] = []
     load: dict[str, Any] = {}
+    gateway = coldstart.Gateway(stack.url, "admin", stack.password, openfaas.FUNCTION)
     start = time.monotonic()
 
     def drive() -> None:
@@ -82,7 +78,7 @@ def measure(stack: openfaas.Stack, rate: float, hold: float, after: float, idle:
         samples.append({"t": round(now, 2), "running": running})
         if time.monotonic() >= next_tick:
             next_tick += TICK
-            listed = _get(stack, "/system/functions")  # the gateway merges Prometheus's counts in here
+            listed = _functions(gateway)  # the gateway merges Prometheus's counts in here
             status = next((f for f in listed if f.get("name") == openfaas.FUNCTION), {})
             counts.append((now, float(status.get("invocationCount") or 0)))
             then = [(t, c) for t, c in counts if t <= now - policy.params["window"] + 1e-6]
@@ -95,10 +91,10 @@ def measure(stack: openfaas.Stack, rate: float, hold: float, after: float, idle:
             total = int(status.get("replicas", running))
             wanted = policy.desired(policies.Observed(now, seen_rate, 0.0, 0.0, running, total, 0.0), state)
             if wanted > total:
-                _alert(stack, "firing")
+                _alert(gateway, "firing")
                 events.append({"t": round(now, 2), "alert": "firing", "rate": seen_rate, "replicas": total})
             elif wanted == policy.min_replicas < total:
-                _alert(stack, "resolved")
+                _alert(gateway, "resolved")
                 events.append({"t": round(now, 2), "alert": "resolved", "rate": seen_rate, "replicas": total})
         time.sleep(1.0)
     thread.join(timeout=30)
@@ -126,12 +122,13 @@ def changes(series: list[dict[str, Any]], key: str) -> list[tuple[float, int]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rate", type=float, default=20.0)
-    p.add_argument("--hold", type=float, default=180.0)
-    p.add_argument("--after", type=float, default=90.0)
-    p.add_argument("--idle", type=float, default=20.0)
-    p.add_argument("--out", type=Path, default=inputs.BENCH / "dynamics.json")
+    p = cli.parser(__spec__, __file__, __doc__)
+    p.add_argument("--rate", type=float, default=20.0, help="req/s of the step (default 20)")
+    p.add_argument("--hold", type=float, default=180.0, help="seconds the step lasts (default 180)")
+    p.add_argument("--after", type=float, default=90.0, help="idle seconds after it (default 90)")
+    p.add_argument("--idle", type=float, default=20.0, help="idle seconds before it (default 20)")
+    p.add_argument("--out", type=Path, default=inputs.BENCH / "dynamics.json",
+                   help="where the result goes (default docs/bench/dynamics.json)")
     args = p.parse_args(argv)
     folder = openfaas.stack_dir()
     if folder is None:
