@@ -128,6 +128,8 @@ def serve_socket(app: App, sock: socket.socket, config: Config, name: str, paren
         threading.Thread(target=watch_parent, name="watch-parent", daemon=True).start()
 
     flush_at = 0.0
+    if heartbeat is not None:  # alive from the start: a worker stopped before its first turn has a time to show
+        heartbeat()
     while not stopped.is_set():
         server.run_once(timeout=app.FLUSH_SECONDS)
         now = time.monotonic()
