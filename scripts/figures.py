@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -52,18 +53,7 @@ def scores() -> str:
               + f". `used_price` is a median-type price: the mean predicted price is {-net['mean_price_bias']:.1%} "
               f"below the mean real price on the test rows. Training took {metrics['training_seconds']:.0f} s for the "
               f"network and {metrics['baseline_seconds']:.0f} s for the baselines' tuning (one thread)."]
-    ranges = metrics["intervals"]
-    levels = list(ranges)
-    lines += ["", f"Price ranges on the test rows (`model/intervals.json`, {metrics['intervals_method']}): "
-              + "; ".join(f"{float(level):.0%} range covers {m['coverage']:.1%} of the real prices, mean width "
-                          f"{m['mean_relative_width']:.0%} of the predicted price" for level, m in ranges.items())
-              + ". By group (each with at least 50 test rows):", "",
-              "| group | test rows | " + " | ".join(f"{float(v):.0%} coverage | {float(v):.0%} width" for v in levels)
-              + " |", "|---|---|" + "---|---|" * len(levels)]
-    for group, first in ranges[levels[0]]["groups"].items():
-        cells = [f"{ranges[v]['groups'][group]['coverage']:.1%} | {ranges[v]['groups'][group]['mean_relative_width']:.0%}"
-                 for v in levels]
-        lines.append(f"| {group} | {first['rows']} | " + " | ".join(cells) + " |")
+    lines += ["", *_ranges(metrics)]
     process_path = ROOT / "docs" / "bench" / "person-process.json"
     if process_path.exists():  # python -m scripts.bench_person --process-only
         b = json.loads(process_path.read_text())
@@ -80,6 +70,43 @@ def scores() -> str:
                   f"{r['keras_bytes']:,} bytes); max |TFLite − Keras| = {r['max_abs_diff']:.2e} on "
                   f"{r['rows_checked']} {r['rows_source']} rows, checked with {r['runtime']} {r['runtime_version']}."]
     return "\n".join(lines + ["", GENERATED])
+
+
+def _ranges(metrics: dict[str, Any]) -> list[str]:
+    """The price ranges' coverage: on the test rows with each figure's 95% interval, and out of
+    fold on the training rows (the figure that chose the method; groups 4 times the size)."""
+    test, oof = metrics["intervals"], metrics.get("intervals_out_of_fold") or {}
+    levels = list(test)
+    top = levels[-1]
+
+    def cover(m: dict[str, Any] | None, ci: bool = False) -> str:
+        if m is None:
+            return "–"
+        low, high = m.get("coverage_95", (None, None))
+        return f"{m['coverage']:.1%}" + (f" ({low:.0%}–{high:.0%})" if ci and low is not None else "")
+
+    lines = [f"Price ranges (`model/intervals.json`, {metrics['intervals_method']}). On the {test[top]['rows']} test "
+             "rows: " + "; ".join(f"the {float(v):.0%} range covers {cover(test[v], True)} of the real prices, mean "
+                                 f"width {test[v]['mean_relative_width']:.0%} of the predicted price" for v in levels)
+             + "."]
+    if oof:
+        lines[0] += (f" Out of fold on the {oof[top]['rows']:,} training rows (each fold ranged by a table fitted on "
+                     "the others, no test row): " + "; ".join(f"{float(v):.0%}: {cover(oof[v])}" for v in levels) + ".")
+    groups = list(dict.fromkeys([*test[top]["groups"], *(oof[top]["groups"] if oof else [])]))
+    lines += ["", f"By group (each with at least 50 rows; in brackets the 95% interval of the {float(top):.0%} test "
+              "coverage: how far a group of that many rows may stray by chance):", "",
+              "| group | test rows | " + " | ".join(f"{float(v):.0%} test" for v in levels) + f" | {float(top):.0%} width"
+              + (" | training rows | " + " | ".join(f"{float(v):.0%} out of fold" for v in levels) if oof else "") + " |",
+              "|---|---|" + "---|" * (len(levels) + 1) + ("---|" * (len(levels) + 1) if oof else "")]
+    for group in groups:
+        t = {v: test[v]["groups"].get(group) for v in levels}
+        row = [group, str(t[top]["rows"]) if t[top] else "–", *(cover(t[v], v == top) for v in levels),
+               f"{t[top]['mean_relative_width']:.0%}" if t[top] else "–"]
+        if oof:
+            o = {v: oof[v]["groups"].get(group) for v in levels}
+            row += [f"{o[top]['rows']:,}" if o[top] else "–", *(cover(o[v]) for v in levels)]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
 
 
 def benchmarks() -> str:

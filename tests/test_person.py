@@ -67,6 +67,74 @@ def test_cv_plus_ranges_cover_as_promised_in_each_group_on_fresh_rows():
     assert far[0] == low[1]  # a year beyond the data takes the nearest year's group
 
 
+def test_a_rare_kind_that_errs_more_gets_a_wider_range_and_keeps_its_level():
+    """The expected-error scale (train.expected_error, intervals.Scale): one device in ten runs
+    another os and errs three times as much; without the scale its range holds its price well
+    below the level, with it within a few points, and Android's too."""
+    rng = np.random.default_rng(1)
+    n, k = 8000, 5
+    year = rng.integers(2013, 2021, n).astype(float)
+    rare = rng.random(n) < 0.1
+    truth = rng.uniform(3, 7, n)
+    actual = truth + rng.normal(0, np.where(rare, 0.3, 0.1))
+    members = fold_members(rng, truth, k)
+    fold = rng.integers(0, k, n)
+    oof = members[np.arange(n), fold]
+    records = [{"release_year": y, "os": "Others" if r else "Android", "4g": 1.0, "5g": 0.0}
+               for y, r in zip(year, rare, strict=True)]
+    cal, fresh = slice(0, 4000), slice(4000, None)
+    plain = intervals.Intervals(intervals.fit(oof[cal], actual[cal], fold[cal], year[cal], "release_year"))
+    scaled = intervals.Intervals(train.ranges_table(oof[cal], actual[cal], fold[cal], records[cal]))
+    for level in intervals.LEVELS:
+        before = plain.score(members[fresh], actual[fresh], records[fresh])[f"{level:g}"]["groups"]
+        after = scaled.score(members[fresh], actual[fresh], records[fresh])[f"{level:g}"]["groups"]
+        assert before["os=Others"]["coverage"] < level - 0.15
+        for kind in ("os=Others", "os=Android"):
+            assert abs(after[kind]["coverage"] - level) < 0.04
+        assert after["os=Others"]["mean_relative_width"] > 2 * after["os=Android"]["mean_relative_width"]
+
+
+def test_the_served_expected_error_is_the_regression_it_was_fitted_as(predictor, dataset):
+    """Scale.of sums each record's own weights (microseconds for one record); the regression was
+    fitted on design()'s one-hot rows: the two agree, also for values beyond the listed ones."""
+    records, _ = data.load(dataset)
+    clean = features.check_records([data.as_sent(r) for r in records[:300]])
+    clean[0] = clean[0] | {"release_year": 2031.0}
+    clean[1] = clean[1] | {"os": "Others", "5g": 1.0}
+    predicted = predictor.predict_members(predictor.encoder.encode(clean)[0]).mean(axis=1)
+    scale = predictor.intervals.scale
+    weights = np.concatenate([w for _, _, w in scale.field_weights] + [scale.price_weights])
+    fitted = np.exp(scale.intercept + intervals.design(clean, predicted, scale.values) @ weights)
+    assert np.allclose(scale.of(clean, predicted), fitted, rtol=1e-12)
+    assert scale.of(clean[:1], predicted[:1])[0] == scale.of(clean, predicted)[0]  # alone as in a batch
+    late = [clean[0] | {"release_year": max(scale.values["release_year"])}]
+    assert scale.of(clean[:1], predicted[:1]) == pytest.approx(scale.of(late, predicted[:1]))  # the nearest year
+
+
+def test_committed_ranges_reproduce_their_out_of_fold_coverage_on_the_training_rows(predictor, dataset):
+    """The figure that chose the method (metrics.json "intervals_out_of_fold"), recomputed with the
+    served runtime's members (member k's prediction of fold k's rows is the out-of-fold one): it
+    holds each level within 2 points overall and every group of at least 50 training rows within
+    7 points at 90%."""
+    records, targets = data.load(dataset)
+    train_idx, _ = train.split(len(records))
+    clean = features.check_records([data.as_sent(records[i]) for i in train_idx])
+    members = predictor.predict_members(predictor.encoder.encode(clean)[0])
+    fold = train.folds(train_idx, members.shape[1])
+    oof = members[np.arange(len(fold)), fold]
+    measured = train.out_of_fold_coverage(oof, np.asarray(targets)[train_idx], fold, clean,
+                                          predictor.intervals.price_edges)
+    committed = json.loads((MODEL_DIR / "metrics.json").read_text())["intervals_out_of_fold"]
+    for level, scored in measured.items():
+        assert scored["rows"] == len(train_idx) and abs(scored["coverage"] - float(level)) <= 0.02
+        assert scored["coverage"] == pytest.approx(committed[level]["coverage"], abs=0.005)
+        assert {"os=Others", "5g=1", "release_year=2018"} <= set(scored["groups"])
+        for name, group in scored["groups"].items():
+            assert group["coverage"] == pytest.approx(committed[level]["groups"][name]["coverage"], abs=0.01)
+            if level == "0.9":
+                assert abs(group["coverage"] - 0.9) <= 0.07, name
+
+
 def test_one_record_gets_the_range_it_gets_in_a_batch(predictor, dataset):
     """bounds() has a path for one record (the usual request) beside the grouped one for a batch:
     each test row alone, and a year no calibration row has, get what the batch gives them."""
@@ -97,6 +165,11 @@ def test_malformed_interval_table_is_refused():
         intervals.Intervals(good | {"members": 2})
     with pytest.raises(intervals.IntervalError, match="default level"):  # a model trained without the default
         intervals.Intervals(good | {"default_level": 0.95})
+    with pytest.raises(intervals.IntervalError, match="one weight per value"):
+        intervals.Intervals(good | {"expected_error": {"values": dict.fromkeys(intervals.SCALE_FIELDS, [1.0]),
+                                                       "intercept": 0.0, "weights": [0.5]}})
+    with pytest.raises(intervals.IntervalError, match="each calibration row's record"):
+        intervals.fit(np.zeros(40), np.ones(40), np.arange(40) % 4, np.zeros(40), "release_year", scale={})
 
 
 def test_committed_ranges_reproduce_their_coverage_on_the_test_rows(predictor, dataset):
@@ -281,6 +354,7 @@ def test_model_card(request, target, dataset):
     manifest = json.loads((MODEL_DIR / "manifest.json").read_text())
     assert card["test_scores"]["network"] == metrics["network"]
     assert card["price_ranges"]["test_rows"] == metrics["intervals"]
+    assert card["price_ranges"]["training_rows_out_of_fold"] == metrics["intervals_out_of_fold"]
     records, _ = data.load(dataset)
     assert card["dataset_sha256"] == metrics["dataset_sha256"] == data.sha256(dataset)
     assert card["rows"]["test_rows"] == len(train.split(len(records))[1])

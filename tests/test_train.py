@@ -46,7 +46,16 @@ def test_training_writes_model_spec_and_metrics(small_model):
     # every training row calibrates the ranges, out of its fold
     assert metrics["split"]["calibration_rows"] == ROWS - TEST_ROWS
     assert set(metrics["intervals"]) == {f"{level:g}" for level in intervals.LEVELS}
+    # the out-of-fold coverage covers every training row; each coverage carries its 95% interval
+    assert set(metrics["intervals_out_of_fold"]) == set(metrics["intervals"])
+    for source, rows in (("intervals", TEST_ROWS), ("intervals_out_of_fold", ROWS - TEST_ROWS)):
+        for level in metrics[source].values():
+            assert level["rows"] == rows
+            for m in [level, *level["groups"].values()]:
+                assert m["coverage_95"][0] <= m["coverage"] <= m["coverage_95"][1]
     table = json.loads((out / "intervals.json").read_text())
+    scale = table["expected_error"]
+    assert len(scale["weights"]) == sum(len(v) for v in scale["values"].values()) + 2
     assert table["members"] == MEMBERS and sum(len(g["residual"]) for g in table["groups"]) == ROWS - TEST_ROWS
     assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
 

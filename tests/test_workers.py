@@ -203,6 +203,25 @@ def test_a_heartbeat_that_is_not_a_time_counts_as_a_sign_of_life_and_only_a_stil
     assert supervisor.alive_since(0, wrote + 6) == (supervisor.beats[0], wrote)  # a time: silent since it wrote
 
 
+def test_a_worker_that_never_beat_is_named_so_in_the_kill_line(caplog):
+    """A slot still at its initial 0 has no write to give an age for: the line says "never
+    written", not an age computed from 0 (the machine's uptime, which reads as a misread)."""
+    supervisor = Supervisor(None, None, SimpleNamespace(workers=1, worker_timeout=5.0), "never")
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        supervisor.beats[0] = 0
+        supervisor.workers[sleeper.pid] = 0
+        supervisor.seen[0] = (0, time.monotonic() - 6)  # silent for longer than worker_timeout
+        caplog.set_level(logging.WARNING)
+        supervisor.check_heartbeats()
+        assert sleeper.wait(5) == -9
+    finally:
+        sleeper.kill()
+    [kill] = [r for r in caplog.records if "has not answered" in r.getMessage()]
+    assert "its value 0 unchanged, never written; killing it" in kill.getMessage()
+    assert kill.fields["heartbeat_age_s"] is None and kill.fields["silent_s"] > 5
+
+
 # The same under real load: both workers serve without a pause for three times
 # worker_timeout, access log on (as the incident had it); neither is killed or replaced.
 LOADED = {**SETTINGS, "worker_timeout": "2s", "access_log": "1"}

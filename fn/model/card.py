@@ -28,8 +28,10 @@ def known_limits(spec: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
         "scale); the price ranges, not the point price, say how sure it is.",
         f"Prices are in {CURRENCY}; one dataset of one market, with no devices newer than "
         f"{years[1]:.0f}.",
-        "The ranges hold on average over devices like the training data (and, on the test rows, within each group "
-        "of the price_ranges table), not for each device; a device unlike them (see the warnings) may fall outside "
+        "The ranges hold on average over devices like the training data, and within each group by os, 4g, 5g, "
+        "release year and price tercile out of fold on the training rows (price_ranges.training_rows_out_of_fold); "
+        "a group of few test rows strays further by chance (each coverage carries its 95% interval, coverage_95). "
+        "They promise nothing for one device; a device unlike the training data (see the warnings) may fall outside "
         "more often.",
         "used_price is a median-type estimate (exp of the predicted log price): on the test rows the mean of the "
         f"predicted prices is {-metrics['network']['mean_price_bias']:.1%} below the mean real price.",
@@ -54,7 +56,9 @@ def card(model: Model) -> dict[str, Any]:
         "test_scores": {"scale": "normalized_used_price (natural log)", "network": metrics["network"],
                         "baselines": metrics["baselines"]},
         "price_ranges": {"method": model.intervals.method, "levels": list(model.intervals.levels),
-                         "test_rows": metrics["intervals"]},
+                         "test_rows": metrics["intervals"],
+                         # the same tally on the training rows, each fold ranged by the others (convert/train.py)
+                         "training_rows_out_of_fold": metrics.get("intervals_out_of_fold")},
         "tflite_vs_keras": manifest.get("parity"),
         "training_range": spec["training_range"],
         "currency": CURRENCY,

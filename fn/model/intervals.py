@@ -40,7 +40,11 @@ import numpy as np
 FILE = "intervals.json"
 LEVELS = (0.8, 0.9)
 DEFAULT_LEVEL = 0.9  # the range an answer carries when the request names no level
-METHOD = "CV+ over the fold members, Mondrian by {group_by} and predicted-price tercile"
+METHOD = ("CV+ over the fold members, Mondrian by {group_by} and predicted-price tercile, errors scaled by "
+          "each device's expected error (os, 4g, 5g, release_year, predicted price)")
+# The fields a device's expected error depends on (Scale): one weight per value of each, and two for
+# the predicted log price p (p and p squared).
+SCALE_FIELDS = ("os", "4g", "5g", "release_year")
 # The groups the coverage is reported for (model/metrics.json, the model card); a group of
 # fewer test rows than MIN_ROWS is not reported (its coverage would be mostly noise).
 REPORTED = ("os", "4g", "5g", "release_year", "price_tercile")
@@ -77,12 +81,18 @@ def _merge(keys: np.ndarray, smallest: int) -> list[list[float]]:
 
 
 def fit(oof: np.ndarray, actual: np.ndarray, fold: np.ndarray, keys: np.ndarray, group_by: str,
-        levels: tuple[float, ...] = LEVELS, default_level: float = DEFAULT_LEVEL) -> dict[str, Any]:
+        levels: tuple[float, ...] = LEVELS, default_level: float = DEFAULT_LEVEL,
+        scale: dict[str, Any] | None = None, records: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The interval table from the training rows' out-of-fold predictions, targets (log prices),
-    folds and group keys (the value of `group_by` of each row)."""
+    folds and group keys (the value of `group_by` of each row); with a `scale` (see Scale), each
+    row's error is divided by its expected error, which needs the rows' `records`."""
     oof, actual = np.asarray(oof, dtype=np.float64), np.asarray(actual, dtype=np.float64)
     fold, keys = np.asarray(fold, dtype=np.int64), np.asarray(keys, dtype=np.float64)
     residual = np.abs(actual - oof)
+    if scale is not None:
+        if records is None or len(records) != len(oof):
+            raise IntervalError("a scaled table needs each calibration row's record")
+        residual = residual / Scale(scale).of(records, oof)
     edges = np.quantile(oof, [1 / 3, 2 / 3])
     tercile = np.searchsorted(edges, oof, side="right")
     groups = []
@@ -105,16 +115,82 @@ def fit(oof: np.ndarray, actual: np.ndarray, fold: np.ndarray, keys: np.ndarray,
         # Terciles of the training rows' out-of-fold predictions: the second Mondrian key, and the
         # price groups the coverage is reported for (see score).
         "price_edges": edges.tolist(),
+        "expected_error": scale,
         "groups": groups,
     }
 
 
-def _cv_plus(near: np.ndarray, residual: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+def _taken(listed: list[Any], value: Any) -> int | None:
+    """The index of the value among a field's listed values a record's value counts as: itself; for
+    a number not listed, the nearest (a year beyond the data counts as the nearest year); for a
+    string not listed, none."""
+    if listed and not isinstance(listed[0], str):
+        value = float(value)
+        return min(range(len(listed)), key=lambda i: abs(listed[i] - value)) if value not in listed else listed.index(value)
+    return listed.index(value) if value in listed else None
+
+
+def design(records: list[dict[str, Any]], predicted: np.ndarray, values: dict[str, list[Any]]) -> np.ndarray:
+    """The expected error's inputs, one row per record: an indicator for each of `values` (per
+    SCALE_FIELDS, the one _taken marks), then p and p squared: what convert/train.py regresses on."""
+    predicted = np.asarray(predicted, dtype=np.float64).reshape(-1)
+    columns = []
+    for field in SCALE_FIELDS:
+        block = np.zeros((len(records), len(values[field])))
+        for row, record in enumerate(records):
+            if (at := _taken(values[field], record[field])) is not None:
+                block[row, at] = 1.0
+        columns.append(block)
+    return np.column_stack([*columns, predicted, predicted ** 2])
+
+
+class Scale:
+    """A device's expected error: exp(intercept + weights . design(record, p)), a Gamma regression
+    (log link) of the training rows' out-of-fold errors (convert/train.py fits it). Dividing each
+    calibration row's error by its own makes the errors alike across kinds of device, so that one
+    cell's quantile fits each kind in it: a rare kind (another os, 5G) that errs more gets a wider
+    range instead of falling outside it more often. None: every device 1."""
+
+    def __init__(self, table: dict[str, Any] | None):
+        self.table = table
+        if table is not None:
+            try:
+                self.values = {f: list(table["values"][f]) for f in SCALE_FIELDS}
+                self.intercept = float(table["intercept"])
+                weights = [float(w) for w in table["weights"]]
+            except (KeyError, TypeError, ValueError) as e:
+                raise IntervalError(f"malformed scale ({type(e).__name__}: {e})") from e
+            if len(weights) != sum(map(len, self.values.values())) + 2:
+                raise IntervalError("malformed scale: one weight per value and two for the price")
+            # each field's weights apart, so that a record's sum picks its own (as design's one-hots do)
+            self.field_weights, at = [], 0
+            for field in SCALE_FIELDS:
+                self.field_weights.append((field, self.values[field], weights[at:at + len(self.values[field])]))
+                at += len(self.values[field])
+            self.price_weights = weights[at:]
+
+    def of(self, records: list[dict[str, Any]], predicted: np.ndarray) -> np.ndarray:
+        """Each record's expected error: the same sum for a record alone as in a batch (one record
+        is the usual request, and costs microseconds this way)."""
+        if self.table is None:
+            return np.ones(len(records))
+        (w_p, w_pp), out = self.price_weights, []
+        for record, p in zip(records, np.asarray(predicted, dtype=np.float64).reshape(-1).tolist(), strict=True):
+            eta = self.intercept + w_p * p + w_pp * p * p
+            for field, listed, weights in self.field_weights:
+                if (at := _taken(listed, record[field])) is not None:
+                    eta += weights[at]
+            out.append(math.exp(eta))
+        return np.asarray(out)
+
+
+def _cv_plus(near: np.ndarray, residual: np.ndarray, rank: int, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) per row of `near` (rows, n: each calibration row's member prediction mu_k(i)(x)):
-    the rank-th (from 0) smallest of mu_k(i)(x) + R_i, and low by symmetry, minus the rank-th
-    smallest of R_i - mu_k(i)(x)."""
-    return (-np.partition(residual - near, rank, axis=1)[:, rank],
-            np.partition(near + residual, rank, axis=1)[:, rank])
+    the rank-th (from 0) smallest of mu_k(i)(x) + s(x) R_i (R_i the scaled error, s(x) the row's
+    expected error), and low by symmetry, minus the rank-th smallest of s(x) R_i - mu_k(i)(x)."""
+    reach = residual[None, :] * scale[:, None]
+    return (-np.partition(reach - near, rank, axis=1)[:, rank],
+            np.partition(near + reach, rank, axis=1)[:, rank])
 
 
 class Intervals:
@@ -128,6 +204,7 @@ class Intervals:
             self.default = float(table["default_level"])
             self.members = int(table["members"])
             self.price_edges = np.asarray(table["price_edges"], dtype=np.float64)
+            self.scale = Scale(table.get("expected_error"))  # a table without one: unscaled errors
             groups = table["groups"]
             self.folds = [np.asarray(g["fold"], dtype=np.int64) for g in groups]
             self.residuals = [np.asarray(g["residual"], dtype=np.float64) for g in groups]
@@ -178,38 +255,60 @@ class Intervals:
             predicted = members.mean(axis=1)
         ranks = self.ranks.get(level) or [_rank(len(r), level) for r in self.residuals]
         cells = self.group_of(records, predicted)
+        scale = self.scale.of(records, predicted)
         if len(cells) == 1:  # one record (the usual request): its cell alone, at a third of the cost
             g = cells[0]
-            return _cv_plus(members[:1].take(self.folds[g], axis=1), self.residuals[g], ranks[g] - 1)
+            return _cv_plus(members[:1].take(self.folds[g], axis=1), self.residuals[g], ranks[g] - 1, scale)
         low, high = np.empty(len(members)), np.empty(len(members))
         at = np.asarray(cells)
         for g in np.unique(at):
             rows = np.flatnonzero(at == g)
-            low[rows], high[rows] = _cv_plus(members[rows].take(self.folds[g], axis=1), self.residuals[g], ranks[g] - 1)
+            low[rows], high[rows] = _cv_plus(members[rows].take(self.folds[g], axis=1), self.residuals[g], ranks[g] - 1,
+                                             scale[rows])
         return low, high
 
-    def score(self, members: np.ndarray, actual: np.ndarray, records: list[dict[str, Any]]) -> dict[str, Any]:
-        """Coverage and mean relative width (in price units, of the predicted price) per level, over
-        all rows and for each reported group of at least MIN_ROWS rows."""
+    def covered(self, members: np.ndarray, actual: np.ndarray, records: list[dict[str, Any]],
+                predicted: np.ndarray | None = None) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+        """Per level, whether each row's range holds its actual log price, and the range's width
+        relative to the predicted price (in price units)."""
         members, actual = np.asarray(members, dtype=np.float64), np.asarray(actual, dtype=np.float64)
-        predicted = members.mean(axis=1)
-        tercile = np.searchsorted(self.price_edges, predicted, side="right")
-        labels = {name: [f"{name}={r[name]:g}" if not isinstance(r[name], str) else f"{name}={r[name]}"
-                         for r in records] for name in REPORTED if name != "price_tercile"}
-        labels["price_tercile"] = [f"price_tercile={('low', 'middle', 'high')[t]}" for t in tercile]
-        out: dict[str, Any] = {}
+        if predicted is None:
+            predicted = members.mean(axis=1)
+        out = {}
         for level in self.levels:
             low, high = self.bounds(members, level, records, predicted)
-            covered = (low <= actual) & (actual <= high)
-            width = (np.exp(high) - np.exp(low)) / np.exp(predicted)
-            by_group = {}
-            for name in REPORTED:
-                names = np.array(labels[name])
-                for label in sorted(set(labels[name])):
-                    at = names == label
-                    if at.sum() >= MIN_ROWS:
-                        by_group[label] = {"rows": int(at.sum()), "coverage": float(np.mean(covered[at])),
-                                           "mean_relative_width": float(np.mean(width[at]))}
-            out[f"{level:g}"] = {"coverage": float(np.mean(covered)), "mean_relative_width": float(np.mean(width)),
-                                 "groups": by_group}
+            out[level] = ((low <= actual) & (actual <= high), (np.exp(high) - np.exp(low)) / np.exp(predicted))
         return out
+
+    def score(self, members: np.ndarray, actual: np.ndarray, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Coverage and mean relative width per level, over all rows and for each reported group
+        of at least MIN_ROWS rows."""
+        predicted = np.asarray(members, dtype=np.float64).mean(axis=1)
+        return tally(self.covered(members, actual, records, predicted), labels(records, predicted, self.price_edges))
+
+
+def labels(records: list[dict[str, Any]], predicted: np.ndarray, price_edges: np.ndarray) -> dict[str, list[str]]:
+    """Each row's label in each REPORTED grouping (its predicted price's tercile by price_edges)."""
+    tercile = np.searchsorted(price_edges, np.asarray(predicted, dtype=np.float64), side="right")
+    out = {name: [f"{name}={r[name]:g}" if not isinstance(r[name], str) else f"{name}={r[name]}" for r in records]
+           for name in REPORTED if name != "price_tercile"}
+    out["price_tercile"] = [f"price_tercile={('low', 'middle', 'high')[t]}" for t in tercile]
+    return out
+
+
+def tally(covered: dict[float, tuple[np.ndarray, np.ndarray]], labelled: dict[str, list[str]]) -> dict[str, Any]:
+    """Per level (from covered), the coverage and mean relative width over all rows and for each
+    labelled group of at least MIN_ROWS rows."""
+    out: dict[str, Any] = {}
+    for level, (hit, width) in covered.items():
+        by_group = {}
+        for name in REPORTED:
+            names = np.array(labelled[name])
+            for label in sorted(set(labelled[name])):
+                at = names == label
+                if at.sum() >= MIN_ROWS:
+                    by_group[label] = {"rows": int(at.sum()), "coverage": float(np.mean(hit[at])),
+                                       "mean_relative_width": float(np.mean(width[at]))}
+        out[f"{level:g}"] = {"rows": int(len(hit)), "coverage": float(np.mean(hit)),
+                             "mean_relative_width": float(np.mean(width)), "groups": by_group}
+    return out

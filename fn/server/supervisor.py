@@ -157,13 +157,16 @@ class Supervisor:
             value, since = self.alive_since(slot, now)
             silent = now - since
             if silent > self.config.worker_timeout:
-                age = now - value / 1e9
+                # 0 is the slot's initial value: the worker never beat (it hung before its first
+                # turn), so there is no write to give an age for.
+                age = now - value / 1e9 if value else None
+                read = f"written {age:.1f} s ago" if age is not None else "never written"
                 logs.log.warning(f"worker {pid} (slot {slot}) has not answered for {silent:.1f} s "
                                  f"(worker_timeout {self.config.worker_timeout:g} s): heartbeat check, its value "
-                                 f"{value} unchanged, written {age:.1f} s ago; killing it",
+                                 f"{value} unchanged, {read}; killing it",
                                  extra={"fields": {"check": "heartbeat", "pid": pid, "slot": slot,
                                                    "silent_s": round(silent, 3), "heartbeat": value,
-                                                   "heartbeat_age_s": round(age, 3)}})
+                                                   "heartbeat_age_s": round(age, 3) if age is not None else None}})
                 _signal(pid, signal.SIGKILL)
                 self.seen[slot] = (value, now)  # not again before it is reaped
 
