@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from convert import baselines, data
+from fn.model import expected_error as expected
 from fn.model import intervals
 from fn.record import encoding
 
@@ -212,20 +213,22 @@ def ranges_table(oof: np.ndarray, actual: np.ndarray, fold: np.ndarray, records:
 
 
 def expected_error(oof: np.ndarray, error: np.ndarray, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The Scale table: a Gamma regression with a log link (scikit-learn) of the out-of-fold errors
-    on intervals.design, over the values the rows have. Chosen, with the Mondrian cells, by the
-    training rows' out-of-fold coverage by group (docs/model.md): without it another os covered 81%
-    of its prices at 90% and 5G devices 85%."""
+    """The expected-error table (fn/model/expected_error.py): a Gamma regression with a log link
+    (scikit-learn) of the out-of-fold errors on its design, over the values and predicted prices
+    the rows have. Chosen, with the Mondrian cells and SCALE_ALPHA, by the training rows'
+    out-of-fold coverage by group (docs/model.md): without it, another os and 5G phones fell
+    several points short of their level."""
     from sklearn.linear_model import GammaRegressor
 
-    values = {f: sorted({r[f] for r in records}) for f in intervals.SCALE_FIELDS}
-    x = intervals.design(records, oof, values)
+    values = {f: sorted({r[f] for r in records}) for f in expected.FIELDS}
+    prices = (float(np.min(oof)), float(np.max(oof)))
+    x = expected.design(records, oof, values, prices)
     # standardised for the solver, the weights then mapped back to the raw inputs
     mean, sd = x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
     model = GammaRegressor(alpha=SCALE_ALPHA, max_iter=1000).fit((x - mean) / sd, np.maximum(error, 1e-6))
     weights = model.coef_ / sd
     return {"values": {f: [v if isinstance(v, str) else float(v) for v in vs] for f, vs in values.items()},
-            "intercept": float(model.intercept_ - weights @ mean), "weights": weights.tolist()}
+            "prices": list(prices), "intercept": float(model.intercept_ - weights @ mean), "weights": weights.tolist()}
 
 
 def calibrate(every: np.ndarray, y: np.ndarray, fold: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray,

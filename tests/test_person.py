@@ -18,7 +18,7 @@ import requests
 from convert import data, train
 from fn.api import csvio, dataplane
 from fn.api.dataplane import Options
-from fn.model import intervals
+from fn.model import expected_error, intervals
 from fn.model.explain import Explainer
 from fn.model.tflite import MODEL_DIR
 from fn.record import advice, features
@@ -68,7 +68,7 @@ def test_cv_plus_ranges_cover_as_promised_in_each_group_on_fresh_rows():
 
 
 def test_a_rare_kind_that_errs_more_gets_a_wider_range_and_keeps_its_level():
-    """The expected-error scale (train.expected_error, intervals.Scale): one device in ten runs
+    """The expected-error scale (train.expected_error, expected_error.Scale): one device in ten runs
     another os and errs three times as much; without the scale its range holds its price well
     below the level, with it within a few points, and Android's too."""
     rng = np.random.default_rng(1)
@@ -104,11 +104,24 @@ def test_the_served_expected_error_is_the_regression_it_was_fitted_as(predictor,
     predicted = predictor.predict_members(predictor.encoder.encode(clean)[0]).mean(axis=1)
     scale = predictor.intervals.scale
     weights = np.concatenate([w for _, _, w in scale.field_weights] + [scale.price_weights])
-    fitted = np.exp(scale.intercept + intervals.design(clean, predicted, scale.values) @ weights)
+    fitted = np.exp(scale.intercept + expected_error.design(clean, predicted, scale.values, scale.prices) @ weights)
     assert np.allclose(scale.of(clean, predicted), fitted, rtol=1e-12)
     assert scale.of(clean[:1], predicted[:1])[0] == scale.of(clean, predicted)[0]  # alone as in a batch
     late = [clean[0] | {"release_year": max(scale.values["release_year"])}]
     assert scale.of(clean[:1], predicted[:1]) == pytest.approx(scale.of(late, predicted[:1]))  # the nearest year
+    # beyond the training rows' predicted prices the edge's error holds (the square would explode)
+    assert scale.of(clean[:1], [40.0]) == scale.of(clean[:1], [scale.prices[1]])
+    assert scale.of(clean[:1], [-5.0]) == scale.of(clean[:1], [scale.prices[0]])
+
+
+def test_a_device_far_beyond_the_training_prices_gets_a_finite_range(plane):
+    """Found by schemathesis: a new price of e^10 on a 93 cm screen predicted a log price the
+    training rows never reached, and the expected error's square made the range infinite (a 500)."""
+    far = EXAMPLE | {"normalized_new_price": 10.25, "screen_size": 93.2, "rear_camera_mp": 448.6}
+    answer = plane.predictions([far], False)[0]
+    span = answer["used_price_range"]
+    assert math.isfinite(span["high"]) and span["low"] < answer["used_price"] < span["high"]
+    json.dumps(answer, allow_nan=False)
 
 
 def test_committed_ranges_reproduce_their_out_of_fold_coverage_on_the_training_rows(predictor, dataset):
@@ -166,8 +179,8 @@ def test_malformed_interval_table_is_refused():
     with pytest.raises(intervals.IntervalError, match="default level"):  # a model trained without the default
         intervals.Intervals(good | {"default_level": 0.95})
     with pytest.raises(intervals.IntervalError, match="one weight per value"):
-        intervals.Intervals(good | {"expected_error": {"values": dict.fromkeys(intervals.SCALE_FIELDS, [1.0]),
-                                                       "intercept": 0.0, "weights": [0.5]}})
+        intervals.Intervals(good | {"expected_error": {"values": dict.fromkeys(expected_error.FIELDS, [1.0]),
+                                                       "prices": [1.0, 2.0], "intercept": 0.0, "weights": [0.5]}})
     with pytest.raises(intervals.IntervalError, match="each calibration row's record"):
         intervals.fit(np.zeros(40), np.ones(40), np.arange(40) % 4, np.zeros(40), "release_year", scale={})
 

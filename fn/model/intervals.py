@@ -37,14 +37,13 @@ from typing import Any
 
 import numpy as np
 
+from fn.model.expected_error import Scale
+
 FILE = "intervals.json"
 LEVELS = (0.8, 0.9)
 DEFAULT_LEVEL = 0.9  # the range an answer carries when the request names no level
 METHOD = ("CV+ over the fold members, Mondrian by {group_by} and predicted-price tercile, errors scaled by "
           "each device's expected error (os, 4g, 5g, release_year, predicted price)")
-# The fields a device's expected error depends on (Scale): one weight per value of each, and two for
-# the predicted log price p (p and p squared).
-SCALE_FIELDS = ("os", "4g", "5g", "release_year")
 # The groups the coverage is reported for (model/metrics.json, the model card); a group of
 # fewer test rows than MIN_ROWS is not reported (its coverage would be mostly noise).
 REPORTED = ("os", "4g", "5g", "release_year", "price_tercile")
@@ -118,70 +117,6 @@ def fit(oof: np.ndarray, actual: np.ndarray, fold: np.ndarray, keys: np.ndarray,
         "expected_error": scale,
         "groups": groups,
     }
-
-
-def _taken(listed: list[Any], value: Any) -> int | None:
-    """The index of the value among a field's listed values a record's value counts as: itself; for
-    a number not listed, the nearest (a year beyond the data counts as the nearest year); for a
-    string not listed, none."""
-    if listed and not isinstance(listed[0], str):
-        value = float(value)
-        return min(range(len(listed)), key=lambda i: abs(listed[i] - value)) if value not in listed else listed.index(value)
-    return listed.index(value) if value in listed else None
-
-
-def design(records: list[dict[str, Any]], predicted: np.ndarray, values: dict[str, list[Any]]) -> np.ndarray:
-    """The expected error's inputs, one row per record: an indicator for each of `values` (per
-    SCALE_FIELDS, the one _taken marks), then p and p squared: what convert/train.py regresses on."""
-    predicted = np.asarray(predicted, dtype=np.float64).reshape(-1)
-    columns = []
-    for field in SCALE_FIELDS:
-        block = np.zeros((len(records), len(values[field])))
-        for row, record in enumerate(records):
-            if (at := _taken(values[field], record[field])) is not None:
-                block[row, at] = 1.0
-        columns.append(block)
-    return np.column_stack([*columns, predicted, predicted ** 2])
-
-
-class Scale:
-    """A device's expected error: exp(intercept + weights . design(record, p)), a Gamma regression
-    (log link) of the training rows' out-of-fold errors (convert/train.py fits it). Dividing each
-    calibration row's error by its own makes the errors alike across kinds of device, so that one
-    cell's quantile fits each kind in it: a rare kind (another os, 5G) that errs more gets a wider
-    range instead of falling outside it more often. None: every device 1."""
-
-    def __init__(self, table: dict[str, Any] | None):
-        self.table = table
-        if table is not None:
-            try:
-                self.values = {f: list(table["values"][f]) for f in SCALE_FIELDS}
-                self.intercept = float(table["intercept"])
-                weights = [float(w) for w in table["weights"]]
-            except (KeyError, TypeError, ValueError) as e:
-                raise IntervalError(f"malformed scale ({type(e).__name__}: {e})") from e
-            if len(weights) != sum(map(len, self.values.values())) + 2:
-                raise IntervalError("malformed scale: one weight per value and two for the price")
-            # each field's weights apart, so that a record's sum picks its own (as design's one-hots do)
-            self.field_weights, at = [], 0
-            for field in SCALE_FIELDS:
-                self.field_weights.append((field, self.values[field], weights[at:at + len(self.values[field])]))
-                at += len(self.values[field])
-            self.price_weights = weights[at:]
-
-    def of(self, records: list[dict[str, Any]], predicted: np.ndarray) -> np.ndarray:
-        """Each record's expected error: the same sum for a record alone as in a batch (one record
-        is the usual request, and costs microseconds this way)."""
-        if self.table is None:
-            return np.ones(len(records))
-        (w_p, w_pp), out = self.price_weights, []
-        for record, p in zip(records, np.asarray(predicted, dtype=np.float64).reshape(-1).tolist(), strict=True):
-            eta = self.intercept + w_p * p + w_pp * p * p
-            for field, listed, weights in self.field_weights:
-                if (at := _taken(listed, record[field])) is not None:
-                    eta += weights[at]
-            out.append(math.exp(eta))
-        return np.asarray(out)
 
 
 def _cv_plus(near: np.ndarray, residual: np.ndarray, rank: int, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
