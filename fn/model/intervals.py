@@ -22,6 +22,11 @@ for each year and each price band, not only on average (chosen by the out-of-fol
 training rows: either key alone left the other key's groups off their level). Neighbouring values
 with fewer than MIN_GROUP rows share a group, a cell of fewer than MIN_CELL rows joins its
 neighbour tercile, and a value outside every group takes the nearest one.
+
+Scaled: with an expected-error table (fn/model/expected_error.py), R_i is row i's error divided
+by its own expected error s(x_i), and a device's range reaches mu_k(i)(x) +- s(x) R_i, so that a
+kind of device that errs more (another os, 5G) gets a wider range within its cell rather than one
+that misses more often (chosen the same way: without it, those kinds fell short of their level).
 numpy only: this module ships in the function image.
 
 The promise is marginal within a group: over devices like the ones the model learnt from, a
