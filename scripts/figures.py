@@ -75,36 +75,32 @@ def scores() -> str:
 def _ranges(metrics: dict[str, Any]) -> list[str]:
     """The price ranges' coverage: on the test rows with each figure's 95% interval, and out of
     fold on the training rows (the figure that chose the method; groups 4 times the size)."""
-    test, oof = metrics["intervals"], metrics.get("intervals_out_of_fold") or {}
+    test, oof = metrics["intervals"], metrics["intervals_out_of_fold"]
     levels = list(test)
     top = levels[-1]
 
     def cover(m: dict[str, Any] | None, ci: bool = False) -> str:
         if m is None:
             return "–"
-        low, high = m.get("coverage_95", (None, None))
-        return f"{m['coverage']:.1%}" + (f" ({low:.0%}–{high:.0%})" if ci and low is not None else "")
+        low, high = m["coverage_95"]
+        return f"{m['coverage']:.1%}" + (f" ({low:.0%}–{high:.0%})" if ci else "")
 
     lines = [f"Price ranges (`model/intervals.json`, {metrics['intervals_method']}). On the {test[top]['rows']} test "
              "rows: " + "; ".join(f"the {float(v):.0%} range covers {cover(test[v], True)} of the real prices, mean "
                                  f"width {test[v]['mean_relative_width']:.0%} of the predicted price" for v in levels)
-             + "."]
-    if oof:
-        lines[0] += (f" Out of fold on the {oof[top]['rows']:,} training rows (each fold ranged by a table fitted on "
-                     "the others, no test row): " + "; ".join(f"{float(v):.0%}: {cover(oof[v])}" for v in levels) + ".")
-    groups = list(dict.fromkeys([*test[top]["groups"], *(oof[top]["groups"] if oof else [])]))
-    lines += ["", f"By group (each with at least 50 rows; in brackets the 95% interval of the {float(top):.0%} test "
-              "coverage: how far a group of that many rows may stray by chance):", "",
-              "| group | test rows | " + " | ".join(f"{float(v):.0%} test" for v in levels) + f" | {float(top):.0%} width"
-              + (" | training rows | " + " | ".join(f"{float(v):.0%} out of fold" for v in levels) if oof else "") + " |",
-              "|---|---|" + "---|" * (len(levels) + 1) + ("---|" * (len(levels) + 1) if oof else "")]
-    for group in groups:
+             + f". Out of fold on the {oof[top]['rows']:,} training rows (each fold ranged by a table fitted on the "
+             "others, no test row): " + "; ".join(f"{float(v):.0%}: {cover(oof[v])}" for v in levels) + ".",
+             "", f"By group (each with at least 50 rows; in brackets the 95% interval of the {float(top):.0%} test "
+             "coverage: how far a group of that many rows may stray by chance):", "",
+             "| group | test rows | " + " | ".join(f"{float(v):.0%} test" for v in levels) + f" | {float(top):.0%} width"
+             " | training rows | " + " | ".join(f"{float(v):.0%} out of fold" for v in levels) + " |",
+             "|---|---|" + "---|" * (2 * len(levels) + 2)]
+    for group in dict.fromkeys([*test[top]["groups"], *oof[top]["groups"]]):
         t = {v: test[v]["groups"].get(group) for v in levels}
+        o = {v: oof[v]["groups"].get(group) for v in levels}
         row = [group, str(t[top]["rows"]) if t[top] else "–", *(cover(t[v], v == top) for v in levels),
-               f"{t[top]['mean_relative_width']:.0%}" if t[top] else "–"]
-        if oof:
-            o = {v: oof[v]["groups"].get(group) for v in levels}
-            row += [f"{o[top]['rows']:,}" if o[top] else "–", *(cover(o[v]) for v in levels)]
+               f"{t[top]['mean_relative_width']:.0%}" if t[top] else "–",
+               f"{o[top]['rows']:,}" if o[top] else "–", *(cover(o[v]) for v in levels)]
         lines.append("| " + " | ".join(row) + " |")
     return lines
 

@@ -58,7 +58,7 @@ def card(model: Model) -> dict[str, Any]:
         "price_ranges": {"method": model.intervals.method, "levels": list(model.intervals.levels),
                          "test_rows": metrics["intervals"],
                          # the same tally on the training rows, each fold ranged by the others (convert/train.py)
-                         "training_rows_out_of_fold": metrics.get("intervals_out_of_fold")},
+                         "training_rows_out_of_fold": metrics["intervals_out_of_fold"]},
         "tflite_vs_keras": manifest.get("parity"),
         "training_range": spec["training_range"],
         "currency": CURRENCY,
