@@ -24,27 +24,30 @@ class ScaleError(ValueError):
     """The expected-error table is malformed."""
 
 
-def _taken(listed: list[Any], value: Any) -> int | None:
-    """The index of the value among a field's listed values a record's value counts as: itself; for
-    a number not listed, the nearest (a year beyond the data counts as the nearest year); for a
-    string not listed, none."""
+def counted_as(listed: list[Any], value: Any) -> int | None:
+    """The index of the listed value a record's value counts as: its own; for a number not listed,
+    the nearest (a year beyond the data counts as the nearest year, the first of two as near); for
+    a string not listed, none. The one rule for the expected error's fields and the Mondrian key
+    (fn/model/intervals.py)."""
     if listed and not isinstance(listed[0], str):
         value = float(value)
-        return min(range(len(listed)), key=lambda i: abs(listed[i] - value)) if value not in listed else listed.index(value)
+        if value in listed:
+            return listed.index(value)
+        return min(range(len(listed)), key=lambda i: abs(listed[i] - value))
     return listed.index(value) if value in listed else None
 
 
 def design(records: list[dict[str, Any]], predicted: np.ndarray, values: dict[str, list[Any]],
            prices: tuple[float, float]) -> np.ndarray:
     """The regression's inputs, one row per record: an indicator for each of `values` (per FIELDS,
-    the one _taken marks), then p and p squared with p held within `prices`: what
+    the one counted_as marks), then p and p squared with p held within `prices`: what
     convert/train.py regresses on."""
     p = np.clip(np.asarray(predicted, dtype=np.float64).reshape(-1), *prices)
     columns = []
     for field in FIELDS:
         block = np.zeros((len(records), len(values[field])))
         for row, record in enumerate(records):
-            if (at := _taken(values[field], record[field])) is not None:
+            if (at := counted_as(values[field], record[field])) is not None:
                 block[row, at] = 1.0
         columns.append(block)
     return np.column_stack([*columns, p, p ** 2])
@@ -84,7 +87,7 @@ class Scale:
             p = min(max(p, low), high)
             eta = self.intercept + w_p * p + w_pp * p * p
             for field, listed, weights in self.field_weights:
-                if (at := _taken(listed, record[field])) is not None:
+                if (at := counted_as(listed, record[field])) is not None:
                     eta += weights[at]
             out.append(math.exp(eta))
         return np.asarray(out)

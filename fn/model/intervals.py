@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from fn.model.expected_error import Scale
+from fn.model.expected_error import Scale, counted_as
 
 FILE = "intervals.json"
 LEVELS = (0.8, 0.9)
@@ -170,19 +170,16 @@ class Intervals:
                 raise IntervalError("malformed interval table: a value with no cell")
             row[:] = row[have[np.abs(np.arange(BINS)[:, None] - have[None, :]).argmin(axis=1)]]
         # Precomputed once, because every answer pays for them (a single record's range costs
-        # about as much as its TFLite call): each cell's CV+ rank per level, each key's row of cells.
+        # about as much as its TFLite call): each cell's CV+ rank per level, the keys as a list.
         self.ranks = {level: [_rank(len(r), level) for r in self.residuals] for level in self.levels}
-        self.key_index = {float(v): i for i, v in enumerate(self.keys)}
+        self.key_values = self.keys.tolist()
         self.edges = self.price_edges.tolist()
 
     def group_of(self, records: list[dict[str, Any]], predicted: np.ndarray) -> list[int]:
         """Each record's cell: its own value's (else the nearest value's) at its predicted price's tercile."""
         cells = []
         for record, price in zip(records, np.asarray(predicted, dtype=np.float64).tolist(), strict=True):
-            value = float(record[self.group_by])
-            at = self.key_index.get(value)
-            if at is None:  # a value no calibration row has: the nearest one's cells
-                at = int(np.abs(self.keys - value).argmin())
+            at = counted_as(self.key_values, record[self.group_by])  # a value no row has: the nearest's
             cells.append(int(self.cell[at, bisect.bisect_right(self.edges, price)]))
         return cells
 
