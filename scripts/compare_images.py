@@ -13,7 +13,6 @@ default, as shipped.
 
 from __future__ import annotations
 
-import statistics
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ if __package__ in (None, ""):  # run as a file: import the project from the repo
 
 from scripts import cli, launch  # noqa: E402
 from scripts.loadtest import run_wrk  # noqa: E402
+from scripts.stats import median_of  # noqa: E402
 
 METRICS = ("throughput_rps", "p50_ms", "p99_ms")
 
@@ -33,19 +33,19 @@ def compare(images: list[str], connections: int, duration: float, rounds: int, a
     started: dict[str, str] = {}
     urls: dict[str, str] = {}
     try:
-        for i, image in enumerate(images):
-            name, urls[image] = launch.docker_run(image, f"device-price-compare-{i}", {"access_log": access_log})
-            started[image] = name
-            launch.wait_for_prediction(urls[image] + "/", 60)
-            run_wrk(urls[image] + "/", connections, 2)  # warm-up, not counted
+        for image in images:
+            name, base = launch.docker_run(image, launch.own_name("device-price-compare"), {"access_log": access_log})
+            started[image], urls[image] = name, base + launch.image_target(image).predict_path
+            launch.wait_for_prediction(urls[image], 60)
+            run_wrk(urls[image], connections, 2)  # warm-up, not counted
         runs: dict[str, list[dict[str, Any]]] = {image: [] for image in images}
         for _ in cli.progress(range(rounds), "rounds"):
             for image in images:
-                runs[image].append(run_wrk(urls[image] + "/", connections, duration))
+                runs[image].append(run_wrk(urls[image], connections, duration))
     finally:
         for name in started.values():
             launch.stop_container(name)
-    median = {image: {m: statistics.median(r[m] for r in rs) for m in METRICS} for image, rs in runs.items()}
+    median = {image: median_of(rs) for image, rs in runs.items()}
     before, after = images
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "connections": connections,
             "duration_s": duration, "rounds": rounds, "access_log": access_log, "median": median,
