@@ -22,6 +22,8 @@ from scripts.fleet.cost import Result
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOCS = ROOT / "docs"
+SIMULATION = DOCS / "bench" / "simulation.json"
+DYNAMICS = DOCS / "bench" / "dynamics.json"
 RATES = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
 GAPS = (10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)  # seconds between requests, on average
 STEPS = (100.0, 1000.0)  # req/s of the start-up scenario's step
@@ -599,7 +601,7 @@ def document(results: dict[str, list[dict]], validation: dict[str, Any], replica
 
 
 def write(data: dict[str, Any]) -> list[Path]:
-    out = [DOCS / "bench" / "simulation.json", DOCS / "scaling.md"]
+    out = [SIMULATION, DOCS / "scaling.md"]
     out[0].write_text(json.dumps(data, indent=1, default=float) + "\n")
     out[1].write_text(markdown(data))
     return out + [DOCS / name for name in charts(data["results"])]
@@ -607,21 +609,26 @@ def write(data: dict[str, Any]) -> list[Path]:
 
 def load() -> dict[str, Any]:
     """What the last `make simulate` wrote (docs/bench/simulation.json)."""
-    return json.loads((DOCS / "bench" / "simulation.json").read_text())
+    return json.loads(SIMULATION.read_text())
+
+
+def with_dynamics(validation: dict[str, Any]) -> dict[str, Any]:
+    """`validation` (changed in place) with the dynamics check of docs/bench/dynamics.json, when it
+    exists: written apart, by python -m scripts.fleet.dynamics on the shared stack."""
+    if DYNAMICS.exists():
+        validation["dynamics"] = json.loads(DYNAMICS.read_text())
+    return validation
 
 
 def render() -> list[Path]:
-    """docs/scaling.md and the charts again from docs/bench/simulation.json."""
+    """docs/scaling.md and the charts again from docs/bench/simulation.json (itself rewritten with
+    the dynamics check and the figures' current sources); the paths of those."""
     data = load()
-    dynamics = DOCS / "bench" / "dynamics.json"  # written apart, by python -m scripts.fleet.dynamics
-    if dynamics.exists():
-        data["validation"]["dynamics"] = json.loads(dynamics.read_text())
+    with_dynamics(data["validation"])
     for name, fig in cost.FIGURES.items():  # a source's wording or date, never a value the run did not use
         if data["figures"].get(name, {}).get("value") == fig.value:
             data["figures"][name] = vars(fig)
-    (DOCS / "bench" / "simulation.json").write_text(json.dumps(data, indent=1, default=float) + "\n")
-    (DOCS / "scaling.md").write_text(markdown(data))
-    return [DOCS / "scaling.md"] + [DOCS / name for name in charts(data["results"])]
+    return write(data)[1:]
 
 
 def _spread(row: dict, key: str) -> str:
