@@ -51,7 +51,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     kept = report.load() if report.SIMULATION.exists() else {}
     validation = dict(kept.get("validation", {}))
-    validation.pop("aggregate", None)  # no row comes from the aggregate model any more
     validation.setdefault("date", kept.get("date", ""))
     report.with_dynamics(validation)
     if args.only_validate:

@@ -423,7 +423,7 @@ def markdown(data: dict[str, Any]) -> str:
 def validation_lines(validation: dict[str, Any]) -> list[str]:
     lines = ["", "## Checked against reality", ""]
     one = validation.get("one_replica")
-    if one and "quantiles" in one[0]:
+    if one:
         n = len(one[0]["runs"])
         lines += ["One replica of the function container (host network, one core), open-loop Poisson load "
                   f"(`scripts/openloop.py`), {n} runs of {one[0]['duration_s']:g} s at each load, "
@@ -447,23 +447,6 @@ def validation_lines(validation: dict[str, Any]) -> list[str]:
                   f"as {widest:.1f}x (highest run over lowest) on this shared 2-core machine, so a model wrong by less "
                   "than its band at a quantile cannot be told from right there; the simulated bands are the spread "
                   f"a run of that length has by chance alone. Measured on {validation.get('date', '')[:10]}."]
-    elif one:
-        lines += ["One replica of the function container (host network, one core), open-loop Poisson load "
-                  f"(`scripts/openloop.py`; medians of {len(one[0].get('runs', [1]))} interleaved runs) against the "
-                  "request-level simulation of that replica at the same rate, its capacity "
-                  f"({one[0]['capacity_rps']:,.0f} req/s) and unloaded latency measured in the same run "
-                  "(goal: within 25%):", "",
-                  "| load | rate (req/s) | measured p50 (runs) | simulated p50 | measured p99 (runs) | simulated p99 "
-                  "| within 25% |", "|---|---|---|---|---|---|---|"]
-        for row in one:
-            m, s = row["measured"], row["simulated"]
-            lines.append(f"| {row['load']:.0%} | {row['rate']:,.0f} | {m['p50_ms']:.2f} ms ({_spread(row, 'p50_ms')}) | "
-                         f"{s['p50_ms']:.2f} ms | {m['p99_ms']:.2f} ms ({_spread(row, 'p99_ms')}) | {s['p99_ms']:.2f} ms | "
-                         f"p50 {'yes' if row['p50_ok'] else 'NO'}, p99 {'yes' if row['p99_ok'] else 'NO'} |")
-        lines += ["", "Beside each median, the range of the runs: on this machine (a VM on a shared host) one "
-                  "load's latency can move between runs minutes apart by more than the 25% asked of the model. "
-                  f"Measured on {validation.get('date', 'an earlier run')[:10]}; `python -m scripts.simulate "
-                  "--only-validate` measures again."]
     zero = validation.get("scale_from_zero")
     if zero:
         lines += ["", f"Scale from zero: `docker run` to first prediction, {2 * len(zero['measured_s'])} runs "
@@ -629,8 +612,3 @@ def render() -> list[Path]:
         if data["figures"].get(name, {}).get("value") == fig.value:
             data["figures"][name] = vars(fig)
     return write(data)[1:]
-
-
-def _spread(row: dict, key: str) -> str:
-    values = [run[key] for run in row.get("runs", [])]
-    return f"{min(values):.2f}–{max(values):.2f}" if values else "one run"
