@@ -130,6 +130,7 @@ def _job(spec: tuple, replicas: dict[str, inputs.Replica], reuse: float) -> dict
 def run_grid(replicas: dict[str, inputs.Replica], progress: Callable, reuse: float = 0.0,
              workers: int = 1) -> dict[str, list[dict]]:
     jobs: list[tuple[str, tuple]] = []
+    year_peak = _peak(traffic.diurnal(YEAR_RATE), traffic.DAY)
     for image in IMAGE_LABEL:
         for name in policies.POLICIES:
             kind = inputs.IMAGES[image]["server" if policies.POLICIES[name].kind == "server" else "function"]
@@ -145,8 +146,7 @@ def run_grid(replicas: dict[str, inputs.Replica], progress: Callable, reuse: flo
             if name in SCALE_TO_ZERO:
                 for gap in GAPS:
                     jobs.append(("gaps", ("steady", "steady", 1 / gap, name, kind, 300 * gap, 1 / gap, 1.0)))
-            jobs.append(("year", ("steady", "diurnal", YEAR_RATE, name, kind, traffic.DAY, YEAR_RATE * 1.8,
-                                  float(DAYS))))
+            jobs.append(("year", ("steady", "diurnal", YEAR_RATE, name, kind, traffic.DAY, year_peak, float(DAYS))))
     results: dict[str, list[dict]] = {"rates": [], "shapes": [], "startup": [], "gaps": [], "year": []}
     if workers <= 1:
         for group, spec in progress(jobs, "simulations"):
