@@ -498,9 +498,12 @@ def inputs_lines(data: dict[str, Any]) -> list[str]:
               "| figure | value | what | source | read |", "|---|---|---|---|---|"]
     for name, fig in data.get("figures", {}).items():
         lines.append(f"| {name} | {fig['value']:g} {fig['unit']} | {fig['what']} | {fig['source']} | {fig['read']} |")
-    lines += ["", "Task sizes: a replica of the slim image (1 vCPU, 64 MiB + 256 MB) is a "
-              f"{cost.fargate_task(1.0, 64 / 1024)[0]:g} vCPU / {cost.fargate_task(1.0, 64 / 1024)[1]:g} GB Fargate "
-              f"task at {_money(cost.fargate_hour(1.0, 64 / 1024))}/hour, as a TensorFlow one (296 MiB); Knative's "
+    slim = (policies.CPU_REQUEST, policies.MEMORY_REQUEST_MB / 1024)  # the deploy files' requests
+    task_cpu, task_gb = cost.fargate_task(*slim)
+    lines += ["", f"Task sizes: a replica of the slim image ({policies.CPU_REQUEST:g} vCPU, "
+              f"{policies.MEMORY_REQUEST_MB:g} MiB + {cost.f('fargate_pod_overhead_mb'):g} MB) is a {task_cpu:g} vCPU / "
+              f"{task_gb:g} GB Fargate task at {_money(cost.fargate_hour(*slim))}/hour, as a TensorFlow one "
+              f"({data['inputs']['tf']['memory_gb'] * 1024:.0f} MiB); Knative's "
               f"pods as one {cost.fargate_task(cost.f('knative_cpu'), cost.f('knative_gb'))[0]:g} vCPU task, "
               f"OpenFaaS's as one {cost.fargate_task(cost.f('openfaas_cpu'), cost.f('openfaas_gb'))[0]:g} vCPU task "
               "(an underestimate: each pod is rounded on its own).", "",
