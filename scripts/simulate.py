@@ -12,7 +12,6 @@ Writes docs/bench/simulation.json, docs/scaling.md and docs/scaling-*.png.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -50,13 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, KeyError) as e:
         print(f"simulate: {e}", file=sys.stderr)
         return 1
-    kept = report.load() if (report.DOCS / "bench" / "simulation.json").exists() else {}
+    kept = report.load() if report.SIMULATION.exists() else {}
     validation = dict(kept.get("validation", {}))
-    validation.pop("aggregate", None)  # no row comes from the aggregate model any more
     validation.setdefault("date", kept.get("date", ""))
-    dynamics = report.DOCS / "bench" / "dynamics.json"  # python -m scripts.fleet.dynamics, on the shared stack
-    if dynamics.exists():
-        validation["dynamics"] = json.loads(dynamics.read_text())
+    report.with_dynamics(validation)
     if args.only_validate:
         results = kept["results"]
     else:

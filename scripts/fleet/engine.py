@@ -142,7 +142,7 @@ class Fleet:
         heappush, heapreplace = heapq.heappush, heapq.heapreplace
         arrivals_list = arrivals.tolist()
         if arrivals_list:
-            self.requests += sum(1 for a in arrivals_list if a >= warmup)
+            self.requests += len(arrivals_list) - int(np.searchsorted(arrivals, warmup))  # sorted: those >= warmup
             self.last_arrival = arrivals_list[-1]
         answered, response_sum, busy, cold_waits, billed_ms = 0, 0.0, 0.0, 0, 0
         for a, s, u in zip(arrivals_list, service, unloaded, strict=True):
@@ -206,13 +206,17 @@ class Fleet:
 
     # -- the autoscaler ------------------------------------------------------------------
 
+    def ready(self, now: float) -> int:
+        """Replicas held that are ready (started) at `now`."""
+        return sum(1 for _, r, _ in self.running.values() if r <= now)
+
     def observe(self, now: float) -> Observed:
         span = self.policy.params.get("window", self.policy.tick)
         while self.window and self.window[0][0] <= now - span:
             self.window.popleft()
         length = min(span, now) or 1.0
         answered = sum(w[1] for w in self.window)
-        ready = sum(1 for _, r, _ in self.running.values() if r <= now)
+        ready = self.ready(now)
         cores = max(ready, 1) * self.replica.vcpu
         return Observed(now=now, rate=answered / length, concurrency=sum(w[2] for w in self.window) / length,
                         utilization=min(1.0, sum(w[3] for w in self.window) / (length * cores)), ready=ready,
@@ -239,7 +243,7 @@ class Fleet:
             if now >= self.warmup:
                 self.peak = max(self.peak, len(self.running))
             if self.timeline is not None:
-                self.timeline.append((now, len(self.running), sum(1 for _, r, _ in self.running.values() if r <= now)))
+                self.timeline.append((now, len(self.running), self.ready(now)))
             last = now
 
     def run(self, horizon: float, model: str = "request-level") -> Result:

@@ -22,6 +22,8 @@ from scripts.fleet.cost import Result
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOCS = ROOT / "docs"
+SIMULATION = DOCS / "bench" / "simulation.json"
+DYNAMICS = DOCS / "bench" / "dynamics.json"
 RATES = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
 GAPS = (10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)  # seconds between requests, on average
 STEPS = (100.0, 1000.0)  # req/s of the start-up scenario's step
@@ -107,8 +109,8 @@ def startup(rate: float, policy: policies.Policy, replica: inputs.Replica, image
     fleet = engine.Fleet(step, policy, replica, 1, image_on_nodes=image_on_nodes, platform_init=platform_init(policy),
                          timeline=True, keep=True, **hop(policy))
     row = _row(fleet.run(idle + span), policy, reuse)
-    first = min(((a + r) for a, r in fleet.kept), default=math.nan)
-    row.update(first_answer_s=first - idle if fleet.kept else math.nan, image_on_nodes=image_on_nodes,
+    first = min(((a + r) for a, r in fleet.kept), default=math.nan)  # nan, and so first_answer_s, if none
+    row.update(first_answer_s=first - idle, image_on_nodes=image_on_nodes,
                replicas_at={f"{t:g}": next((n for at, n, _ in fleet.timeline if at >= idle + t), 0)
                             for t in (5.0, 30.0, 120.0)})
     return row
@@ -128,6 +130,7 @@ def _job(spec: tuple, replicas: dict[str, inputs.Replica], reuse: float) -> dict
 def run_grid(replicas: dict[str, inputs.Replica], progress: Callable, reuse: float = 0.0,
              workers: int = 1) -> dict[str, list[dict]]:
     jobs: list[tuple[str, tuple]] = []
+    year_peak = _peak(traffic.diurnal(YEAR_RATE), traffic.DAY)
     for image in IMAGE_LABEL:
         for name in policies.POLICIES:
             kind = inputs.IMAGES[image]["server" if policies.POLICIES[name].kind == "server" else "function"]
@@ -143,8 +146,7 @@ def run_grid(replicas: dict[str, inputs.Replica], progress: Callable, reuse: flo
             if name in SCALE_TO_ZERO:
                 for gap in GAPS:
                     jobs.append(("gaps", ("steady", "steady", 1 / gap, name, kind, 300 * gap, 1 / gap, 1.0)))
-            jobs.append(("year", ("steady", "diurnal", YEAR_RATE, name, kind, traffic.DAY, YEAR_RATE * 1.8,
-                                  float(DAYS))))
+            jobs.append(("year", ("steady", "diurnal", YEAR_RATE, name, kind, traffic.DAY, year_peak, float(DAYS))))
     results: dict[str, list[dict]] = {"rates": [], "shapes": [], "startup": [], "gaps": [], "year": []}
     if workers <= 1:
         for group, spec in progress(jobs, "simulations"):
@@ -166,8 +168,10 @@ def _peak(shape: traffic.Traffic, span: float) -> float:
 # -- the decision --------------------------------------------------------------------------
 
 def qualifies(row: dict[str, Any], target_ms: float) -> bool:
-    return (not row["cap_bound"] and row["answered"] > 0 and row["lost"] <= LOST_SHARE * row["requests"]
-            and row["p99_ms"] <= target_ms and math.isfinite(row["cost_per_million"]))
+    """Losing at most 1%, its p99 within the target, and priced: cost.per_million is inf where the
+    cap bound or nothing was answered."""
+    return (row["lost"] <= LOST_SHARE * row["requests"] and row["p99_ms"] <= target_ms
+            and math.isfinite(row["cost_per_million"]))
 
 
 def cheapest(rows: list[dict], target_ms: float = math.inf, per_million: str = "cost_per_million",
@@ -178,7 +182,7 @@ def cheapest(rows: list[dict], target_ms: float = math.inf, per_million: str = "
     for image in IMAGE_LABEL:
         for rate in RATES:
             at = [r for r in rows if r["image_kind"] == image and r["mean_rate"] == rate and qualifies(r, target_ms)
-                  and math.isfinite(r[per_million])]
+                  and math.isfinite(r[per_million])]  # the cluster's price too, where per_million is it
             best = {kind: min((r for r in at if r["kind"] == kind), key=lambda r: r[per_million], default=None)
                     for kind in kinds}
             winner = min((b for b in best.values() if b), key=lambda r: r[per_million], default=None)
@@ -372,15 +376,12 @@ def markdown(data: dict[str, Any]) -> str:
     lines += ["## Every policy at every rate (steady load, warm start)", "",
               "| mean rate | image | policy | p50 ms | p99 ms | cold waits | lost (dropped + 429) | mean replicas | "
               "peak | $/M (its bill) | $/M (own cluster) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in results["rates"]:
-        if r["cap_bound"]:
-            lines.append(f"| {r['mean_rate']:g} | {IMAGE_LABEL[r['image_kind']]} | {_label(r)} | the cap binds "
-                         f"({policies.POLICIES[r['policy']].max_replicas} replicas): not priced | | | | | | | |")
-            continue
-        lines.append(f"| {r['mean_rate']:g} | {IMAGE_LABEL[r['image_kind']]} | {_label(r)} | {_ms(r['p50_ms'])} | "
-                     f"{_ms(r['p99_ms'])} | {100 * r['cold_share']:.2f}% | {r['lost']:,} | {r['mean_replicas']:.2f} | "
-                     f"{r['peak_replicas']} | {_money(r['cost_per_million'])} ({r['bill']}) | "
-                     f"{_money(r['cluster_per_million'])} |")
+    lines += _rows(results["rates"], lambda r: (
+        f"| {r['mean_rate']:g} | {IMAGE_LABEL[r['image_kind']]} | {_label(r)} | the cap binds "
+        f"({policies.POLICIES[r['policy']].max_replicas} replicas): not priced | | | | | | | |"), lambda r: (
+        f"| {r['mean_rate']:g} | {IMAGE_LABEL[r['image_kind']]} | {_label(r)} | {_ms(r['p50_ms'])} | "
+        f"{_ms(r['p99_ms'])} | {100 * r['cold_share']:.2f}% | {r['lost']:,} | {r['mean_replicas']:.2f} | "
+        f"{r['peak_replicas']} | {_money(r['cost_per_million'])} ({r['bill']}) | {_money(r['cluster_per_million'])} |"))
     lines += ["", "## Start-up: a step in load", "",
               "Idle for a minute, then the rate at once: each policy from its minimum (zero for the scale-to-zero "
               "ones), with the image on the node or on a fresh node that pulls it.", "",
@@ -421,7 +422,7 @@ def markdown(data: dict[str, Any]) -> str:
 def validation_lines(validation: dict[str, Any]) -> list[str]:
     lines = ["", "## Checked against reality", ""]
     one = validation.get("one_replica")
-    if one and "quantiles" in one[0]:
+    if one:
         n = len(one[0]["runs"])
         lines += ["One replica of the function container (host network, one core), open-loop Poisson load "
                   f"(`scripts/openloop.py`), {n} runs of {one[0]['duration_s']:g} s at each load, "
@@ -445,23 +446,6 @@ def validation_lines(validation: dict[str, Any]) -> list[str]:
                   f"as {widest:.1f}x (highest run over lowest) on this shared 2-core machine, so a model wrong by less "
                   "than its band at a quantile cannot be told from right there; the simulated bands are the spread "
                   f"a run of that length has by chance alone. Measured on {validation.get('date', '')[:10]}."]
-    elif one:
-        lines += ["One replica of the function container (host network, one core), open-loop Poisson load "
-                  f"(`scripts/openloop.py`; medians of {len(one[0].get('runs', [1]))} interleaved runs) against the "
-                  "request-level simulation of that replica at the same rate, its capacity "
-                  f"({one[0]['capacity_rps']:,.0f} req/s) and unloaded latency measured in the same run "
-                  "(goal: within 25%):", "",
-                  "| load | rate (req/s) | measured p50 (runs) | simulated p50 | measured p99 (runs) | simulated p99 "
-                  "| within 25% |", "|---|---|---|---|---|---|---|"]
-        for row in one:
-            m, s = row["measured"], row["simulated"]
-            lines.append(f"| {row['load']:.0%} | {row['rate']:,.0f} | {m['p50_ms']:.2f} ms ({_spread(row, 'p50_ms')}) | "
-                         f"{s['p50_ms']:.2f} ms | {m['p99_ms']:.2f} ms ({_spread(row, 'p99_ms')}) | {s['p99_ms']:.2f} ms | "
-                         f"p50 {'yes' if row['p50_ok'] else 'NO'}, p99 {'yes' if row['p99_ok'] else 'NO'} |")
-        lines += ["", "Beside each median, the range of the runs: on this machine (a VM on a shared host) one "
-                  "load's latency can move between runs minutes apart by more than the 25% asked of the model. "
-                  f"Measured on {validation.get('date', 'an earlier run')[:10]}; `python -m scripts.simulate "
-                  "--only-validate` measures again."]
     zero = validation.get("scale_from_zero")
     if zero:
         lines += ["", f"Scale from zero: `docker run` to first prediction, {2 * len(zero['measured_s'])} runs "
@@ -513,9 +497,12 @@ def inputs_lines(data: dict[str, Any]) -> list[str]:
               "| figure | value | what | source | read |", "|---|---|---|---|---|"]
     for name, fig in data.get("figures", {}).items():
         lines.append(f"| {name} | {fig['value']:g} {fig['unit']} | {fig['what']} | {fig['source']} | {fig['read']} |")
-    lines += ["", "Task sizes: a replica of the slim image (1 vCPU, 64 MiB + 256 MB) is a "
-              f"{cost.fargate_task(1.0, 64 / 1024)[0]:g} vCPU / {cost.fargate_task(1.0, 64 / 1024)[1]:g} GB Fargate "
-              f"task at {_money(cost.fargate_hour(1.0, 64 / 1024))}/hour, as a TensorFlow one (296 MiB); Knative's "
+    slim = (policies.CPU_REQUEST, policies.MEMORY_REQUEST_MB / 1024)  # the deploy files' requests
+    task_cpu, task_gb = cost.fargate_task(*slim)
+    lines += ["", f"Task sizes: a replica of the slim image ({policies.CPU_REQUEST:g} vCPU, "
+              f"{policies.MEMORY_REQUEST_MB:g} MiB + {cost.f('fargate_pod_overhead_mb'):g} MB) is a {task_cpu:g} vCPU / "
+              f"{task_gb:g} GB Fargate task at {_money(cost.fargate_hour(*slim))}/hour, as a TensorFlow one "
+              f"({data['inputs']['tf']['memory_gb'] * 1024:.0f} MiB); Knative's "
               f"pods as one {cost.fargate_task(cost.f('knative_cpu'), cost.f('knative_gb'))[0]:g} vCPU task, "
               f"OpenFaaS's as one {cost.fargate_task(cost.f('openfaas_cpu'), cost.f('openfaas_gb'))[0]:g} vCPU task "
               "(an underestimate: each pod is rounded on its own).", "",
@@ -599,7 +586,7 @@ def document(results: dict[str, list[dict]], validation: dict[str, Any], replica
 
 
 def write(data: dict[str, Any]) -> list[Path]:
-    out = [DOCS / "bench" / "simulation.json", DOCS / "scaling.md"]
+    out = [SIMULATION, DOCS / "scaling.md"]
     out[0].write_text(json.dumps(data, indent=1, default=float) + "\n")
     out[1].write_text(markdown(data))
     return out + [DOCS / name for name in charts(data["results"])]
@@ -607,23 +594,23 @@ def write(data: dict[str, Any]) -> list[Path]:
 
 def load() -> dict[str, Any]:
     """What the last `make simulate` wrote (docs/bench/simulation.json)."""
-    return json.loads((DOCS / "bench" / "simulation.json").read_text())
+    return json.loads(SIMULATION.read_text())
+
+
+def with_dynamics(validation: dict[str, Any]) -> dict[str, Any]:
+    """`validation` (changed in place) with the dynamics check of docs/bench/dynamics.json, when it
+    exists: written apart, by python -m scripts.fleet.dynamics on the shared stack."""
+    if DYNAMICS.exists():
+        validation["dynamics"] = json.loads(DYNAMICS.read_text())
+    return validation
 
 
 def render() -> list[Path]:
-    """docs/scaling.md and the charts again from docs/bench/simulation.json."""
+    """docs/scaling.md and the charts again from docs/bench/simulation.json (itself rewritten with
+    the dynamics check and the figures' current sources); the paths of those."""
     data = load()
-    dynamics = DOCS / "bench" / "dynamics.json"  # written apart, by python -m scripts.fleet.dynamics
-    if dynamics.exists():
-        data["validation"]["dynamics"] = json.loads(dynamics.read_text())
+    with_dynamics(data["validation"])
     for name, fig in cost.FIGURES.items():  # a source's wording or date, never a value the run did not use
         if data["figures"].get(name, {}).get("value") == fig.value:
             data["figures"][name] = vars(fig)
-    (DOCS / "bench" / "simulation.json").write_text(json.dumps(data, indent=1, default=float) + "\n")
-    (DOCS / "scaling.md").write_text(markdown(data))
-    return [DOCS / "scaling.md"] + [DOCS / name for name in charts(data["results"])]
-
-
-def _spread(row: dict, key: str) -> str:
-    values = [run[key] for run in row.get("runs", [])]
-    return f"{min(values):.2f}–{max(values):.2f}" if values else "one run"
+    return write(data)[1:]

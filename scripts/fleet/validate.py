@@ -34,6 +34,13 @@ def _quantiles(values: np.ndarray | list[float]) -> list[float]:
     return [float(q) * 1000 for q in np.quantile(np.asarray(values, dtype=float), QUANTILES)]
 
 
+def _band(runs: list[list[float]]) -> dict[str, list[float]]:
+    """Per quantile, over the runs (one row each): the lowest, the median and the highest."""
+    a = np.asarray(runs, dtype=float)
+    return {"low": np.min(a, axis=0).tolist(), "median": np.median(a, axis=0).tolist(),
+            "high": np.max(a, axis=0).tolist()}
+
+
 def one_replica(duration: float = 6.0, repeats: int = 10, seed: int = 1) -> list[dict[str, Any]]:
     """Open-loop runs on the real container against the simulation, the whole distribution: at
     each load, `repeats` runs (interleaved over the loads) give a band per quantile (the runs'
@@ -70,17 +77,11 @@ def one_replica(duration: float = 6.0, repeats: int = 10, seed: int = 1) -> list
             fleet = engine.Fleet(traffic.steady(run["achieved_rps"]), fixed, replica, seed + 100 + i, warmup=2.0)
             fleet.run(duration)
             simulated.append(_quantiles(fleet.latencies))
-        m_lo, m_hi = np.min([r["q_ms"] for r in measured], axis=0), np.max([r["q_ms"] for r in measured], axis=0)
-        s_lo, s_hi = np.min(simulated, axis=0), np.max(simulated, axis=0)
-        overlap = [bool(a <= d and c <= b) for a, b, c, d in zip(m_lo, m_hi, s_lo, s_hi, strict=True)]
+        m, s = _band([r["q_ms"] for r in measured]), _band(simulated)
+        overlap = [bool(a <= d and c <= b) for a, b, c, d in zip(m["low"], m["high"], s["low"], s["high"], strict=True)]
         rows.append({"load": load, "rate": load * capacity, "capacity_rps": capacity, "wakeup_ms": wakeup * 1000,
-                     "duration_s": duration,
-                     "quantiles": list(QUANTILES), "runs": measured,
-                     "measured_ms": {"low": m_lo.tolist(), "median": np.median([r["q_ms"] for r in measured],
-                                                                                axis=0).tolist(), "high": m_hi.tolist()},
-                     "simulated_ms": {"low": s_lo.tolist(), "median": np.median(simulated, axis=0).tolist(),
-                                      "high": s_hi.tolist()},
-                     "overlap": overlap})
+                     "duration_s": duration, "quantiles": list(QUANTILES), "runs": measured,
+                     "measured_ms": m, "simulated_ms": s, "overlap": overlap})
     return rows
 
 
