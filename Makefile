@@ -1,5 +1,5 @@
 # make demo: the model, a prediction, and the function image answering one.
-# make test: the whole test suite (REQUIRE_DOCKER=1 REQUIRE_DATA=1 REQUIRE_OPENFAAS=1 turn skips into failures).
+# make test: the whole test suite (REQUIRE_DOCKER=1 REQUIRE_DATA=1 turn skips into failures; REQUIRE_OPENFAAS=1 too where OPENFAAS_BIN holds the OpenFaaS binaries).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

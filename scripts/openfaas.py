@@ -1,8 +1,9 @@
 """A real OpenFaaS stack on this machine, and what the tests and benchmarks do on it.
 
-The stack is ../shared/openfaas beside the repository (up.sh, down.sh, bin/faas-cli; its README
-says what it is), or the folder OPENFAAS_STACK_DIR names. Standard library only, like
-scripts/launch.py: the benchmarks run under a bare python3.
+The stack is ../shared/openfaas beside the repository (up.sh, down.sh; its README says what it
+is), or the folder OPENFAAS_STACK_DIR names. Its OpenFaaS programs (gateway, faas-swarm, faas-cli)
+are in the folder OPENFAAS_BIN names: no package registry has them, so without it there is no stack.
+Standard library only, like scripts/launch.py: the benchmarks run under a bare python3.
 
 - Stack: up.sh / down.sh (always: a test registers down.sh before it starts anything), faas-cli
   with the gateway and the offline build arguments filled in.
@@ -37,11 +38,29 @@ OFFLINE_BASE = "device-price-base:bookworm-cc"  # scripts/build_base.sh's image 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 
 
+BINARIES = ("gateway", "faas-swarm", "faas-cli")  # what up.sh and the tests run from OPENFAAS_BIN
+
+
 def stack_dir() -> Path | None:
-    """The stack's folder: OPENFAAS_STACK_DIR, else ../shared/openfaas beside the repository."""
+    """The stack's folder (OPENFAAS_STACK_DIR, else ../shared/openfaas beside the repository), when it
+    can start: up.sh there and every program of BINARIES in OPENFAAS_BIN. None otherwise."""
+    return None if missing() else _folder()
+
+
+def missing() -> str | None:
+    """Why the stack cannot start here, or None: the reason a test that needs it skips with."""
+    if not (_folder() / "up.sh").is_file():
+        return f"no OpenFaaS stack at {_folder()} (set OPENFAAS_STACK_DIR)"
+    given = os.environ.get("OPENFAAS_BIN")
+    if not given:
+        return "OPENFAAS_BIN is not set: it names the folder with the OpenFaaS gateway, faas-swarm and faas-cli"
+    absent = [b for b in BINARIES if not os.access(Path(given) / b, os.X_OK)]
+    return f"OPENFAAS_BIN={given} lacks {', '.join(absent)}" if absent else None
+
+
+def _folder() -> Path:
     given = os.environ.get("OPENFAAS_STACK_DIR")
-    folder = Path(given) if given else ROOT.parent / "shared" / "openfaas"
-    return folder if (folder / "up.sh").is_file() else None
+    return Path(given) if given else ROOT.parent / "shared" / "openfaas"
 
 
 def build_env(tag: str, registry: str = f"{REGISTRY}/local") -> dict[str, str]:
@@ -58,7 +77,7 @@ class Stack:
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.faas_cli_path = folder / "bin" / "faas-cli"
+        self.faas_cli_path = Path(os.environ["OPENFAAS_BIN"]) / "faas-cli"
         self.url = ""
         self.password = ""
 

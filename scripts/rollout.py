@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     folder = openfaas.stack_dir()
     if folder is None:
-        print("rollout: no OpenFaaS stack at ../shared/openfaas (set OPENFAAS_STACK_DIR)", file=sys.stderr)
+        print(f"rollout: {openfaas.missing()}", file=sys.stderr)
         return 1
     stack = openfaas.Stack(folder)
     trees = Path(tempfile.mkdtemp(prefix="rollout-"))

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     folder = openfaas.stack_dir()
     if folder is None:
-        print("dynamics: no OpenFaaS stack at ../shared/openfaas", file=sys.stderr)
+        print(f"dynamics: {openfaas.missing()}", file=sys.stderr)
         return 1
     stack = openfaas.Stack(folder)
     with LOCK.open("a") as lock:
