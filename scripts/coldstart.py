@@ -23,17 +23,22 @@ once (the first image's python3, -I -S -c pass).
   everything; pull + run -> first prediction. Reports the compressed bytes pulled. Removed
   tagged images are restored at the end; untagged ones sharing a layer with the image (earlier
   builds of it, its build cache) are removed for good, and no other image is touched.
-- openfaas: the gateway says which edition it is (a CE gateway marks its answers
-  `X-Served-By: openfaas-ce/<version>` and `X-OpenFaaS-EULA: openfaas-ce`); when it does not,
-  --edition is required. OpenFaaS CE cannot scale to zero (it raises replicas 0 to 1 and answers
-  202), so each run removes the function, waits until the old replica's container is gone (a
-  removed replica keeps serving for its drain_delay, and a deploy meanwhile waits for it: a clock
-  started when it merely stops answering counts that wait), deploys it again as the gateway had
-  it, and times the deploy -> first 200 through /function/NAME; on Pro it scales to zero through
-  the REST API, waits for 0 available replicas and the container gone, and times the first call.
-  --engine says where the containers are looked for: docker (faas-swarm, one node: the label
-  com.openfaas.function=NAME) or kubernetes (kubectl, the label faas_function=NAME). Credentials
-  as faas-cli takes them: OPENFAAS_URL, OPENFAAS_USERNAME (admin), OPENFAAS_PASSWORD.
+- openfaas: the cold start the report is about, through the gateway, in rounds of three: (1)
+  scale from zero: the function scaled to zero after idling and woken by one request. CE has no
+  idler, so its step is emulated as CE users must (`docker service scale NAME=0`, then wait until
+  no replica runs), and the gateway (scale_from_zero=true, the faas-netes chart's default) wakes it;
+  (2) deploy: the function removed, its old replica's container gone (a removed replica drains for
+  its drain_delay, and a deploy meanwhile waits for it), deployed again as the gateway had it; (3)
+  `docker run` of the same image -> first 200, the floor both are measured against. Each of (1)
+  and (2) is one request with a 60 s timeout, as a caller waits (a client timeout near the
+  provider's 5 s resolver retry measures the resolver), and comes with its breakdown from Docker's
+  events and the gateway's log: container created, started, healthy, gateway ready, first 200
+  (scripts/swarm.py). --gateway-container names the gateway's container for its log
+  (openfaas-gateway, as ../shared/openfaas/up.sh names it). The gateway says which edition it is
+  (`X-Served-By: openfaas-ce/<version>`); on Pro, (1) scales to zero through the REST API.
+  Credentials as faas-cli takes them: OPENFAAS_URL, OPENFAAS_USERNAME (admin), OPENFAAS_PASSWORD.
+  --json writes {"scale_from_zero": {"median_s", "breakdown_median_s", "runs"}, "deploy": {...},
+  "docker_run": {...}}.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import base64
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,7 +61,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import cli, launch, openfaas
+from scripts import cli, launch, openfaas, swarm
 from scripts.stats import spread
 from scripts.targets import TARGETS
 
@@ -308,36 +314,57 @@ def swarm_fields(function: str) -> dict[str, Any]:
     return out
 
 
-def replicas_gone(function: str, engine: str) -> bool:
-    """No container (docker) or pod (kubernetes) of the function is left, running or stopping."""
-    if engine == "docker":
-        return not openfaas.replica_images(function, running=False)
-    proc = subprocess.run(["kubectl", "get", "pods", "--all-namespaces", "-l", f"faas_function={function}",
-                           "-o", "name"], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"kubectl get pods: {proc.stderr.strip()[-300:]}")
-    return not proc.stdout.strip()
+def replicas_gone(function: str) -> bool:
+    """No container of the function is left, running or stopping (faas-swarm labels them)."""
+    return not openfaas.replica_images(function, running=False)
 
 
-def time_openfaas(gateway: Gateway, spec: dict[str, Any], edition: str, engine: str) -> dict[str, Any]:
-    """One cold start; the clock starts only once the old replica's container is gone."""
-    gone = lambda: replicas_gone(gateway.function, engine)  # noqa: E731
+def answered(gateway: Gateway, started: float, logs: Callable[[float], str]) -> dict[str, Any]:
+    """One call as a caller makes it, timed from `started` (time.time()), with its breakdown."""
+    code, body = launch.http("POST", gateway.invoke_url(), launch.EXAMPLE_BODY, {"Content-Type": "application/json"},
+                             timeout=swarm.CALL_TIMEOUT_S)
+    done = time.time()
+    if code != 200:
+        raise RuntimeError(f"the first call answered {code}: {body[:200].decode(errors='replace')}")
+    return {"seconds": round(done - started, 4),
+            "breakdown_s": swarm.breakdown(gateway.function, started, done, logs(started - 1))}
+
+
+def time_scale_from_zero(gateway: Gateway, edition: str, logs: Callable[[float], str]) -> dict[str, Any]:
+    """The idler's step, then one call that wakes the function."""
     if edition == "pro":
         gateway.scale_to_zero()
         # No call may check that it is down: on Pro a call is what wakes a function up.
         gateway.wait(lambda: (gateway.status() or {}).get("availableReplicas", 1) == 0, "0 available replicas")
-        gateway.wait(gone, "the old replica's container gone")
-        started = time.perf_counter()
     else:
-        if gateway.status() is not None:
-            gateway.api("DELETE", "/system/functions", {"functionName": gateway.function})
-            gateway.wait(lambda: gateway.status() is None, "the function removed")
-        gateway.wait(gone, "the old replica's container gone")
-        started = time.perf_counter()
-        code, body = gateway.api("POST", "/system/functions", spec)
-        if code >= 300:
-            raise RuntimeError(f"deploy refused: {code} {body[:300].decode(errors='replace')}")
-    return {"seconds": launch.wait_for_prediction(gateway.invoke_url(), 300, started), "edition": edition}
+        swarm.scale(gateway.function, 0)
+    gateway.wait(lambda: not swarm.running(gateway.function), "no replica running")
+    return answered(gateway, time.time(), logs)
+
+
+def time_deploy(gateway: Gateway, spec: dict[str, Any], logs: Callable[[float], str]) -> dict[str, Any]:
+    """Remove, wait until the old replica's container is gone, deploy, one call."""
+    if gateway.status() is not None:
+        gateway.api("DELETE", "/system/functions", {"functionName": gateway.function})
+        gateway.wait(lambda: gateway.status() is None, "the function removed")
+    gateway.wait(lambda: replicas_gone(gateway.function), "the old replica's container gone")
+    started = time.time()
+    code, body = gateway.api("POST", "/system/functions", spec)
+    if code >= 300:
+        raise RuntimeError(f"deploy refused: {code} {body[:300].decode(errors='replace')}")
+    return answered(gateway, started, logs)
+
+
+def openfaas_summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Per way of starting: the median, the median of each step of the breakdown, the runs."""
+    out = {}
+    for way, rs in runs.items():
+        steps = {k: [r["breakdown_s"][k] for r in rs if r["breakdown_s"].get(k) is not None] for k in swarm.BREAKDOWN}
+        out[way] = {"median_s": round(statistics.median(r["seconds"] for r in rs), 4),
+                    **({"breakdown_median_s": {k: round(statistics.median(v), 4) if v else None
+                                               for k, v in steps.items()}} if rs and "breakdown_s" in rs[0] else {}),
+                    "runs": rs}
+    return out
 
 
 def detect_edition(gateway: Gateway) -> str:
@@ -362,9 +389,14 @@ def table(result: dict[str, Any]) -> str:
              f"{'target':<34}{'n':>3}{'min':>8}{'median':>8}{'p90':>8}{'max':>8}"]
     for target, s in result["stats"].items():
         lines.append(f"{target:<34}{s['n']:>3}{s['min']:>8.3f}{s['median']:>8.3f}{s['p90']:>8.3f}{s['max']:>8.3f}")
-    for target, runs in result["runs"].items():
+    for target, runs in result.get("runs", {}).items():
         if runs and "compressed_bytes" in runs[0]:
             lines.append(f"{target}: {runs[0]['compressed_bytes'] / 1e6:.1f} MB compressed pulled per run")
+    for way in ("scale_from_zero", "deploy"):
+        if way in result:
+            steps = result[way]["breakdown_median_s"]
+            lines.append(f"{way} (median s after the request): " + ", ".join(
+                f"{k} {v:.3f}" if v is not None else f"{k} -" for k, v in steps.items()))
     return "\n".join(lines)
 
 
@@ -384,11 +416,11 @@ def parser() -> argparse.ArgumentParser:
                    help="openfaas mode: the gateway's URL (default $OPENFAAS_URL or http://127.0.0.1:8080)")
     p.add_argument("--function", default="device-price", help="openfaas mode: the function's name")
     p.add_argument("--edition", choices=("auto", "ce", "pro"), default="auto",
-                   help="openfaas mode: CE removes and redeploys, Pro scales to zero (default: as the "
-                        "gateway's headers say)")
-    p.add_argument("--engine", choices=("docker", "kubernetes"), default="docker",
-                   help="openfaas mode: where to see that the old replica is gone: docker (faas-swarm on "
-                        "this node) or kubernetes (kubectl; faas-netes)")
+                   help="openfaas mode: how to scale to zero: CE with docker service scale (it has no idler), "
+                        "Pro through its REST API (default: as the gateway's headers say)")
+    p.add_argument("--gateway-container", default="openfaas-gateway",
+                   help="openfaas mode: the gateway's container, whose log says when it found the function "
+                        "ready (default openfaas-gateway, as ../shared/openfaas/up.sh names it)")
     p.add_argument("--json", type=Path, help="write every run and the statistics here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -434,16 +466,22 @@ def main(argv: list[str] | None = None) -> int:
             if status is None:
                 raise RuntimeError(f"{args.function} is not deployed on {args.gateway}: deploy it first "
                                    "(faas-cli up -f stack.yml)")
-            spec = deployment(status, args.function, swarm_fields(args.function) if args.engine == "docker" else None)
+            spec = deployment(status, args.function, swarm_fields(args.function))
             edition = detect_edition(gateway) if args.edition == "auto" else args.edition
-            extra = {"gateway": args.gateway, "edition": edition, "engine": args.engine}
-            runs = measure([args.function] * args.runs, lambda _: time_openfaas(gateway, spec, edition, args.engine),
-                           args.quiet)
+            extra = {"gateway": args.gateway, "edition": edition, "image": status["image"]}
+            logs = lambda since: swarm.container_logs(args.gateway_container, since)  # noqa: E731
+            ways = {"scale_from_zero": lambda: time_scale_from_zero(gateway, edition, logs),
+                    "deploy": lambda: time_deploy(gateway, spec, logs),
+                    "docker_run": lambda: time_docker(status["image"])}
+            runs = measure(interleave(list(ways), args.runs), lambda way: ways[way](), args.quiet)
+            extra.update(openfaas_summary(runs))
     except (RuntimeError, TimeoutError, KeyError, OSError) as e:
         print(f"coldstart: {e}", file=sys.stderr)
         return 1
     result = {"mode": args.mode, "date": datetime.now(UTC).isoformat(timespec="seconds"), **extra,
-              "runs": runs, "stats": {t: spread([r["seconds"] for r in rs]) for t, rs in runs.items()}}
+              "stats": {t: spread([r["seconds"] for r in rs]) for t, rs in runs.items()}}
+    if args.mode != "openfaas":  # there each way keeps its own runs
+        result["runs"] = runs
     print(table(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,37 +1,53 @@
-"""fn.health, the images' HEALTHCHECK: exit 0 only while the service on its port is ready."""
+"""probe/health.c, the images' HEALTHCHECK: exit 0 only while the service on its port is ready.
+Compiled here with the flags the images' build stage uses (Dockerfile.fn, Dockerfile.server)."""
 
 from __future__ import annotations
 
-import inspect
 import os
+import re
+import shutil
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from fn import health
+import pytest
+
 from fn.server import settings
 from scripts.launch import free_port
 from tests.conftest import ROOT
 
-
-def check(env: dict[str, str], default: str = "") -> subprocess.CompletedProcess:
-    """As the image's HEALTHCHECK runs it (python3 -S -c ...), with these variables."""
-    env = {**{k: v for k, v in os.environ.items() if k not in health.PORT_VARIABLES}, "PYTHONPATH": str(ROOT), **env}
-    return subprocess.run([sys.executable, "-S", "-c", f"import fn.health as h; h.main({default})"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=30)
+SOURCE = ROOT / "probe" / "health.c"
 
 
-def test_a_ready_service_passes_and_a_closed_port_fails(fn_url):
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory) -> Path:
+    build = re.search(r"RUN (gcc .*) -o /build/health /build/health.c", (ROOT / "Dockerfile.fn").read_text())
+    assert build, "Dockerfile.fn compiles probe/health.c"
+    if not shutil.which("gcc"):
+        pytest.fail("gcc is needed to build probe/health.c (apt-get install gcc)")
+    out = tmp_path_factory.mktemp("probe") / "health"
+    subprocess.run([*build[1].split(), "-o", str(out), str(SOURCE)], check=True, capture_output=True, text=True)
+    return out
+
+
+def check(probe: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """As the HEALTHCHECK runs it, with these variables (and none of the port's from this process)."""
+    port_names = (settings.BY_NAME["port"].name, *settings.BY_NAME["port"].aliases)
+    env = {**{k: v for k, v in os.environ.items() if k not in port_names}, **env}
+    return subprocess.run([str(probe), *args], env=env, capture_output=True, text=True, timeout=30)
+
+
+def test_a_ready_service_passes_and_a_closed_port_fails(probe, fn_url):
     port = str(urlsplit(fn_url).port)
-    assert check({"port": port}).returncode == 0
-    assert check({"PORT": port}).returncode == 0
-    assert check({"port": str(free_port())}).returncode == 1
-    assert check({}, default=port).returncode == 0  # the server image passes its own default
+    assert check(probe, {"port": port}).returncode == 0
+    assert check(probe, {"PORT": port}).returncode == 0
+    assert check(probe, {"port": str(free_port())}).returncode == 1
+    assert check(probe, {}, port).returncode == 0  # the server image passes its own port
 
 
-def test_not_ready_fails():
+def test_not_ready_fails_and_so_does_a_server_that_never_answers(probe):
     class Draining(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self.send_response(503 if self.path == "/_/ready" else 200)
@@ -43,19 +59,25 @@ def test_not_ready_fails():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Draining)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        assert health.ready(server.server_address[1]) is False
+        assert check(probe, {"port": str(server.server_address[1])}).returncode == 1
     finally:
         server.shutdown()
+    with __import__("socket").create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        proc = check(probe, {"port": str(silent.getsockname()[1])})
+        assert proc.returncode == 1  # within its own 2 s timeout, before Docker's
 
 
-def test_a_bad_port_is_named():
-    proc = check({"port": "eighty"})
-    assert proc.returncode == 1 and "port='eighty'" in proc.stderr and "Traceback" not in proc.stderr
+def test_a_bad_port_is_named(probe):
+    for env, named in (({"port": "eighty"}, "eighty (port)"), ({"PORT": "0"}, "0 (PORT)"), ({}, "99999 (argument 1)")):
+        proc = check(probe, env, *([] if env else ["99999"]))
+        assert proc.returncode == 1 and f"health: {named} is not a port" in proc.stderr
 
 
 def test_it_reads_the_port_as_the_service_does():
-    """Its own small reading of the port (it skips fn.server.settings to stay cheap) is the settings' one."""
+    """The variables it reads, in order, and its default are the settings' (fn/server/settings.py)."""
     port = settings.BY_NAME["port"]
-    assert health.PORT_VARIABLES == (port.name, *port.aliases)
-    assert inspect.signature(health.main).parameters["default_port"].default == port.default_for("fn")
+    source = SOURCE.read_text()
+    names = re.search(r"PORT_VARIABLES\[\] = \{(.*?)\};", source)[1]
+    assert tuple(re.findall(r'"(\w+)"', names)) == (port.name, *port.aliases)
+    assert f'argc > 1 ? argv[1] : "{port.default_for("fn")}"' in source
     assert port.default_for("baseline") == 8000  # what Dockerfile.server passes (tests/test_k8s.py)

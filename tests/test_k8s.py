@@ -44,6 +44,11 @@ def test_restrictive_security_and_probes_match_the_server(resources):
     assert sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"] and sc["capabilities"]["drop"] == ["ALL"]
     assert container["readinessProbe"]["httpGet"]["path"] in HEALTH_PATHS
     assert container["livenessProbe"]["httpGet"]["path"] in HEALTH_PATHS
+    # the startup probe asks readiness from the start at the kubelet's shortest period, for a minute
+    startup = container["startupProbe"]
+    assert startup["httpGet"]["path"] == container["readinessProbe"]["httpGet"]["path"]
+    assert startup["initialDelaySeconds"] == 0 and startup["periodSeconds"] == 1
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 60
     assert container["ports"][0]["containerPort"] == 8000
     assert {"requests", "limits"} <= set(container["resources"])
 
@@ -78,8 +83,10 @@ def test_updates_keep_a_ready_replica_on_every_engine(resources):
     assert deployment["strategy"]["rollingUpdate"]["maxSurge"] >= 1
     assert deployment["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/_/ready"
     knative = yaml.safe_load((ROOT / "deploy/knative/service.yaml").read_text())["spec"]
-    assert knative["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/_/ready"
+    readiness = knative["template"]["spec"]["containers"][0]["readinessProbe"]
+    assert readiness["httpGet"]["path"] == "/_/ready"
+    assert readiness["periodSeconds"] == 0  # queue-proxy's 50 ms probing until ready
     assert knative["traffic"] == [{"latestRevision": True, "percent": 100}]
-    for dockerfile, port in (("Dockerfile.fn", ""), ("Dockerfile.server", "8000")):
+    for dockerfile, port in (("Dockerfile.fn", ""), ("Dockerfile.server", ', "8000"')):
         checks = [line.strip() for line in (ROOT / dockerfile).read_text().splitlines() if line.startswith("  CMD ")]
-        assert checks == [f'CMD ["/usr/bin/python3", "-S", "-c", "import fn.health as h; h.main({port})"]']
+        assert checks == [f'CMD ["/usr/local/bin/health"{port}]']
