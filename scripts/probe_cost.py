@@ -26,6 +26,7 @@ floor a woken replica is measured against). Writes the table and --json.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -40,9 +41,10 @@ from scripts.bench_observability import cpu_seconds
 from scripts.coldstart import time_docker
 from scripts.stats import spread
 
-PYTHON_CHECK = ("import _socket,sys;s=_socket.socket();s.settimeout(2);s.connect(('127.0.0.1',8080));"
-                "s.sendall(b'GET /_/ready HTTP/1.0\\r\\n\\r\\n');sys.exit(0 if s.recv(64)[9:12]==b'200' else 1)")
-PROBES = {"c": '["/usr/local/bin/health"]', "python": f'["/usr/bin/python3", "-S", "-c", "{PYTHON_CHECK}"]'}
+PYTHON_CHECK = (r"import _socket,sys;s=_socket.socket();s.settimeout(2);s.connect(('127.0.0.1',8080));"
+                r"s.sendall(b'GET /_/ready HTTP/1.0\r\n\r\n');sys.exit(0 if s.recv(64)[9:12]==b'200' else 1)")
+PROBES = {"c": json.dumps(["/usr/local/bin/health"]),
+          "python": json.dumps(["/usr/bin/python3", "-S", "-c", PYTHON_CHECK])}
 INTERVALS = ("1s", "500ms", "250ms", "100ms")
 DAEMONS = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2", "runc")
 
