@@ -27,11 +27,8 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import cli
-from scripts.launch import EXAMPLE_BODY, ROOT
+from harness import cli
+from harness.launch import EXAMPLE_BODY, ROOT
 
 MODES = ("on", "on, multiprocess")
 OUT = ROOT / "docs" / "bench" / "request_path.json"

@@ -18,12 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import cli, launch  # noqa: E402
-from scripts.loadtest import run_wrk  # noqa: E402
-from scripts.stats import median_of  # noqa: E402
+from harness import cli, launch
+from harness.load import run_wrk
+from harness.stats import median_of
 
 METRICS = ("throughput_rps", "p50_ms", "p99_ms")
 

@@ -20,10 +20,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import cli, readme
+from harness import cli, readme
 
 ROOT = readme.ROOT
 OPERATING = ROOT / "docs" / "operating.md"

@@ -13,10 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import cli, readme
+from harness import cli, readme, tables
+from harness.targets import PAIRS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,8 +105,6 @@ def _ranges(metrics: dict[str, Any]) -> list[str]:
 
 def benchmarks() -> str:
     """What make bench measured (make report's figures are docs/results.md)."""
-    from scripts import bench_concurrency
-
     lines: list[str] = []
     person_path = ROOT / "docs" / "bench" / "person.json"
     if person_path.exists():  # make bench
@@ -124,7 +120,7 @@ def benchmarks() -> str:
         bench = json.loads(bench_path.read_text())
         lines += ["", f"Concurrency (`python -m scripts.bench_concurrency`, wrk on the same {bench['machine']['cpus']}-core "
                   f"machine, medians of {bench['runs']} runs of {bench['duration_s']:g} s, {bench['date'][:10]}):", "",
-                  *bench_concurrency.markdown(bench)]
+                  *tables.markdown(bench)]
     for name, flag in (("observability.json", ""), ("observability-containers.json", " --containers")):
         path = ROOT / "docs" / "bench" / name
         if path.exists():  # make bench
@@ -156,8 +152,6 @@ SECTIONS = ((ROOT / "docs" / "model.md", "scores", scores), (ROOT / "docs" / "be
 
 
 def _observability(b: dict, flag: str) -> str:
-    from scripts.bench_observability import PAIRS
-
     def loss(kind: str) -> str:
         on, off = PAIRS[kind]
         low, high = b["paired_loss_interval"][kind]

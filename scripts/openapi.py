@@ -10,14 +10,11 @@ import json
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from fn.api import openapi
 from fn.api.body import Limits
 from fn.model import MODEL_DIR
 from fn.model.intervals import FILE, Intervals
-from scripts import cli
+from harness import cli
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 

@@ -22,12 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import bench_concurrency, cli, coldstart, launch, loadtest, readme
-from scripts.stats import median_of
-from scripts.targets import TARGETS
+from harness import cli, coldstart, launch, readme, tables
+from harness.load import python_client, run_wrk
+from harness.stats import median_of
+from harness.targets import TARGETS
 
 DOCS = launch.ROOT / "docs"
 BENCH = DOCS / "bench"
@@ -70,14 +68,14 @@ def measure(runs: int, pull_runs: int) -> None:
             sys.exit(f"report: {image} is not built (make image-fn image-server image-tf)")
         sizes[label] = {"image": image, "mb": s[0], "gzip_mb": s[1]}
     save("sizes.json", {"date": now(), "images": sizes})
-    for mode, args in (("process", ["--runs", str(runs), "--floor", "--site", str(SLIM_SITE)]),
-                       ("docker", ["--runs", str(runs), "--floor",
-                                   *[a for i in IMAGES.values() for a in ("--image", i)]]),
-                       ("pull", ["--runs", str(pull_runs), "--image", IMAGES["function"],
-                                 "--image", IMAGES["tensorflow"]])):
+    for mode, kwargs in (("process", {"runs": runs, "floor": True, "site": SLIM_SITE}),
+                         ("docker", {"runs": runs, "floor": True, "images": list(IMAGES.values())}),
+                         ("pull", {"runs": pull_runs, "images": [IMAGES["function"], IMAGES["tensorflow"]]})):
         print(f"cold start, {mode} mode", file=sys.stderr)
-        if coldstart.main(["--mode", mode, *args, "--json", str(BENCH / f"coldstart-{mode}.json")]) != 0:
-            sys.exit(f"report: cold start ({mode}) failed")
+        try:
+            coldstart.show(coldstart.run(mode, **kwargs), BENCH / f"coldstart-{mode}.json")
+        except (RuntimeError, TimeoutError, KeyError, OSError) as e:
+            sys.exit(f"report: cold start ({mode}) failed: {e}")
     save("load.json", load_runs(runs=3))
 
 
@@ -90,10 +88,10 @@ def load_runs(runs: int) -> dict[str, Any]:
         try:
             target = url + TARGETS[label].predict_path
             launch.wait_for_prediction(target, 120)
-            reference = [loadtest.python_client(target, 100, 10, launch.EXAMPLE_BODY) for _ in range(runs)]
+            reference = [python_client(target, 100, 10, launch.EXAMPLE_BODY) for _ in range(runs)]
             # The same client against the cheapest endpoint: its own share of those latencies.
-            ceiling = [loadtest.python_client(url + "/_/health", 100, 10, None, "GET") for _ in range(runs)]
-            wrk = {str(c): [loadtest.run_wrk(target, c, 5) for _ in range(runs)] for c in (1, 8)}
+            ceiling = [python_client(url + "/_/health", 100, 10, None, "GET") for _ in range(runs)]
+            wrk = {str(c): [run_wrk(target, c, 5) for _ in range(runs)] for c in (1, 8)}
         finally:
             launch.stop_container(name)
         out["targets"][label] = {
@@ -226,7 +224,7 @@ def charts(data: dict[str, Any]) -> list[str]:
     return written
 
 
-# One name per thing measured, in every chart and table: the targets as scripts/targets.py names them.
+# One name per thing measured, in every chart and table: the targets as harness/targets.py names them.
 NAMES = {"device-price-fn:latest": "function", "device-price-server:latest": "server",
          "device-price-tf:latest": "tensorflow", "fn": "function", "tf": "tensorflow"}
 
@@ -397,7 +395,7 @@ def results_md(data: dict[str, Any]) -> str:
         out += ["", "## Processes on loopback (`python -m scripts.bench_concurrency`)", "",
                 f"{conc['tool']}; {conc['runs']} runs of {conc['duration_s']:g} s, {conc['date'][:10]}; "
                 f"hypervisor steal after the run {conc['machine']['steal_percent_after']}%.", "",
-                *bench_concurrency.markdown(conc)]
+                *tables.markdown(conc)]
     soak = data.get("soak")
     if soak:
         out += ["", "## Soak (`python -m scripts.soak`)", "", "| target | req/s | non-2xx | socket errors | p99 ms "

@@ -3,7 +3,7 @@ or code update moves, what the gateway costs per request, and the cold start bes
 
     python -m scripts.rollout [--clients 4] [--duration 5] [--rounds 3] [--runs 5]
 
-Starts the local stack (../shared/openfaas/up.sh, or OPENFAAS_STACK_DIR; scripts/openfaas.py) and
+Starts the local stack (../shared/openfaas/up.sh, or OPENFAAS_STACK_DIR; harness/openfaas.py) and
 always takes it down. Builds as the README's offline `faas-cli up` does, to the stack's registry:
 A (the repository), B (another model version in model/manifest.json: the model layer as a
 retrained model changes it) and C (a one-line change to fn/). Then, writing docs/bench/:
@@ -36,10 +36,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import cli, coldstart, launch, loadtest, openfaas, readme  # noqa: E402
+from harness import cli, coldstart, launch, openfaas, readme
+from harness.load import run_wrk
+from harness.probes import cgroup_cpu_seconds, container_id
+from harness.registry import layers
 
 TAGS = {"A": "bench-a", "B": "bench-b", "C": "bench-c"}
 DEFAULT_OUT = launch.ROOT / "docs" / "bench"
@@ -83,10 +83,10 @@ def health_cost(seconds: float) -> dict[str, Any]:
     try:
         launch.wait_until_ok(url + "/_/ready", timeout=60)
         time.sleep(2)
-        ids = {"with_healthcheck": replica, "no_healthcheck": openfaas.container_id(name)}
-        before = {k: openfaas.cgroup_cpu_seconds(c) for k, c in ids.items()}
+        ids = {"with_healthcheck": replica, "no_healthcheck": container_id(name)}
+        before = {k: cgroup_cpu_seconds(c) for k, c in ids.items()}
         time.sleep(seconds)
-        after = {k: openfaas.cgroup_cpu_seconds(c) for k, c in ids.items()}
+        after = {k: cgroup_cpu_seconds(c) for k, c in ids.items()}
     finally:
         launch.stop_container(name)
     per_s = {k: (after[k] - before[k]) / seconds for k in ids}
@@ -100,17 +100,17 @@ def health_cost(seconds: float) -> dict[str, Any]:
 def gateway_cost(stack: openfaas.Stack, connections: list[int], duration: float, rounds: int) -> dict[str, Any]:
     """wrk through the gateway and straight to the replica, interleaved; medians over rounds."""
     replica = openfaas.replica_container()
-    platform = [openfaas.container_id(c) for c in ("openfaas-gateway", "openfaas-provider")]
-    paths = {"gateway": (openfaas.netns(openfaas.container_id("openfaas-gateway")),
+    platform = [container_id(c) for c in ("openfaas-gateway", "openfaas-provider")]
+    paths = {"gateway": (openfaas.netns(container_id("openfaas-gateway")),
                          f"http://127.0.0.1:8080/function/{openfaas.FUNCTION}"),
              "direct": (openfaas.netns(replica), "http://127.0.0.1:8080/")}
     runs: dict[str, list[dict[str, Any]]] = {f"{p}_c{c}": [] for c in connections for p in paths}
     for _ in cli.progress(range(rounds), "gateway rounds"):
         for c in connections:
             for path, (prefix, url) in paths.items():
-                before = [openfaas.cgroup_cpu_seconds(i) for i in platform], openfaas.cgroup_cpu_seconds(replica)
-                r = loadtest.run_wrk(url, c, duration, prefix=prefix)
-                after = [openfaas.cgroup_cpu_seconds(i) for i in platform], openfaas.cgroup_cpu_seconds(replica)
+                before = [cgroup_cpu_seconds(i) for i in platform], cgroup_cpu_seconds(replica)
+                r = run_wrk(url, c, duration, prefix=prefix)
+                after = [cgroup_cpu_seconds(i) for i in platform], cgroup_cpu_seconds(replica)
                 n = max(r["requests"], 1)
                 r["platform_cpu_ms_per_request"] = (sum(after[0]) - sum(before[0])) * 1000 / n
                 r["replica_cpu_ms_per_request"] = (after[1] - before[1]) * 1000 / n
@@ -128,15 +128,11 @@ def gateway_cost(stack: openfaas.Stack, connections: list[int], duration: float,
 
 def cold_starts(stack: openfaas.Stack, runs: int, out: Path) -> dict[str, Any]:
     """coldstart's openfaas mode, then its docker mode with the floor, for the deployed image."""
-    with tempfile.TemporaryDirectory() as tmp:
-        gw, dk = Path(tmp, "openfaas.json"), Path(tmp, "docker.json")
-        os.environ["OPENFAAS_PASSWORD"] = stack.password
-        if coldstart.main(["--mode", "openfaas", "--gateway", stack.url, "--runs", str(runs), "--json", str(gw)]):
-            raise RuntimeError("coldstart --mode openfaas failed")
-        if coldstart.main(["--mode", "docker", "--image", image(TAGS["A"]), "--floor", "--runs", str(runs),
-                           "--json", str(dk)]):
-            raise RuntimeError("coldstart --mode docker failed")
-        result = {"openfaas": json.loads(gw.read_text()), "docker": json.loads(dk.read_text())}
+    os.environ["OPENFAAS_PASSWORD"] = stack.password
+    result = {"openfaas": coldstart.run("openfaas", runs, gateway_url=stack.url)}
+    coldstart.show(result["openfaas"], None)
+    result["docker"] = coldstart.run("docker", runs, images=[image(TAGS["A"])], floor=True)
+    coldstart.show(result["docker"], None)
     result["medians_s"] = {
         "gateway_deploy_to_first_200": result["openfaas"]["stats"][openfaas.FUNCTION]["median"],
         "docker_run_to_first_200": result["docker"]["stats"][image(TAGS["A"])]["median"],
@@ -219,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                              "code": openfaas.pulled_bytes(TAGS["A"], TAGS["C"])},
             "image_bytes": {k: int(launch.docker("image", "inspect", "-f", "{{.Size}}", image(t)))
                             for k, t in TAGS.items()},
-            "layers": {k: len(openfaas.layers(image(t))) for k, t in TAGS.items()},
+            "layers": {k: len(layers(image(t))) for k, t in TAGS.items()},
             "health_check": health_cost(args.rest),
         }
         gateway = {"date": date, "machine": "2 cores, shared with other jobs", "access_log": "on (as deployed)",

@@ -19,9 +19,9 @@ from convert import data
 from convert.data import DataError
 from fn.api.dataplane import DataPlane
 from fn.model.tflite import Predictor
-from scripts import launch
-from scripts.launch import free_port
-from scripts.targets import TARGETS, by_module
+from harness import launch
+from harness.launch import free_port
+from harness.targets import TARGETS, by_module
 
 ROOT = Path(__file__).resolve().parent.parent
 

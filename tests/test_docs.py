@@ -12,7 +12,8 @@ import sys
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from scripts import docs, figures, readme
+from harness import readme
+from scripts import docs, figures
 from tests.conftest import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

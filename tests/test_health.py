@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from fn import health
 from fn.server import settings
-from scripts.launch import free_port
+from harness.launch import free_port
 from tests.conftest import ROOT
 
 

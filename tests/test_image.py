@@ -14,9 +14,9 @@ import requests
 
 from fn.record import encoding
 from fn.record.features import EXAMPLE
-from scripts import launch
-from scripts.launch import image_sizes
-from scripts.targets import TARGETS
+from harness import launch
+from harness.launch import image_sizes
+from harness.targets import TARGETS
 from tests.conftest import wait_healthy
 
 

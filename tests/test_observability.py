@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from fn.record.features import EXAMPLE
 from fn.server.app import App
-from scripts import launch
+from harness import launch
 from tests.cases import with_
 from tests.conftest import ROOT, free_port, start_process, stop_process, wait_healthy
 

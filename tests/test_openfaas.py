@@ -1,5 +1,5 @@
 """End to end on a real OpenFaaS CE gateway (faas-swarm provider, one Docker node, a local
-registry: ../shared/openfaas, see scripts/openfaas.py): the README's offline `faas-cli up`, every
+registry: ../shared/openfaas, see harness/openfaas.py): the README's offline `faas-cli up`, every
 protocol through /function/device-price, a cold start timed two ways, an update and a rollback
 under load, the layers a model or code change touches, and the bearer-token secret.
 
@@ -28,7 +28,8 @@ import yaml
 
 from fn.api import v2
 from fn.record.fields import EXAMPLE
-from scripts import coldstart, launch, openfaas
+from harness import gateway, launch, openfaas, registry
+from scripts import coldstart
 from tests.conftest import ROOT, _skip_or_fail, build_image
 from tests.test_person import inventory
 
@@ -124,14 +125,14 @@ def test_coldstart_openfaas_mode_agrees_with_an_independent_timing(stack, deploy
     timed here with faas-cli remove / deploy and `docker ps`; the medians within 25%. The tool
     redeploys the function as faas-cli made it (environment, memory, read-only root)."""
     monkeypatch.setenv("OPENFAAS_PASSWORD", stack.password)
-    made = coldstart.swarm_fields(openfaas.FUNCTION)
+    made = gateway.swarm_fields(openfaas.FUNCTION)
     tool, here = [], []
     for i in range(4):
         out = tmp_path / f"run{i}.json"
         assert coldstart.main(["--mode", "openfaas", "--gateway", stack.url, "--runs", "1", "--quiet",
                                "--json", str(out)]) == 0
         tool.append(json.loads(out.read_text())["runs"]["device-price"][0]["seconds"])
-        assert coldstart.swarm_fields(openfaas.FUNCTION) == made
+        assert gateway.swarm_fields(openfaas.FUNCTION) == made
         stack.faas_cli("remove", "device-price")
         openfaas.wait_gone()
         started = time.perf_counter()
@@ -174,7 +175,7 @@ def test_a_model_update_moves_kilobytes_and_a_code_change_only_the_top_layers(st
     (fn_copy / "model" / "__pycache__" / "stray.cpython-311.pyc").write_bytes(os.urandom(64))
     for tag, tree in builds.items():
         stack.faas_cli("up", "--skip-deploy", "-f", "stack.yml", env=openfaas.build_env(tag), cwd=tree)
-    base, model, code = (openfaas.layers(image(t)) for t in (TAG, NEXT, CODE))
+    base, model, code = (registry.layers(image(t)) for t in (TAG, NEXT, CODE))
     assert len(base) == len(model) == len(code) == 3
     assert model[:-1] == base[:-1] and model[-1] != base[-1]
     assert code[0] == base[0] and code[1] != base[1]

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.launch import free_port
+from harness.launch import free_port
 from tests.conftest import ROOT, wait_healthy
 from tests.test_docs import loose
 

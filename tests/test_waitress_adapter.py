@@ -19,7 +19,7 @@ from waitress.parser import HTTPRequestParser
 from waitress.task import ErrorTask
 
 from fn.server import waitress_adapter
-from scripts.launch import free_port
+from harness.launch import free_port
 from tests.conftest import ROOT, start_process, stop_process, wait_healthy
 
 

@@ -21,8 +21,8 @@ import requests
 from fn.record.features import EXAMPLE
 from fn.server import serve
 from fn.server.supervisor import Supervisor
-from scripts import launch
-from scripts.loadtest import run_wrk
+from harness import launch
+from harness.load import run_wrk
 from tests.conftest import free_port, start_process, stop_process, wait_healthy
 
 

@@ -1,4 +1,5 @@
-"""What every command in scripts/ shares: its name as it was run, and its progress bar."""
+"""What every command in scripts/ shares: its name as it was run, its progress bar, its JSON
+writer and the date stamp its results carry."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT
 
 
 def prog(spec: ModuleSpec | None, file: str) -> str:
@@ -18,6 +20,11 @@ def prog(spec: ModuleSpec | None, file: str) -> str:
     if spec is not None and spec.name != "__main__":
         return f"python -m {spec.name}"
     return f"python {Path(file).resolve().relative_to(ROOT)}"
+
+
+def now() -> str:
+    """The date stamp every result carries: UTC, to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def write_json(path: Path, value: Any) -> None:
