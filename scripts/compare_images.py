@@ -14,7 +14,6 @@ default, as shipped.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ def compare(images: list[str], connections: int, duration: float, rounds: int, a
             launch.stop_container(name)
     median = {image: median_of(rs) for image, rs in runs.items()}
     before, after = images
-    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "connections": connections,
+    return {"date": cli.now(), "connections": connections,
             "duration_s": duration, "rounds": rounds, "access_log": access_log, "median": median,
             "ratio_after_to_before": {m: median[after][m] / median[before][m] for m in METRICS}, "runs": runs}
 

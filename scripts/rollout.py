@@ -32,7 +32,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     stack = openfaas.Stack(folder)
     trees = Path(tempfile.mkdtemp(prefix="rollout-"))
-    date = datetime.now(UTC).isoformat(timespec="seconds")
+    date = cli.now()
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         stack.up()

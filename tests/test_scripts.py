@@ -226,7 +226,7 @@ def test_coldstart_refuses_missing_images(capsys):
 
 def sample_results() -> dict:
     """What the report reads, in the shape the scripts write it, with made-up figures."""
-    from scripts import report
+    from harness import results as report
 
     def wrk(rps: float, p99: float) -> dict:
         m = {"throughput_rps": rps, "avg_ms": 1.0, "max_ms": 9.0, "p50_ms": 0.5, "p90_ms": 1.0, "p99_ms": p99,
@@ -240,7 +240,8 @@ def sample_results() -> dict:
 
     fn, tf = report.IMAGES["function"], report.IMAGES["tensorflow"]
     return {
-        "sizes": {"date": "2026-01-01T00:00:00+00:00", "images": {
+        "sizes": {"date": "2026-01-01T00:00:00+00:00", "cpus": 2, "machine": "2 cores (a test)",
+                  "versions": {"python": "3.11"}, "images": {
             "function": {"image": fn, "mb": 45.0, "gzip_mb": 16.0},
             "server": {"image": report.IMAGES["server"], "mb": 76.0, "gzip_mb": 28.5},
             "tensorflow": {"image": tf, "mb": 2000.0, "gzip_mb": 760.0}}},
@@ -253,6 +254,7 @@ def sample_results() -> dict:
             "wrk": {"1": wrk(2000, 1), "8": wrk(4000, 3)}} for label in report.IMAGES}},
         "concurrency": {"tool": "wrk", "runs": 3, "duration_s": 8, "date": "2026-01-01",
                         "machine": {"steal_percent_after": 0.5}, "client_ceiling_health_c8": wrk(10000, 1),
+                        "client_ceiling_target": "server (shipped: 2 workers, 1 thread each)",
                         "targets": {"function (shipped: 1 worker, 1 thread)": {"1": wrk(3000, 1), "8": wrk(3900, 4)},
                                     "server (shipped: 2 workers, 1 thread each)": {"1": wrk(3000, 1), "8": wrk(9000, 2)}}},
         "soak": None, "fuzz": {"fn_url": {"cases": 10, "statuses": {"400": 4, "422": 6}, "server_errors": 0}},
@@ -261,11 +263,11 @@ def sample_results() -> dict:
 
 def test_report_from_sample_results(tmp_path, monkeypatch):
     from harness import readme
-    from scripts import report
+    from harness import results as report
+    from harness.charts import charts
 
     data = sample_results()
-    monkeypatch.setattr(report, "DOCS", tmp_path)
-    pictures = report.charts(data)
+    pictures = charts(data, tmp_path)
     assert pictures == ["image-sizes.png", "coldstart.png", "load.png"]
     assert all((tmp_path / p).stat().st_size > 5000 for p in pictures)
     targets = {t: met for t, _, _, met in report.targets_table(data)}
