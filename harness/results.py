@@ -1,6 +1,6 @@
 """docs/results.md and the README's headline table, rendered from what `make report` measured
-(docs/bench/sizes.json, coldstart-*.json, load.json) and what the other commands wrote there
-(concurrency, soak, fuzz). Every figure comes from those files, the machine's description too:
+(docs/bench/report-sizes.json, coldstart-*.json, report-load.json) and what the other commands
+wrote there (concurrency, soak, fuzz). Every figure comes from those files, the machine's description too:
 rendering again gives the same text."""
 
 from __future__ import annotations
@@ -19,10 +19,18 @@ REFERENCE_REPORT = {"avg_s": 0.2439, "max_s": 1.2478, "throughput_rps": 39.65, "
                     "coldstart_s": 2.0, "image": "> 3 GB"}  # the student report we are beating, as it states them
 MEASURED = ("sizes", "coldstart-process", "coldstart-docker", "coldstart-pull", "load")  # by make report itself
 COLLECTED = (*MEASURED, "concurrency", "soak", "fuzz")
+# The files of what make report measures: its own (report-NAME.json), and the cold starts under the
+# cold-start command's names (coldstart-MODE.json, which the fleet simulation reads too).
+FILES = {"sizes": "report-sizes.json", "load": "report-load.json"}
+
+
+def file_name(name: str) -> str:
+    """docs/bench's file for one of COLLECTED."""
+    return FILES.get(name, f"{name}.json")
 
 
 def load(name: str, bench: Path = BENCH) -> dict[str, Any] | None:
-    path = bench / f"{name}.json"
+    path = bench / file_name(name)
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -143,7 +151,7 @@ def key_figures(data: dict[str, Any]) -> dict[str, str]:
 
 def before_and_after(data: dict[str, Any]) -> list[str]:
     """The function's figures from the run before this one (docs/bench/previous/) beside this run's."""
-    previous = {name: load(f"previous/{name}") for name in MEASURED}
+    previous = {name: load(name, BENCH / "previous") for name in MEASURED}
     if not previous["sizes"]:
         return []
     before, now_ = key_figures(previous), key_figures(data)

@@ -3,7 +3,7 @@ record with metrics and the JSON access log on (one process), and on in multipro
 (several workers: every metric in a shared file), each against the same application with both
 off. No network, no server loop: only the code that differs.
 
-    python -m scripts.bench_request [--blocks 300] [--json docs/bench/request_path.json]
+    python -m scripts.bench_request [--blocks 300] [--json docs/bench/request.json]
 
 Each on mode runs in a process of its own (multiprocess mode is chosen before any metric
 exists) beside an application with both off, pinned to one core. They answer in alternating
@@ -32,7 +32,7 @@ from harness.probes import REPLICA_CPU, pin
 from harness.stats import bootstrap
 
 MODES = ("on", "on, multiprocess")
-OUT = ROOT / "docs" / "bench" / "request_path.json"
+OUT = ROOT / "docs" / "bench" / "request.json"
 # Requests per metrics flush: about what 0.1 s (App.FLUSH_SECONDS) holds at this service's rates.
 FLUSH_EVERY = 100
 

@@ -23,7 +23,7 @@ from typing import Any
 from harness import ROOT, cli, coldstart, launch, readme, results
 from harness.charts import charts
 from harness.load import python_client, run_wrk
-from harness.results import BENCH, IMAGES, MEASURED
+from harness.results import BENCH, IMAGES, MEASURED, file_name
 from harness.stats import median_of
 from harness.targets import TARGETS
 
@@ -40,9 +40,9 @@ def save(name: str, value: dict[str, Any]) -> dict[str, Any]:
 def keep_previous() -> None:
     """The last run's figures move to docs/bench/previous/, so results.md shows them beside the new."""
     (BENCH / "previous").mkdir(parents=True, exist_ok=True)
-    for name in MEASURED:
-        if (BENCH / f"{name}.json").exists():
-            (BENCH / "previous" / f"{name}.json").write_text((BENCH / f"{name}.json").read_text())
+    for name in map(file_name, MEASURED):
+        if (BENCH / name).exists():
+            (BENCH / "previous" / name).write_text((BENCH / name).read_text())
 
 
 def measure(runs: int, pull_runs: int) -> None:
@@ -55,7 +55,7 @@ def measure(runs: int, pull_runs: int) -> None:
         if s is None:
             sys.exit(f"report: {image} is not built (make image-fn image-server image-tf)")
         sizes[label] = {"image": image, "mb": s[0], "gzip_mb": s[1]}
-    save("sizes.json", {"date": cli.now(), "images": sizes, "cpus": os.cpu_count(), "machine": machine(),
+    save(file_name("sizes"), {"date": cli.now(), "images": sizes, "cpus": os.cpu_count(), "machine": machine(),
                         "versions": versions()})
     for mode, kwargs in (("process", {"runs": runs, "floor": True, "site": SLIM_SITE}),
                          ("docker", {"runs": runs, "floor": True, "images": list(IMAGES.values())}),
@@ -65,7 +65,7 @@ def measure(runs: int, pull_runs: int) -> None:
             coldstart.show(coldstart.run(mode, **kwargs), BENCH / f"coldstart-{mode}.json")
         except (RuntimeError, TimeoutError, KeyError, OSError) as e:
             sys.exit(f"report: cold start ({mode}) failed: {e}")
-    save("load.json", load_runs(runs=3))
+    save(file_name("load"), load_runs(runs=3))
 
 
 def load_runs(runs: int) -> dict[str, Any]:

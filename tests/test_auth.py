@@ -17,7 +17,7 @@ import requests
 from fn.record.features import EXAMPLE
 from fn.server.auth import BearerToken
 from harness import launch
-from tests.conftest import ROOT, free_port, start_process, stop_process, wait_healthy
+from tests.helpers import ROOT, free_port, start_process, stop_process, wait_healthy
 
 SECRET_DIR = "/var/openfaas/secrets"
 TOKEN_NAME = "device-price-token"

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from fn import health
 from fn.server import settings
 from harness.launch import free_port
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def check(env: dict[str, str], default: str = "") -> subprocess.CompletedProcess:

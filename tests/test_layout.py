@@ -4,6 +4,7 @@ and every Python file outside tests/ is short enough to read."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,15 @@ def test_no_python_file_outside_tests_exceeds_300_lines():
     long = {rel: n for p in found if (n := len(p.read_text().splitlines())) > MAX_LINES
             and (rel := str(p.relative_to(ROOT))) not in BEING_SPLIT}
     assert not long, f"split these by concern: {long}"
+
+
+def test_no_test_module_imports_another():
+    """What two test modules share lives in tests/helpers.py (fixtures in conftest.py, which pytest
+    loads itself): a test module imported by another would run its tests twice and tie the two."""
+    for path in (ROOT / "tests").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                module = name.removeprefix("tests.")
+                assert not (module.startswith("test_") or module == "conftest"), f"{path.name} imports {name}"

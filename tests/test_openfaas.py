@@ -30,8 +30,7 @@ from fn.api import v2
 from fn.record.fields import EXAMPLE
 from harness import gateway, launch, openfaas, registry
 from scripts import coldstart
-from tests.conftest import ROOT, _skip_or_fail, build_image
-from tests.test_person import inventory
+from tests.helpers import ROOT, build_image, inventory, skip_or_fail
 
 TAG = "e2e-a"  # the repository as it is
 NEXT = "e2e-b"  # another model version (model/ changed)
@@ -50,7 +49,7 @@ def stack(docker, tmp_path_factory):
     that the offline `faas-cli up` builds from."""
     folder = openfaas.stack_dir()
     if folder is None:
-        _skip_or_fail("REQUIRE_OPENFAAS", openfaas.missing())
+        skip_or_fail("REQUIRE_OPENFAAS", openfaas.missing())
     build_image("fn", OWN_BUILD)
     os.environ["OPENFAAS_CONFIG"] = str(tmp_path_factory.mktemp("faas-cli"))  # not the user's faas-cli login
     s = openfaas.Stack(folder)

@@ -33,8 +33,8 @@ from pathlib import Path
 import pytest
 
 from harness.launch import free_port
-from tests.conftest import ROOT, wait_healthy
-from tests.test_docs import loose
+from harness.render import loose
+from tests.helpers import ROOT, wait_healthy
 
 README = ROOT / "README.md"
 PREFIX = os.environ.get("README_TEST_PREFIX", "readme-test-")

@@ -18,7 +18,7 @@ from harness import gateway as gateway_lib
 from harness import load
 from harness.stats import median_of, percentile, spread
 from scripts import coldstart, loadtest
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_percentile_nearest_rank():
