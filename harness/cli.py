@@ -27,11 +27,13 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def write_json(path: Path, value: Any) -> None:
-    """A command's results, as JSON under docs/bench/ (or where --json says), and a line saying so."""
+def write_json(path: Path, value: Any, say: bool = True) -> None:
+    """A command's results, as JSON under docs/bench/ (or where --json says), and a line saying so
+    (unless `say` is False: the commands whose output never had one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value, indent=1) + "\n")
-    print(f"wrote {path}")
+    if say:
+        print(f"wrote {path}")
 
 
 def progress(items: list[Any], desc: str, quiet: bool = False) -> Iterable[Any]:

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from harness import readme
+from harness import ROOT, readme
 
-ROOT = readme.ROOT
 OPERATING = ROOT / "docs" / "operating.md"
 # The port the README's `docker run` publishes.
 PORT = 8080

@@ -8,7 +8,6 @@ python3 on a host that only has Docker.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -135,5 +134,4 @@ def show(result: dict[str, Any], path: Path | None) -> None:
     """The table on stdout, and every run and the statistics in `path` (when given)."""
     print(table(result))
     if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=1) + "\n")
+        cli.write_json(path, result, say=False)

@@ -13,6 +13,7 @@ import json
 import re
 import sys
 from collections.abc import Callable
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from fn.api import openapi
 from fn.api.body import Limits
 from fn.model import MODEL_DIR
 from fn.model.intervals import FILE, Intervals
-from harness import ROOT, codedocs, figures, readme, results
+from harness import ROOT, cli, codedocs, figures, readme, results
 
 # (file, section, renderer): section None renders the whole file.
 Section = tuple[Path, str | None, Callable[[], str]]
@@ -90,3 +91,12 @@ def run(sections: list[Section], check: bool, command: str) -> int:
     print(f"rewrote {', '.join(map(_shown, changed))}" if changed
           else "every generated section was current")
     return 0
+
+
+def main(spec: ModuleSpec | None, file: str, doc: str | None, sections: list[Section],
+         argv: list[str] | None = None) -> int:
+    """A rendering command: its --help from its docstring, --check or write."""
+    parser = cli.parser(spec, file, doc)
+    parser.add_argument("--check", action="store_true", help="exit 1 if a generated document is not current")
+    args = parser.parse_args(argv)
+    return run(sections, args.check, Path(file).stem)

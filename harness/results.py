@@ -40,8 +40,7 @@ def collect(bench: Path = BENCH) -> dict[str, Any]:
 
 
 # One name per thing measured, in every chart and table: the targets as harness/targets.py names them.
-NAMES = {"device-price-fn:latest": "function", "device-price-server:latest": "server",
-         "device-price-tf:latest": "tensorflow", "fn": "function", "tf": "tensorflow"}
+NAMES = {key: target.name for target in TARGETS.values() for key in (target.image, target.build)}
 
 
 def short(image_or_target: str) -> str:

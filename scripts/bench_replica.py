@@ -24,7 +24,7 @@ from harness.probes import CLIENT_CPU, REPLICA_CPU, memory_mb, pin
 from harness.targets import TARGETS
 
 OUT = ROOT / "docs" / "bench" / "replica.json"
-IMAGES = {"fn": "function", "server": "server", "tf": "tensorflow"}
+IMAGES = {target.build: name for name, target in TARGETS.items()}  # --image fn, server, tf
 
 
 def measure(kind: str, duration: float) -> dict[str, Any]:

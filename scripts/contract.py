@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 from harness import cli, launch
+from harness.targets import TARGETS
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance")
-IMAGES = {"function": "device-price-fn:latest", "server": "device-price-server:latest"}
+IMAGES = {name: TARGETS[name].image for name in ("function", "server")}
 OUT = launch.ROOT / "docs" / "bench" / "contract.json"
 
 

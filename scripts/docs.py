@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import sys
 
-from harness import cli, codedocs, render
+from harness import codedocs, render
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser(__spec__, __file__, __doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if a generated section is not current")
-    args = parser.parse_args(argv)
-    return render.run(codedocs.sections(), args.check, "docs")
+    return render.main(__spec__, __file__, __doc__, codedocs.sections(), argv)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import sys
 
-from harness import cli, figures, render
+from harness import figures, render
 from scripts.fleet.report import readme_line
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser(__spec__, __file__, __doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if a generated section is not current")
-    args = parser.parse_args(argv)
-    return render.run(figures.sections(readme_line), args.check, "figures")
+    return render.main(__spec__, __file__, __doc__, figures.sections(readme_line), argv)
 
 
 if __name__ == "__main__":

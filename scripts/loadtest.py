@@ -10,7 +10,6 @@ machine's cores with the server, so for throughput use --wrk (Debian's wrk, driv
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -45,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
           f"p50 {m['p50_ms']:.2f} / p90 {m['p90_ms']:.2f} / p99 {m['p99_ms']:.2f} ms, "
           f"errors {m['error_rate']:.2%} (median of {len(runs)})")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
+        cli.write_json(args.json, result, say=False)
     return 0 if m["error_rate"] == 0 else 1
 
 

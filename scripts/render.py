@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import sys
 
-from harness import cli, render
+from harness import render
 from scripts.fleet.report import readme_line
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser(__spec__, __file__, __doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if a generated document is not current")
-    args = parser.parse_args(argv)
-    return render.run(render.every_section(readme_line), args.check, "render")
+    return render.main(__spec__, __file__, __doc__, render.every_section(readme_line), argv)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ those JSON files; nothing is typed by hand.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -32,8 +31,7 @@ SLIM_SITE = ROOT / "build" / "slim-site"
 
 
 def save(name: str, value: dict[str, Any]) -> dict[str, Any]:
-    BENCH.mkdir(parents=True, exist_ok=True)
-    (BENCH / name).write_text(json.dumps(value, indent=1) + "\n")
+    cli.write_json(BENCH / name, value, say=False)
     return value
 
 

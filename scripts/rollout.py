@@ -136,7 +136,7 @@ def cold_starts(stack: openfaas.Stack, runs: int, out: Path) -> dict[str, Any]:
         "gateway_deploy_to_first_200": result["openfaas"]["stats"][openfaas.FUNCTION]["median"],
         "docker_run_to_first_200": result["docker"]["stats"][image(TAGS["A"])]["median"],
         "docker_run_floor": result["docker"]["stats"][coldstart.FLOOR]["median"]}
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    cli.write_json(out, result, say=False)
     return result
 
 
@@ -228,8 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(trees, ignore_errors=True)
         for tag in TAGS.values():
             launch.docker("rmi", "-f", image(tag), check=False)  # ours; a stopping task may still hold it
-    (args.out / "rollout.json").write_text(json.dumps(rollout, indent=1) + "\n")
-    (args.out / "gateway.json").write_text(json.dumps(gateway, indent=1) + "\n")
+    cli.write_json(args.out / "rollout.json", rollout, say=False)
+    cli.write_json(args.out / "gateway.json", gateway, say=False)
     text = table(rollout, gateway, cold)
     print(text)
     if args.out == DEFAULT_OUT:

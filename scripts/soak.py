@@ -12,7 +12,6 @@ only; bounded by --seconds.
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
@@ -107,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['rss_after_mb']} MB; {r['workers_replaced']} workers replaced; health p99 {r['health_p99_ms']:.1f} ms "
               f"over {r['health_probes']} probes, "
               f"{r['health_failures']} failed: {'PASS' if r['passed'] else 'FAIL'}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"date": cli.now(), **results},
-                                    indent=1) + "\n")
+    cli.write_json(args.json, {"date": cli.now(), **results}, say=False)
     return 0 if all(r["passed"] for r in results.values() if isinstance(r, dict)) else 1
 
 
