@@ -18,6 +18,9 @@ BEING_SPLIT = {
 }
 # Not the project's code: build output, the virtualenv, vendored wheels.
 NOT_CODE = {"tests", "build", "wheelhouse"}
+# Commands run as files, which put the repository on sys.path themselves: the design card's
+# `python scripts/coldstart.py`. (scripts/simulate.py's goes when the fleet branch lands.)
+AS_FILES = {"scripts/coldstart.py", "scripts/simulate.py"}
 
 
 def test_the_layers_import_only_downward():
@@ -60,3 +63,10 @@ def test_no_test_module_imports_another():
             for name in names:
                 module = name.removeprefix("tests.")
                 assert not (module.startswith("test_") or module == "conftest"), f"{path.name} imports {name}"
+
+
+def test_only_the_commands_run_as_files_touch_sys_path():
+    """Everything else is imported as a package (python -m scripts.NAME), so no file needs a shim."""
+    shims = {str(p.relative_to(ROOT)) for p in python_files() if "sys.path.insert" in p.read_text()}
+    assert shims <= AS_FILES, f"sys.path shims: {sorted(shims - AS_FILES)}"
+    assert "scripts/coldstart.py" in shims
