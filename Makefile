@@ -23,11 +23,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# ruff, then the duplicates finder where it is installed (it is a tool of this workplace, not a
-# package): any pair it reports fails the target.
+# ruff, import-linter's contracts, every generated document current (scripts/render.py), then the
+# duplicates finder where it is installed (it is a tool of this workplace, not a package): any pair
+# it reports fails the target.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/python -m scripts.render --check
 	@if command -v duplicates >/dev/null; then \
 	  out=$$(duplicates); echo "$$out"; case "$$out" in "no duplicates"*) ;; *) exit 1 ;; esac; \
 	else echo "duplicates: not installed here; skipped"; fi
@@ -51,7 +53,7 @@ contract: image-fn image-server
 	$(BIN)/python -m scripts.contract
 
 # Benchmarks (never part of make test): each writes JSON under docs/bench/ (bench_replica runs all
-# three images).
+# three images); then the documents are rendered from it.
 bench: $(STAMP) image-fn image-server image-tf
 	$(BIN)/python -m scripts.bench_concurrency
 	$(BIN)/python -m scripts.bench_request
@@ -60,6 +62,7 @@ bench: $(STAMP) image-fn image-server image-tf
 	$(BIN)/python -m scripts.bench_protocols
 	$(BIN)/python -m scripts.bench_person
 	$(BIN)/python -m scripts.bench_replica
+	$(BIN)/python -m scripts.render
 
 # make soak SOAK_SECONDS=600 SOAK_CONNECTIONS=64: a rare fault needs minutes to show.
 SOAK_SECONDS ?= 60
@@ -77,9 +80,11 @@ fuzz: $(STAMP)
 	FUZZ_CASES=10000 FUZZ_REPORT=docs/bench/fuzz.json $(BIN)/python -m pytest -q tests/test_robustness.py -k fuzz
 
 # Builds the three images, measures them side by side, writes docs/results.md and the
-# README's headline table (and collects the bench, soak and fuzz results found).
+# README's headline table (and collects the bench, soak and fuzz results found); then every other
+# generated document from the new figures.
 report: $(STAMP) image-fn image-server image-tf
 	$(BIN)/python -m scripts.report
+	$(BIN)/python -m scripts.render
 
 clean:
 	rm -rf build wheelhouse/*.whl .pytest_cache

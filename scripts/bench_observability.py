@@ -26,51 +26,22 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from harness import ROOT, cli, launch, probes
+from harness.load import run_wrk
+from harness.probes import CLIENT_CPU, cpu_seconds, family, held_to, pin
+from harness.probes import REPLICA_CPU as SERVER_CPU
+from harness.stats import bootstrap
+from harness.targets import CONFIGURATIONS, PAIRS, TARGETS
 
-from scripts import cli, launch
-from scripts.bench_concurrency import CONFIGURATIONS
-from scripts.bench_replica import start
-from scripts.loadtest import run_wrk
-from scripts.targets import TARGETS
-
-OUT = launch.ROOT / "docs" / "bench" / "observability.json"
-PAIRS = {"function": ("function (shipped: 1 worker, 1 thread)",
-                      "function, observability off (no metrics, no access log)"),
-         "server": ("server (shipped: 2 workers, 1 thread each)",
-                    "server, observability off (no metrics, no access log)")}
-SERVER_CPU, CLIENT_CPU = 1, 0
+OUT = ROOT / "docs" / "bench" / "observability.json"
 AT_ONCE = f"on and off at once, both pinned to CPU {SERVER_CPU}, each with its own wrk -t1 -c8 pinned to CPU {CLIENT_CPU}"
 PROCESSES = f"processes, {AT_ONCE}, access log to /dev/null"
 CONTAINERS = f"containers (read-only, host network), {AT_ONCE}, access log through Docker's json-file log driver"
 # The processes that carry a container's log lines to its log file (comm, cut at 15 characters).
 LOG_DRIVER = ("dockerd", "containerd", "containerd-shim")
-
-
-def family(pid: int) -> list[int]:
-    """A process and its children (the server's workers), from /proc."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    kids = [int(c) for c in children.read_text().split()] if children.exists() else []
-    return [pid] + [p for kid in kids for p in family(kid)]
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU seconds used so far by every thread of these processes (schedstat counts nanoseconds)."""
-    total = 0
-    for pid in pids:
-        for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
-            try:
-                total += int(stat.read_text().split()[0])
-            except (FileNotFoundError, ProcessLookupError, IndexError):  # a thread gone meanwhile
-                pass
-    return total / 1e9
 
 
 def log_driver_pids() -> list[int]:
@@ -82,29 +53,6 @@ def log_driver_pids() -> list[int]:
         except (FileNotFoundError, ProcessLookupError):
             pass
     return pids
-
-
-@contextmanager
-def held_to(cpu: int, pids: list[int]) -> Iterator[bool]:
-    """Every thread of these processes on `cpu` (threads they start inherit it), put back as it
-    was afterwards; False if this process may not move them (not root)."""
-    moved, held = {}, True
-    try:
-        for pid in pids:
-            for task in Path(f"/proc/{pid}/task").glob("*"):
-                with suppress(ProcessLookupError):  # a thread gone meanwhile
-                    moved[int(task.name)] = os.sched_getaffinity(int(task.name))
-                    os.sched_setaffinity(int(task.name), {cpu})
-    except PermissionError:
-        held = False
-    try:
-        yield held
-    finally:
-        everywhere = set(range(os.cpu_count() or 1))
-        for pid in pids:
-            for task in Path(f"/proc/{pid}/task").glob("*"):
-                with suppress(ProcessLookupError, PermissionError):
-                    os.sched_setaffinity(int(task.name), moved.get(int(task.name), everywhere))
 
 
 def driver_rate(pids: list[int], seconds: float = 5.0) -> float:
@@ -125,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if (os.cpu_count() or 1) < 2:
         parser.error("needs two CPUs: one for the servers, one for the load")
     args.json = args.json or (OUT.with_name("observability-containers.json") if args.containers else OUT)
-    os.sched_setaffinity(0, {CLIENT_CPU})
+    pin(0, CLIENT_CPU)
     names = [name for pair in PAIRS.values() for name in pair]
     procs, pids, urls = {}, {}, {}
     runs: dict[str, list[float]] = {name: [] for name in names}
@@ -135,13 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         for i, name in enumerate(names):
             target, env = CONFIGURATIONS[name]
             if args.containers:
-                procs[name], url = start(target, f"device-price-observability-{i}", {"access_log": "1", **env})
-                pids[name] = family(int(launch.docker("inspect", "-f", "{{.State.Pid}}", procs[name]).strip()))
+                procs[name], url = launch.docker_run_pinned(target, f"device-price-observability-{i}", SERVER_CPU,
+                                                             {"access_log": "1", **env})
+                pids[name] = family(probes.container_pid(procs[name]))
             else:
                 procs[name], url = launch.serve_process(TARGETS[target], {"drain_delay": "0", **env})
                 pids[name] = family(procs[name].pid)
                 for pid in pids[name]:
-                    os.sched_setaffinity(pid, {SERVER_CPU})
+                    pin(pid, SERVER_CPU)
             urls[name] = url + TARGETS[target].predict_path
         daemons = log_driver_pids() if args.containers else []
         with ThreadPoolExecutor(2) as pool, held_to(CLIENT_CPU, daemons) as held:
@@ -161,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                 launch.stop_container(proc)
             else:
                 launch.stop_process(proc)
-    result = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+    result = {"date": cli.now(),
               "configuration": (CONTAINERS + (f", the log driver held to CPU {CLIENT_CPU}" if held else ", the log driver "
                                                "unpinned (not root)")) if args.containers else PROCESSES,
               "duration_s": args.duration, "runs": args.runs, **summary(runs)}
@@ -193,8 +142,8 @@ def summary(runs: dict[str, list[float]], draws: int = 5000) -> dict:
     for kind, (on, off) in PAIRS.items():
         ratios = np.array(runs[on]) / np.array(runs[off])
         paired[kind] = float(1 - np.median(ratios))
-        resampled = [1 - np.median(ratios[rng.integers(0, len(ratios), len(ratios))]) for _ in range(draws)]
-        interval[kind] = [float(v) for v in np.percentile(resampled, [2.5, 97.5])]
+        low, high = bootstrap(ratios, draws, rng)  # of the ratio's median: the loss is 1 less it
+        interval[kind] = [1 - high, 1 - low]
     return {"median_rps": {name: statistics.median(values) for name, values in runs.items()}, "rps": runs,
             "paired_loss": paired, "paired_loss_interval": interval}
 

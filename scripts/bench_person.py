@@ -13,21 +13,18 @@ log off, metrics on (scripts/bench_replica.py's configuration).
 
 from __future__ import annotations
 
-import http.client
 import json
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from fn.record.fields import EXAMPLE
-from scripts import cli, launch
+from harness import ROOT, cli, launch
+from harness.load import sequential
+from harness.probes import REPLICA_CPU, pin
 
-OUT = launch.ROOT / "docs" / "bench" / "person.json"
+OUT = ROOT / "docs" / "bench" / "person.json"
 PROCESS_ONLY = OUT.with_name("person-process.json")
 KINDS = {"plain": EXAMPLE, "explained": EXAMPLE | {"explain": True}}
 
@@ -53,22 +50,8 @@ def in_process(count: int) -> dict[str, float]:
 
 def over_http(url: str, count: int) -> dict[str, float]:
     """Median ms per request on one keep-alive connection, plain and explained, interleaved."""
-    host, port = url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    bodies = {kind: json.dumps(record).encode() for kind, record in KINDS.items()}
-    times: dict[str, list[float]] = {kind: [] for kind in bodies}
-    for i in range(count + 50):
-        for kind, body in bodies.items():
-            started = time.perf_counter()
-            conn.request("POST", "/", body, {"Content-Type": "application/json"})
-            response = conn.getresponse()
-            response.read()
-            if response.status != 200:
-                raise RuntimeError(f"{url} answered {response.status}")
-            if i >= 50:
-                times[kind].append(time.perf_counter() - started)
-    conn.close()
-    return {kind: statistics.median(t) * 1000 for kind, t in times.items()}
+    kinds = {kind: ("/", json.dumps(record).encode()) for kind, record in KINDS.items()}
+    return {kind: statistics.median(t) * 1000 for kind, t in sequential(url, kinds, count, timeout=30).items()}
 
 
 def page_bytes() -> int:
@@ -80,20 +63,18 @@ def page_bytes() -> int:
 
 
 def measure(count: int, process_only: bool = False) -> dict:
-    from scripts.bench_replica import pin_clients, start
-
-    pin_clients()
+    pin()
     process = in_process(count)
     if process_only:
-        return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "requests": count,
+        return {"date": cli.now(), "requests": count,
                 "configuration": "in process (DataPlane), client pinned to CPU 0", "p50_ms": {"process": process}}
-    name, url = start("function", "device-price-bench-person")
+    name, url = launch.docker_run_pinned("function", "device-price-bench-person", REPLICA_CPU)
     try:
         container = over_http(url, count)
     finally:
         launch.stop_container(name)
     return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": cli.now(),
         "requests": count,
         "configuration": "in process (DataPlane) and the function container on the host network pinned to CPU 1, "
                          "client on CPU 0, one keep-alive connection, access log off, metrics on",

@@ -10,21 +10,16 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
-
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fn.api import v2
 from fn.record.fields import EXAMPLE
-from scripts import cli, launch
-from scripts.loadtest import run_wrk
-from scripts.stats import median_of
-from scripts.targets import TARGETS
+from harness import ROOT, cli, launch
+from harness.load import run_wrk, sequential
+from harness.stats import median_of
+from harness.targets import TARGETS
 
-OUT = launch.ROOT / "docs" / "bench" / "protocols.json"
+OUT = ROOT / "docs" / "bench" / "protocols.json"
 BATCH_ROWS = 1000
 INFER = "/v2/models/" + v2.NAME + "/infer"
 
@@ -35,18 +30,6 @@ def bodies(rows: int) -> dict[str, tuple[str, bytes]]:
     native = EXAMPLE if rows == 1 else {"instances": records}
     return {"native": ("/", json.dumps(native).encode()),
             "v2": (INFER, json.dumps({"inputs": v2.tensors(records)}).encode())}
-
-
-def batch_seconds(url: str, body: bytes, count: int) -> list[float]:
-    """Wall time of `count` sequential requests, each checked to have answered 200."""
-    times = []
-    for _ in range(count):
-        started = time.perf_counter()
-        status, _ = launch.http("POST", url, body, timeout=60)
-        times.append(time.perf_counter() - started)
-        if status != 200:
-            raise RuntimeError(f"{url} answered {status}")
-    return times
 
 
 def table(result: dict) -> str:
@@ -73,14 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         for _ in cli.progress(list(range(args.runs)), "rounds"):
             for name, (path, body) in single.items():
                 wrk[name].append(run_wrk(base + path, 8, args.duration, body=body))
-            for name, (path, body) in batch.items():
-                per_row[name] += [s / BATCH_ROWS * 1e6 for s in batch_seconds(base + path, body, args.batches)]
+            for name, seconds in sequential(base, batch, args.batches, warmup=0).items():
+                per_row[name] += [s / BATCH_ROWS * 1e6 for s in seconds]
     finally:
         launch.stop_process(proc)
     rps = {name: median_of(runs)["throughput_rps"] for name, runs in wrk.items()}
     us = {name: statistics.median(values) for name, values in per_row.items()}
     result = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": cli.now(),
         "configuration": "function process as shipped (1 worker, 1 thread, metrics on), access log off",
         "single_record_8_connections_rps": rps,
         "v2_over_native_rps": rps["v2"] / rps["native"],

@@ -12,93 +12,33 @@ so the replica's core is its own. The access log is off, metrics on.
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from fn.record.fields import EXAMPLE
-from scripts import cli, launch, openloop
-from scripts.loadtest import run_wrk
-from scripts.targets import TARGETS
+from harness import ROOT, cli, launch
+from harness.load import open_loop, run_wrk, sequential
+from harness.probes import CLIENT_CPU, REPLICA_CPU, memory_mb, pin
+from harness.targets import TARGETS
 
-OUT = launch.ROOT / "docs" / "bench" / "replica.json"
-IMAGES = {"fn": "function", "server": "server", "tf": "tensorflow"}
-REPLICA_CPU = "1"  # the core a replica owns; the clients run on CPU 0
-CLIENT_CPU = "0"
-
-
-def pin_clients() -> None:
-    """This process (and the wrk it starts) on CLIENT_CPU."""
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {int(CLIENT_CPU)})
-
-
-def start(target_name: str, name: str, env: dict[str, str] | None = None) -> tuple[str, str]:
-    """The target's image on the host network, pinned to REPLICA_CPU, access log off unless `env`
-    says otherwise; (container, base URL)."""
-    target = TARGETS[target_name]
-    port = launch.free_port()
-    launch.docker("rm", "-f", name, check=False)
-    settings = {"port": str(port), "metrics_port": str(launch.free_port()), "access_log": "0", "drain_delay": "0",
-                **(env or {})}
-    args = ["run", "-d", "--name", name, "--network", "host", "--cpuset-cpus", REPLICA_CPU, "--read-only",
-            "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
-    for key, value in settings.items():
-        args += ["-e", f"{key}={value}"]
-    if target_name == "tensorflow":
-        args += ["--tmpfs", "/tmp"]
-    launch.docker(*args, target.image)
-    url = f"http://127.0.0.1:{port}"
-    launch.wait_until_ok(url + "/_/ready", timeout=180)
-    return name, url
-
-
-def service_times(url: str, path: str, body: bytes, count: int) -> list[float]:
-    """Seconds per request, sequential on one keep-alive connection (after a warm-up): batches."""
-    host, port = url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=60)
-    headers = {"Content-Type": "application/json"}
-    times = []
-    for i in range(count + 50):
-        started = time.perf_counter()
-        conn.request("POST", path, body, headers)
-        response = conn.getresponse()
-        response.read()
-        if response.status != 200:
-            raise RuntimeError(f"{url}{path} answered {response.status}")
-        if i >= 50:
-            times.append(time.perf_counter() - started)
-    conn.close()
-    return times
-
-
-def memory_mb(name: str) -> float:
-    """The container's memory use as `docker stats` reports it (cgroup usage less page cache)."""
-    out = launch.docker("stats", "--no-stream", "--format", "{{.MemUsage}}", name).split("/")[0].strip()
-    number, unit = float(out.rstrip("KMGiB")), out.lstrip("0123456789.")
-    return number * {"KiB": 1 / 1024, "MiB": 1.0, "GiB": 1024.0, "kB": 1 / 1000, "MB": 1.0, "GB": 1000.0}[unit]
+OUT = ROOT / "docs" / "bench" / "replica.json"
+IMAGES = {target.build: name for name, target in TARGETS.items()}  # --image fn, server, tf
 
 
 def measure(kind: str, duration: float) -> dict[str, Any]:
     target = TARGETS[IMAGES[kind]]
-    name, url = start(target.name, f"device-price-replica-{kind}")
+    name, url = launch.docker_run_pinned(target.name, f"device-price-replica-{kind}", REPLICA_CPU)
     try:
         body = json.dumps(EXAMPLE).encode()
         # One connection, back to back: the unloaded latency (its distribution) and the rate.
-        closed = openloop.run(url + target.predict_path, None, duration, body=body)
+        closed = open_loop(url + target.predict_path, None, duration, body=body)
         # Requests that find the replica idle take longer (its core has gone to sleep): the
         # median at 5% load, less the back-to-back one.
-        idle = openloop.run(url + target.predict_path, 0.05 * closed["achieved_rps"], 2 * duration, body=body)
+        idle = open_loop(url + target.predict_path, 0.05 * closed["achieved_rps"], 2 * duration, body=body)
         batch_body = json.dumps({"instances": [EXAMPLE] * 1000}).encode()
-        batch = service_times(url, target.predict_path, batch_body, 5 if kind == "tf" else 20)
+        batch = sequential(url, {"batch": (target.predict_path, batch_body)}, 5 if kind == "tf" else 20)["batch"]
         capacity = {"1": closed, "8": run_wrk(url + target.predict_path, 8, duration, threads=1)}
         memory = memory_mb(name)
     finally:
@@ -123,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
     parser.add_argument("--json", type=Path, default=OUT, help="where to write the results")
     args = parser.parse_args(argv)
-    pin_clients()
+    pin()
     kinds = args.image or list(IMAGES)
     missing = [TARGETS[IMAGES[k]].image for k in kinds
                if not launch.docker("images", "-q", TARGETS[IMAGES[k]].image, check=False)]
@@ -137,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{kind}: service p50 {r['service_p50_ms']:.2f} ms, capacity {r['capacity_rps']['1']:,.0f} / "
               f"{r['capacity_rps']['8']:,.0f} req/s at 1 / 8 connections, {r['memory_mb']:.0f} MB", file=sys.stderr)
     cli.write_json(args.json, {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": cli.now(),
         "configuration": f"container on the host network pinned to CPU {REPLICA_CPU}, clients on CPU {CLIENT_CPU}, "
                          "access log off, metrics on",
         "replicas": replicas})

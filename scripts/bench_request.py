@@ -3,7 +3,7 @@ record with metrics and the JSON access log on (one process), and on in multipro
 (several workers: every metric in a shared file), each against the same application with both
 off. No network, no server loop: only the code that differs.
 
-    python -m scripts.bench_request [--blocks 300] [--json docs/bench/request_path.json]
+    python -m scripts.bench_request [--blocks 300] [--json docs/bench/request.json]
 
 Each on mode runs in a process of its own (multiprocess mode is chosen before any metric
 exists) beside an application with both off, pinned to one core. They answer in alternating
@@ -23,21 +23,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import cli
-from scripts.launch import EXAMPLE_BODY, ROOT
+from harness import cli
+from harness.launch import EXAMPLE_BODY, ROOT
+from harness.probes import REPLICA_CPU, pin
+from harness.stats import bootstrap
 
 MODES = ("on", "on, multiprocess")
-OUT = ROOT / "docs" / "bench" / "request_path.json"
+OUT = ROOT / "docs" / "bench" / "request.json"
 # Requests per metrics flush: about what 0.1 s (App.FLUSH_SECONDS) holds at this service's rates.
 FLUSH_EVERY = 100
-CPU = 1
 
 
 def blocks(mode: str, count: int) -> dict[str, list[float]]:
@@ -53,8 +50,7 @@ def blocks(mode: str, count: int) -> dict[str, list[float]]:
     from fn.server.app import App
     from fn.server.metrics import Metrics
 
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {CPU})
+    pin(0, REPLICA_CPU)
     model = Predictor()
     metrics = Metrics(FIELDS)
     apps = {"off": App(index.serve_handler(dataplane.DataPlane(model, observe=serve.Observer(None)))),
@@ -93,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(blocks(args.mode, args.blocks)))
         return 0
     rng = np.random.default_rng(0)
-    result: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "blocks": args.blocks,
+    result: dict = {"date": cli.now(), "blocks": args.blocks,
                     "requests_per_block": FLUSH_EVERY, "off_us": {}, "on_us": {}, "added_us": {}, "interval_us": {}}
     print(f"{'observability':<18}{'off µs':>9}{'on µs':>9}{'added':>9}  95% interval")
     for mode in cli.progress(list(MODES), "modes"):
@@ -101,10 +97,9 @@ def main(argv: list[str] | None = None) -> int:
                               str(args.blocks)], cwd=ROOT, capture_output=True, text=True, check=True)
         times = json.loads(out.stdout.strip().splitlines()[-1])
         added = np.array(times[mode]) - np.array(times["off"])
-        resampled = [np.median(added[rng.integers(0, len(added), len(added))]) for _ in range(5000)]
         result["off_us"][mode], result["on_us"][mode] = float(np.median(times["off"])), float(np.median(times[mode]))
         result["added_us"][mode] = float(np.median(added))
-        result["interval_us"][mode] = [float(v) for v in np.percentile(resampled, [2.5, 97.5])]
+        result["interval_us"][mode] = bootstrap(added, 5000, rng)
         low, high = result["interval_us"][mode]
         print(f"{mode:<18}{result['off_us'][mode]:>9.1f}{result['on_us'][mode]:>9.1f}{result['added_us'][mode]:>+9.1f}"
               f"  {low:+.1f} to {high:+.1f}")

@@ -18,11 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import cli, launch
-from scripts.targets import TARGETS
+from harness import cli, launch
+from harness.targets import TARGETS
 
 # What headless Chromium needs here: no sandbox as root, no GPU, no network calls of its own.
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

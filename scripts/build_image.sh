@@ -55,7 +55,7 @@ if [ "$offline" = 1 ]; then
   WHEELHOUSE=$wheels scripts/wheelhouse.sh "$reqs"
   if [ "$kind" != tf ]; then  # numpy's source and what compiling it needs
     WHEELHOUSE=wheelhouse/numpy scripts/wheelhouse.sh requirements/numpy-build.txt
-    python3 scripts/fetch_sdist.py requirements/numpy.txt wheelhouse/numpy
+    python3 -m scripts.fetch_sdist requirements/numpy.txt wheelhouse/numpy
   fi
   args=(--build-arg BASE_IMAGE="$base" --build-arg BUILDER_IMAGE="$base" --build-arg OFFLINE=1)
 fi

@@ -26,22 +26,18 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from fn.server.settings import BY_NAME
-from scripts import cli, launch
-from scripts.clients import Clients
-from scripts.soak import run_container, workers_replaced
-from scripts.targets import TARGETS
+from harness import ROOT, cli, launch
+from harness.load import Clients
+from harness.probes import workers_replaced
+from harness.targets import TARGETS
 
-OUT = launch.ROOT / "docs" / "bench" / "chaos.json"
+OUT = ROOT / "docs" / "bench" / "chaos.json"
 FAULTS = {"SIGKILL": signal.SIGKILL, "SIGSTOP": signal.SIGSTOP}
 SETTLE = 1.0  # seconds of a fault's window after the server is whole again
 
@@ -151,7 +147,7 @@ def chaos(image: str, name: str, minutes: float, seed: int, clients: int, gap: t
           worker_timeout: float | None) -> dict[str, Any]:
     env = {"access_log": "1", **({"worker_timeout": f"{worker_timeout:g}s"} if worker_timeout else {})}
     timeout = worker_timeout or BY_NAME["worker_timeout"].default_for("baseline")
-    container, url, metrics_url = run_container(image, name, env)
+    container, url, metrics_url = launch.docker_run_metrics(image, name, env)
     rng = random.Random(seed)
     faults: list[Fault] = []
     try:
@@ -220,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{result['answered']} answered, {result['failed']} failed ({len(result['unexplained_failures'])} outside "
           f"every fault's window) in {result['seconds']:g} s; {result['workers_replaced']} workers replaced for "
           f"{len(result['faults'])} faults; {'PASS' if result['passed'] else 'FAIL'}")
-    cli.write_json(args.json, {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+    cli.write_json(args.json, {"date": cli.now(),
                                **({"note": args.note} if args.note else {}), **result})
     return 0 if result["passed"] else 1
 

@@ -14,16 +14,12 @@ default, as shipped.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import cli, launch  # noqa: E402
-from scripts.loadtest import run_wrk  # noqa: E402
-from scripts.stats import median_of  # noqa: E402
+from harness import cli, launch
+from harness.load import run_wrk
+from harness.stats import median_of
 
 METRICS = ("throughput_rps", "p50_ms", "p99_ms")
 
@@ -47,7 +43,7 @@ def compare(images: list[str], connections: int, duration: float, rounds: int, a
             launch.stop_container(name)
     median = {image: median_of(rs) for image, rs in runs.items()}
     before, after = images
-    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "connections": connections,
+    return {"date": cli.now(), "connections": connections,
             "duration_s": duration, "rounds": rounds, "access_log": access_log, "median": median,
             "ratio_after_to_before": {m: median[after][m] / median[before][m] for m in METRICS}, "runs": runs}
 

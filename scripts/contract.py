@@ -16,14 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import cli, launch
+from harness import cli, launch
+from harness.targets import TARGETS
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance")
-IMAGES = {"function": "device-price-fn:latest", "server": "device-price-server:latest"}
+IMAGES = {name: TARGETS[name].image for name in ("function", "server")}
 OUT = launch.ROOT / "docs" / "bench" / "contract.json"
 
 

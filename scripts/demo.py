@@ -9,16 +9,13 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fn.api.dataplane import DataPlane
 from fn.model.tflite import Predictor
 from fn.record.features import EXAMPLE
-from scripts import cli, coldstart, launch, loadtest
-from scripts.targets import TARGETS
+from harness import cli, coldstart, launch
+from harness.load import python_client
+from harness.targets import TARGETS
 
 
 def show(label: str, result: dict) -> None:
@@ -30,12 +27,12 @@ def side_by_side() -> None:
     """The TFLite function against the TensorFlow reference, measured now: process cold start
     and the reference report's run (100 requests, 10 in flight)."""
     print("\nTFLite function vs TensorFlow reference, as processes on this machine:")
-    coldstart.main(["--mode", "process", "--runs", "3", "--quiet"])
+    coldstart.show(coldstart.run("process", 3, quiet=True), None)
     for name in coldstart.PROCESS_TARGETS:
         target = TARGETS[name]
         proc, url = launch.serve_process(target, launch.QUIET)
         try:
-            m = loadtest.python_client(url + target.predict_path, 100, 10, launch.EXAMPLE_BODY)
+            m = python_client(url + target.predict_path, 100, 10, launch.EXAMPLE_BODY)
         finally:
             launch.stop_process(proc)
         print(f"reference run, {name:<10}: avg {m['avg_ms']:8.2f} ms, max {m['max_ms']:8.2f} ms, "

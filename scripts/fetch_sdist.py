@@ -16,10 +16,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import cli
+from harness import cli
 
 INDEX = "https://pypi.org/simple"
 

@@ -6,26 +6,11 @@ feature specification by fn/api/openapi.py (the same document GET /openapi.json 
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from fn.api import openapi
-from fn.api.body import Limits
-from fn.model import MODEL_DIR
-from fn.model.intervals import FILE, Intervals
-from scripts import cli
-
-OUT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
-
-
-def text() -> str:
-    """The document the committed model serves with the default limits."""
-    intervals = Intervals(json.loads((MODEL_DIR / FILE).read_text()))
-    return json.dumps(openapi.document(Limits(), intervals.levels, intervals.default), indent=2) + "\n"
+from harness import cli
+from harness.render import OPENAPI as OUT
+from harness.render import openapi_text as text
 
 
 def main(argv: list[str] | None = None) -> int:

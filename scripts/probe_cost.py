@@ -12,8 +12,8 @@ For each probe and interval, an image FROM --image with only its HEALTHCHECK cha
 - probes: `c`, the images' own (probe/health.c, /usr/local/bin/health); `python`, a check as the
   images had it before, one interpreter start (python3 -S) per check, asking /_/ready the same way.
 - each is deployed on Docker's swarm mode as faas-swarm deploys stack.yml's function, behind the
-  gateway stand-in (scripts/swarm.py, scripts/gateway_standin.py), and:
-  - woken from zero --runs times by one request (scripts/swarm.py wake): the median seconds to the
+  gateway stand-in (harness/swarm.py, harness/gateway_standin.py), and:
+  - woken from zero --runs times by one request (harness/swarm.py wake): the median seconds to the
     first 200 and to the replica's first passing check;
   - left idle with one replica for --idle seconds: the CPU its cgroup used (the service and every
     check, which runs inside it) and that Docker's daemons used meanwhile (dockerd, containerd and
@@ -36,10 +36,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scripts import cli, launch, openfaas, swarm
-from scripts.bench_observability import cpu_seconds
-from scripts.coldstart import time_docker
-from scripts.stats import spread
+from harness import cli, launch, openfaas, swarm
+from harness.coldstart import time_docker
+from harness.probes import cgroup_cpu_seconds, cpu_seconds
+from harness.stats import spread
 
 PYTHON_CHECK = (r"import _socket,sys;s=_socket.socket();s.settimeout(2);s.connect(('127.0.0.1',8080));"
                 r"s.sendall(b'GET /_/ready HTTP/1.0\r\n\r\n');sys.exit(0 if s.recv(64)[9:12]==b'200' else 1)")
@@ -77,10 +77,10 @@ def idle_cpu(name: str, seconds: float) -> dict[str, float]:
     time.sleep(2)  # past the start's own work
     cid = openfaas.replica_container(name)
     daemons = daemon_pids()
-    before, engine_before, started = openfaas.cgroup_cpu_seconds(cid), cpu_seconds(daemons), time.monotonic()
+    before, engine_before, started = cgroup_cpu_seconds(cid), cpu_seconds(daemons), time.monotonic()
     time.sleep(seconds)
     elapsed = time.monotonic() - started
-    return {"replica_pct": round(100 * (openfaas.cgroup_cpu_seconds(cid) - before) / elapsed, 3),
+    return {"replica_pct": round(100 * (cgroup_cpu_seconds(cid) - before) / elapsed, 3),
             "daemons_pct": round(100 * (cpu_seconds(daemons) - engine_before) / elapsed, 3)}
 
 

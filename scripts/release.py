@@ -29,10 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import cli, launch, openfaas  # noqa: E402
+from harness import cli, launch, openfaas
 
 
 def faas_cli() -> str | None:

@@ -3,7 +3,7 @@ or code update moves, what the gateway costs per request, and the cold start bes
 
     python -m scripts.rollout [--clients 4] [--duration 5] [--rounds 3] [--runs 5]
 
-Starts the local stack (../shared/openfaas/up.sh, or OPENFAAS_STACK_DIR; scripts/openfaas.py) and
+Starts the local stack (../shared/openfaas/up.sh, or OPENFAAS_STACK_DIR; harness/openfaas.py) and
 always takes it down. Builds as the README's offline `faas-cli up` does, to the stack's registry:
 A (the repository), B (another model version in model/manifest.json: the model layer as a
 retrained model changes it) and C (a one-line change to fn/). Then, writing docs/bench/:
@@ -32,14 +32,13 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import cli, coldstart, launch, loadtest, openfaas, readme  # noqa: E402
+from harness import cli, coldstart, launch, openfaas, readme
+from harness.load import run_wrk
+from harness.probes import cgroup_cpu_seconds, container_id
+from harness.registry import layers
 
 TAGS = {"A": "bench-a", "B": "bench-b", "C": "bench-c"}
 DEFAULT_OUT = launch.ROOT / "docs" / "bench"
@@ -83,10 +82,10 @@ def health_cost(seconds: float) -> dict[str, Any]:
     try:
         launch.wait_until_ok(url + "/_/ready", timeout=60)
         time.sleep(2)
-        ids = {"with_healthcheck": replica, "no_healthcheck": openfaas.container_id(name)}
-        before = {k: openfaas.cgroup_cpu_seconds(c) for k, c in ids.items()}
+        ids = {"with_healthcheck": replica, "no_healthcheck": container_id(name)}
+        before = {k: cgroup_cpu_seconds(c) for k, c in ids.items()}
         time.sleep(seconds)
-        after = {k: openfaas.cgroup_cpu_seconds(c) for k, c in ids.items()}
+        after = {k: cgroup_cpu_seconds(c) for k, c in ids.items()}
     finally:
         launch.stop_container(name)
     per_s = {k: (after[k] - before[k]) / seconds for k in ids}
@@ -100,17 +99,17 @@ def health_cost(seconds: float) -> dict[str, Any]:
 def gateway_cost(stack: openfaas.Stack, connections: list[int], duration: float, rounds: int) -> dict[str, Any]:
     """wrk through the gateway and straight to the replica, interleaved; medians over rounds."""
     replica = openfaas.replica_container()
-    platform = [openfaas.container_id(c) for c in ("openfaas-gateway", "openfaas-provider")]
-    paths = {"gateway": (openfaas.netns(openfaas.container_id("openfaas-gateway")),
+    platform = [container_id(c) for c in ("openfaas-gateway", "openfaas-provider")]
+    paths = {"gateway": (openfaas.netns(container_id("openfaas-gateway")),
                          f"http://127.0.0.1:8080/function/{openfaas.FUNCTION}"),
              "direct": (openfaas.netns(replica), "http://127.0.0.1:8080/")}
     runs: dict[str, list[dict[str, Any]]] = {f"{p}_c{c}": [] for c in connections for p in paths}
     for _ in cli.progress(range(rounds), "gateway rounds"):
         for c in connections:
             for path, (prefix, url) in paths.items():
-                before = [openfaas.cgroup_cpu_seconds(i) for i in platform], openfaas.cgroup_cpu_seconds(replica)
-                r = loadtest.run_wrk(url, c, duration, prefix=prefix)
-                after = [openfaas.cgroup_cpu_seconds(i) for i in platform], openfaas.cgroup_cpu_seconds(replica)
+                before = [cgroup_cpu_seconds(i) for i in platform], cgroup_cpu_seconds(replica)
+                r = run_wrk(url, c, duration, prefix=prefix)
+                after = [cgroup_cpu_seconds(i) for i in platform], cgroup_cpu_seconds(replica)
                 n = max(r["requests"], 1)
                 r["platform_cpu_ms_per_request"] = (sum(after[0]) - sum(before[0])) * 1000 / n
                 r["replica_cpu_ms_per_request"] = (after[1] - before[1]) * 1000 / n
@@ -127,12 +126,12 @@ def gateway_cost(stack: openfaas.Stack, connections: list[int], duration: float,
 
 
 def cold_starts(stack: openfaas.Stack, runs: int, out: Path) -> dict[str, Any]:
-    """coldstart's openfaas mode: scale from zero, deploy and `docker run` of the deployed image,
+    """coldstart's openfaas mode: scale from zero, deploy, and `docker run` of the deployed image,
     interleaved in one run, each with its median and breakdown."""
     os.environ["OPENFAAS_PASSWORD"] = stack.password
-    if coldstart.main(["--mode", "openfaas", "--gateway", stack.url, "--runs", str(runs), "--json", str(out)]):
-        raise RuntimeError("coldstart --mode openfaas failed")
-    return json.loads(out.read_text())
+    result = coldstart.run("openfaas", runs, gateway_url=stack.url)
+    coldstart.show(result, out)
+    return result
 
 
 def table(rollout: dict[str, Any], gateway: dict[str, Any], cold: dict[str, Any]) -> str:
@@ -168,11 +167,11 @@ def table(rollout: dict[str, Any], gateway: dict[str, Any], cold: dict[str, Any]
                   "seconds after the request (the breakdown: Docker's events and the gateway's log):", "",
               "| start | first 200 | created | started | healthy | gateway ready |", "|---|---|---|---|---|---|"]
     for way, label in (("scale_from_zero", "scaled to zero, woken by one request"),
-                       ("deploy", "deploy -> first request")):
+                       ("deploy", "deploy, then one request")):
         b = cold[way]["breakdown_median_s"]
         lines.append(f"| {label} | {cold[way]['median_s']:.2f} s | " + " | ".join(
             f"{b[k]:.2f} s" if b[k] is not None else "-" for k in ("created", "started", "healthy", "ready")) + " |")
-    lines.append(f"| `docker run` of the same image -> first 200 | {cold['docker_run']['median_s']:.2f} s | | | | |")
+    lines.append(f"| `docker run` of the same image | {cold['docker_run']['median_s']:.2f} s | | | | |")
     return "\n".join(lines)
 
 
@@ -196,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     stack = openfaas.Stack(folder)
     trees = Path(tempfile.mkdtemp(prefix="rollout-"))
-    date = datetime.now(UTC).isoformat(timespec="seconds")
+    date = cli.now()
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         stack.up()
@@ -214,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                              "code": openfaas.pulled_bytes(TAGS["A"], TAGS["C"])},
             "image_bytes": {k: int(launch.docker("image", "inspect", "-f", "{{.Size}}", image(t)))
                             for k, t in TAGS.items()},
-            "layers": {k: len(openfaas.layers(image(t))) for k, t in TAGS.items()},
+            "layers": {k: len(layers(image(t))) for k, t in TAGS.items()},
             "health_check": health_cost(args.rest),
         }
         gateway = {"date": date, "machine": "2 cores, shared with other jobs", "access_log": "on (as deployed)",
@@ -228,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(trees, ignore_errors=True)
         for tag in TAGS.values():
             launch.docker("rmi", "-f", image(tag), check=False)  # ours; a stopping task may still hold it
-    (args.out / "rollout.json").write_text(json.dumps(rollout, indent=1) + "\n")
-    (args.out / "gateway.json").write_text(json.dumps(gateway, indent=1) + "\n")
+    cli.write_json(args.out / "rollout.json", rollout, say=False)
+    cli.write_json(args.out / "gateway.json", gateway, say=False)
     text = table(rollout, gateway, cold)
     print(text)
     if args.out == DEFAULT_OUT:

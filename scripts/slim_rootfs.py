@@ -131,7 +131,7 @@ def main(rootfs: str, site: str) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    # The build stage has this file alone (no scripts.cli): it names itself as it was run.
+    # The build stage has this file alone (no harness.cli): it names itself as it was run.
     prog = f"python3 -m {__spec__.name}" if __spec__ is not None else f"python3 {sys.argv[0]}"
     parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rootfs", help="the folder to fill (the final stage copies it to /)")

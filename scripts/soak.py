@@ -12,66 +12,31 @@ only; bounded by --seconds.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
-if __package__ in (None, ""):  # run as a file: import the project from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from harness import ROOT, cli, launch
+from harness.load import run_wrk
+from harness.probes import container_pid, family, rss_mb, workers_replaced
+from harness.stats import percentile
+from harness.targets import TARGETS
 
-from fn.server.settings import BY_NAME
-from scripts import cli, launch
-from scripts.loadtest import run_wrk
-from scripts.stats import percentile
-from scripts.targets import TARGETS
-
-OUT = launch.ROOT / "docs" / "bench" / "soak.json"
+OUT = ROOT / "docs" / "bench" / "soak.json"
 SOAKED = ("function", "server")
-
-
-def rss_mb(container: str) -> float:
-    """Resident memory of every process in the container (the server's workers included)."""
-    pid = subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}}", container], capture_output=True,
-                         text=True, check=True).stdout.strip()
-    pids = [pid] + subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout.split()
-    total = 0
-    for p in pids:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
-
-
-def run_container(image: str, name: str, env: dict[str, str]) -> tuple[str, str, str]:
-    """launch.docker_run with the image's metrics port published too: (name, base URL, metrics URL)."""
-    port = launch.free_port()
-    inside = BY_NAME["metrics_port"].default_for(launch.image_target(image).module)
-    name, url = launch.docker_run(image, name, env, extra=("-p", f"127.0.0.1:{port}:{inside}"))
-    return name, url, f"http://127.0.0.1:{port}/metrics"
-
-
-def workers_replaced(metrics_url: str) -> int:
-    """How many workers the server's supervisor has replaced since it started (its own count)."""
-    text = requests.get(metrics_url, timeout=10).text
-    return int(sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
-                   if s.name == "device_price_workers_replaced_total"))
 
 
 def soak(name: str, image: str, prefix: str, duration: float, connections: int) -> dict[str, Any]:
     path = TARGETS[name].predict_path
-    container, url, metrics_url = run_container(image, f"{prefix}{name}", {"access_log": "1"})
+    container, url, metrics_url = launch.docker_run_metrics(image, f"{prefix}{name}", {"access_log": "1"})
     try:
         launch.wait_for_prediction(url + path, timeout=30)
         run_wrk(url + path, connections, 5)  # warm-up: allocators and caches settle
-        before = rss_mb(container)
+        before = rss_mb(family(container_pid(container)))
         health: list[float] = []
         failures = 0
         stop = threading.Event()
@@ -97,7 +62,7 @@ def soak(name: str, image: str, prefix: str, duration: float, connections: int) 
         if launch.docker("inspect", "-f", "{{.State.Running}}", container) != "true":
             raise RuntimeError(f"{container} stopped during the soak: "
                                f"{launch.docker('logs', '--tail', '20', container, check=False)}")
-        after = rss_mb(container)
+        after = rss_mb(family(container_pid(container)))
         replaced = workers_replaced(metrics_url)
     finally:
         launch.stop_container(container)
@@ -141,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['rss_after_mb']} MB; {r['workers_replaced']} workers replaced; health p99 {r['health_p99_ms']:.1f} ms "
               f"over {r['health_probes']} probes, "
               f"{r['health_failures']} failed: {'PASS' if r['passed'] else 'FAIL'}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"), **results},
-                                    indent=1) + "\n")
+    cli.write_json(args.json, {"date": cli.now(), **results}, say=False)
     return 0 if all(r["passed"] for r in results.values() if isinstance(r, dict)) else 1
 
 

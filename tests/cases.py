@@ -10,20 +10,7 @@ from typing import Any
 
 from fn.api import dataplane
 from fn.record.features import EXAMPLE
-
-
-def body(value: Any) -> bytes:
-    return json.dumps(value).encode()
-
-
-def with_(**changes: Any) -> dict[str, Any]:
-    record = dict(EXAMPLE)
-    for key, value in changes.items():
-        if value is ...:
-            record.pop(key)
-        else:
-            record[key] = value
-    return record
+from tests.helpers import CSV, GOOD_ROW, body, csv_body, with_
 
 
 @dataclass
@@ -35,17 +22,6 @@ class Case:
     method: str = "POST"
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
     words: str = ""  # what the error's message or a detail's reason must say
-
-
-CSV = {"Content-Type": "text/csv"}
-CSV_HEADER = "sku,device_brand,os,screen_size,4g,5g,battery,release_year,days_used,new_price\n"
-
-
-def csv_body(*rows: str) -> bytes:
-    return (CSV_HEADER + "".join(row + "\n" for row in rows)).encode()
-
-
-GOOD_ROW = "A1,Samsung,Android,15.34,yes,no,4000,2019,300,200"
 
 
 CASES = [

@@ -1,12 +1,11 @@
-"""Shared fixtures. REQUIRE_DOCKER=1 / REQUIRE_DATA=1 turn the skips for a missing Docker
-engine or dataset into failures, so a green CI run is one that ran them."""
+"""Shared fixtures (the helpers they and the tests use are in helpers.py). REQUIRE_DOCKER=1 /
+REQUIRE_DATA=1 turn the skips for a missing Docker engine or dataset into failures, so a green
+CI run is one that ran them."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,10 @@ from convert import data
 from convert.data import DataError
 from fn.api.dataplane import DataPlane
 from fn.model.tflite import Predictor
-from scripts import launch
-from scripts.launch import free_port
-from scripts.targets import TARGETS, by_module
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _skip_or_fail(variable: str, reason: str) -> None:
-    if os.environ.get(variable) == "1":
-        pytest.fail(f"{reason} ({variable}=1)")
-    pytest.skip(reason)
+from harness import launch
+from harness.launch import free_port
+from harness.targets import TARGETS
+from tests.helpers import build_image, skip_or_fail, start_process, stop_process, wait_healthy
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +30,7 @@ def dataset() -> Path:
     try:
         data.load(path)
     except DataError as e:
-        _skip_or_fail("REQUIRE_DATA", f"dataset not found: {e}")
+        skip_or_fail("REQUIRE_DATA", f"dataset not found: {e}")
     return path
 
 
@@ -46,7 +38,7 @@ def dataset() -> Path:
 def docker() -> str:
     exe = shutil.which("docker")
     if not exe or subprocess.run([exe, "info"], capture_output=True).returncode != 0:
-        _skip_or_fail("REQUIRE_DOCKER", "no running Docker engine")
+        skip_or_fail("REQUIRE_DOCKER", "no running Docker engine")
     return exe
 
 
@@ -59,25 +51,6 @@ def predictor() -> Predictor:
 def plane(predictor) -> DataPlane:
     """The data plane over the committed model, with the shipped limits."""
     return DataPlane(predictor)
-
-
-def start_process(module: str, env: dict[str, str] | None = None, flags: list[str] | tuple[str, ...] = ()):
-    """python -m MODULE [FLAGS] with no drain delay unless `env` says so; its output in proc.log."""
-    log = Path(tempfile.mkstemp(prefix="device-price-server-", suffix=".log")[1])
-    return launch.start_process(by_module(module), None, {"drain_delay": "0", **(env or {})}, log, flags)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
-    alive = (lambda: proc.poll() is None) if proc is not None else None
-    try:
-        launch.wait_until_ok(url + "/_/health", timeout=timeout, alive=alive)
-    except RuntimeError as e:
-        raise RuntimeError(f"{e}: {proc.log.read_text()[-3000:]}") from None
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    launch.stop_process(proc, timeout=10)
-    proc.log.unlink(missing_ok=True)
 
 
 def serve(target: str, env: dict[str, str] | None = None, flags: tuple[str, ...] = ()):
@@ -103,14 +76,6 @@ def baseline_url():
 @pytest.fixture(scope="session")
 def reference_url():
     yield from serve("tensorflow")
-
-
-def build_image(kind: str, tag: str | None = None) -> str:
-    """Build an image the way `make image-<kind>` does (offline-capable); its tag."""
-    tag = tag or f"device-price-{kind}:latest"
-    proc = subprocess.run(["scripts/build_image.sh", kind, tag], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return tag
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,8 @@ import requests
 
 from fn.record.features import EXAMPLE
 from fn.server.auth import BearerToken
-from scripts import launch
-from tests.conftest import ROOT, free_port, start_process, stop_process, wait_healthy
+from harness import launch
+from tests.helpers import ROOT, free_port, start_process, stop_process, wait_healthy
 
 SECRET_DIR = "/var/openfaas/secrets"
 TOKEN_NAME = "device-price-token"

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import ROOT
-from tests.test_stack import expand
+from tests.helpers import ROOT, expand
 
 
 def copy_sources(dockerfile: str) -> set[str]:

@@ -12,28 +12,37 @@ import sys
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from scripts import docs, figures, readme
-from tests.conftest import ROOT
+from harness import codedocs as docs
+from harness import readme, render
+from scripts.fleet.report import readme_line
+from tests.helpers import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-# Files docs/architecture.md describes that the error-model and route-table work adds; drop each
-# from here when it lands.
-def loose(text: str) -> str:
-    """Long decimals to 6 significant digits: the model's log-scale outputs may differ in the last
-    bits on another CPU (XNNPACK picks its kernels by instruction set)."""
-    return re.sub(r"\d+\.\d{7,}", lambda m: f"{float(m.group()):.6g}", text)
 
 
-def test_the_generated_sections_are_current():
-    """What python -m scripts.docs renders now (the README's example through the served model,
-    docs/operating.md's tables from the code) is what is committed."""
-    for path, text in docs.rendered().items():
-        assert loose(path.read_text()) == loose(text), f"{path.name} is stale: run python -m scripts.docs"
+def test_every_generated_document_is_current():
+    """What python -m scripts.render renders now (the README's example through the served model,
+    docs/operating.md's tables from the code, the figures and results from model/ and docs/bench/,
+    docs/openapi.json) is what is committed."""
+    texts = render.rendered(render.every_section(readme_line))
+    assert {p.name for p in texts} >= {"README.md", "operating.md", "model.md", "benchmarks.md", "results.md",
+                                       "openapi.json"}
+    stale = [p.name for p in render.stale(texts)]
+    assert not stale, f"stale: {stale}: run python -m scripts.render"
+
+
+def test_the_check_names_a_stale_document(tmp_path, capsys):
+    page = tmp_path / "page.md"
+    page.write_text("<!-- x:start -->\nold\n<!-- x:end -->\n")
+    sections = [(page, "x", lambda: "new 1.00000001")]
+    assert render.run(sections, True, "render") == 1 and "stale" in capsys.readouterr().out
+    assert render.run(sections, False, "render") == 0 and "new 1.00000001" in page.read_text()
+    page.write_text(page.read_text().replace("1.00000001", "1.00000002"))  # the last bits of a float
+    assert render.run(sections, True, "render") == 0
 
 
 def test_every_generator_finds_its_markers():
-    owned = [(path, name) for path, name, _ in (*docs.sections(), *figures.SECTIONS)]
-    owned.append((readme.README, "headline"))  # scripts/report.py
+    owned = [(path, name) for path, name, _ in render.every_section(readme_line) if name is not None]
     for path, name in owned:
         start, end = readme.markers(name)
         text = path.read_text()

@@ -6,7 +6,7 @@ import pytest
 from convert import data, train
 from fn.record import encoding, features
 from fn.record.features import EXAMPLE
-from tests.cases import with_
+from tests.helpers import with_
 
 
 def test_example_is_valid():

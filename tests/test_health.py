@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from fn.server import settings
-from scripts.launch import free_port
-from tests.conftest import ROOT
+from harness.launch import free_port
+from tests.helpers import ROOT
 
 SOURCE = ROOT / "probe" / "health.c"
 

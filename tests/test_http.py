@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from fn.record.features import EXAMPLE
-from tests.cases import CASES, Case, check, with_
+from tests.cases import CASES, Case, check
+from tests.helpers import with_
 
 TARGETS = {
     # fixture: (prediction path, metadata path)

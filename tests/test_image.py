@@ -14,10 +14,10 @@ import requests
 
 from fn.record import encoding
 from fn.record.features import EXAMPLE
-from scripts import launch
-from scripts.launch import image_sizes
-from scripts.targets import TARGETS
-from tests.conftest import wait_healthy
+from harness import launch
+from harness.launch import image_sizes
+from harness.targets import TARGETS
+from tests.helpers import wait_healthy
 
 
 def inspect(image: str, fmt: str) -> str:
@@ -61,7 +61,7 @@ def test_the_image_predicts_what_keras_does(fn_container, dataset):
     from convert import data, train
     from fn.model.tflite import MODEL_DIR
     from fn.record import features
-    from tests.cases import body
+    from tests.helpers import body
 
     records, _ = data.load(dataset)
     _, test_idx = train.split(len(records))

@@ -12,8 +12,7 @@ import pytest
 from fn.model.tflite import FILES, HASHED, MODEL_DIR, ModelError, Predictor, sha256
 from fn.record import features
 from fn.record.features import EXAMPLE
-from tests.cases import with_
-from tests.conftest import ROOT
+from tests.helpers import ROOT, with_
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import yaml
 
 from fn.api.operations import PROBES as HEALTH_PATHS
 from fn.server import settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 VERSION = kubernetes_validate.latest_version()
 

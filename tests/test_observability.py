@@ -20,24 +20,11 @@ from dataclasses import dataclass
 import pytest
 import requests
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
 from fn.record.features import EXAMPLE
 from fn.server.app import App
-from scripts import launch
-from tests.cases import with_
-from tests.conftest import ROOT, free_port, start_process, stop_process, wait_healthy
-
-
-def scrape(url: str) -> dict[tuple[str, tuple], float]:
-    """(sample name, sorted labels) -> value, parsed as Prometheus parses the exposition format."""
-    text = requests.get(url, timeout=10).text
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def value(samples: dict, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+from harness import launch
+from tests.helpers import ROOT, free_port, scrape, start_process, stop_process, value, wait_healthy, with_
 
 
 @dataclass
@@ -130,7 +117,7 @@ def test_metrics_count_exactly_what_was_answered(served: Served):
 def test_a_replaced_worker_is_counted_for_the_alert():
     """device_price_workers_replaced_total, which DevicePriceWorkersReplaced watches, counts each
     worker the supervisor replaced, in the sum the parent serves."""
-    from tests.test_workers import wait_for, workers
+    from tests.helpers import wait_for, workers
 
     port, mport = free_port(), free_port()
     proc = start_process("baseline", {"port": str(port), "metrics_port": str(mport), "workers": "2",
@@ -335,7 +322,7 @@ def test_a_real_prometheus_sees_what_was_sent(fn_image, server_image, tmp_path):
 
 
 def test_the_deploy_files_carry_the_scrape_annotations():
-    from tests.test_stack import expand
+    from tests.helpers import expand
 
     stack = yaml.safe_load(expand((ROOT / "stack.yml").read_text(), {}))
     annotations = stack["functions"]["device-price"]["annotations"]

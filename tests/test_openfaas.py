@@ -1,5 +1,5 @@
 """End to end on a real OpenFaaS CE gateway (faas-swarm provider, one Docker node, a local
-registry: ../shared/openfaas, see scripts/openfaas.py): the README's offline `faas-cli up`, every
+registry: ../shared/openfaas, see harness/openfaas.py): the README's offline `faas-cli up`, every
 protocol through /function/device-price, a cold start timed two ways, an update and a rollback
 under load, the layers a model or code change touches, and the bearer-token secret.
 
@@ -28,9 +28,9 @@ import yaml
 
 from fn.api import v2
 from fn.record.fields import EXAMPLE
-from scripts import coldstart, launch, openfaas, swarm
-from tests.conftest import ROOT, _skip_or_fail, build_image
-from tests.test_person import inventory
+from harness import gateway, launch, openfaas, registry, swarm
+from scripts import coldstart
+from tests.helpers import ROOT, build_image, inventory, skip_or_fail
 
 TAG = "e2e-a"  # the repository as it is
 NEXT = "e2e-b"  # another model version (model/ changed)
@@ -49,7 +49,7 @@ def stack(docker, tmp_path_factory):
     that the offline `faas-cli up` builds from."""
     folder = openfaas.stack_dir()
     if folder is None:
-        _skip_or_fail("REQUIRE_OPENFAAS", openfaas.missing())
+        skip_or_fail("REQUIRE_OPENFAAS", openfaas.missing())
     build_image("fn", OWN_BUILD)
     os.environ["OPENFAAS_CONFIG"] = str(tmp_path_factory.mktemp("faas-cli"))  # not the user's faas-cli login
     s = openfaas.Stack(folder)
@@ -124,7 +124,7 @@ def test_coldstart_openfaas_mode_agrees_with_an_independent_timing(stack, deploy
     faas-cli made it), then a scale from zero timed here with one request; the medians within 25%.
     Each of the tool's breakdowns is in order, and the real gateway logged its wake-up."""
     monkeypatch.setenv("OPENFAAS_PASSWORD", stack.password)
-    made = coldstart.swarm_fields(openfaas.FUNCTION)
+    made = gateway.swarm_fields(openfaas.FUNCTION)
     tool, here = [], []
     for i in range(3):
         out = tmp_path / f"run{i}.json"
@@ -136,7 +136,7 @@ def test_coldstart_openfaas_mode_agrees_with_an_independent_timing(stack, deploy
             assert None not in steps and steps == sorted(steps), (way, result[way])
         assert result["docker_run"]["median_s"] < result["scale_from_zero"]["median_s"]
         tool.append(result["scale_from_zero"]["median_s"])
-        assert coldstart.swarm_fields(openfaas.FUNCTION) == made
+        assert gateway.swarm_fields(openfaas.FUNCTION) == made
         swarm.scale(openfaas.FUNCTION, 0)
         swarm.wait(lambda: not swarm.running(openfaas.FUNCTION), "scaled to zero")
         started = time.perf_counter()
@@ -180,7 +180,7 @@ def test_a_model_update_moves_kilobytes_and_a_code_change_only_the_top_layers(st
     (fn_copy / "model" / "__pycache__" / "stray.cpython-311.pyc").write_bytes(os.urandom(64))
     for tag, tree in builds.items():
         stack.faas_cli("up", "--skip-deploy", "-f", "stack.yml", env=openfaas.build_env(tag), cwd=tree)
-    base, model, code = (openfaas.layers(image(t)) for t in (TAG, NEXT, CODE))
+    base, model, code = (registry.layers(image(t)) for t in (TAG, NEXT, CODE))
     assert len(base) == len(model) == len(code) == 3
     assert model[:-1] == base[:-1] and model[-1] != base[-1]
     assert code[0] == base[0] and code[1] != base[1]

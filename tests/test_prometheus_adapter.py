@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from fn.server.metrics import BUCKETS
 from fn.server.prometheus_adapter import observe_all
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 # Values on, between, below and above the bounds: a value equal to a bound counts in its bucket.
 VALUES = [0.0, 0.0001, 0.00011, 0.0005, 0.003, 0.003, 0.07, 1.0, 9.9, 10.0, 12.5, 400.0]

@@ -17,8 +17,7 @@ from fn.api.routes import Routes
 from fn.record import features
 from fn.record.features import EXAMPLE, FIELDS
 from fn.server.app import App
-from tests.cases import with_
-from tests.conftest import ROOT
+from tests.helpers import ROOT, with_
 
 TARGETS = ("fn_url", "baseline_url", "fn_container", "server_container")
 MODEL = "/v2/models/device-price"

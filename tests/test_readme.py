@@ -32,9 +32,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts.launch import free_port
-from tests.conftest import ROOT, wait_healthy
-from tests.test_docs import loose
+from harness.launch import free_port
+from harness.render import loose
+from tests.helpers import ROOT, wait_healthy
 
 README = ROOT / "README.md"
 PREFIX = os.environ.get("README_TEST_PREFIX", "readme-test-")

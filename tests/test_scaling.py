@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from scripts.fleet import aggregate, cost, engine, inputs, policies, traffic
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 SCHEMAS = ROOT.parent / "shared" / "schemas"
 KNATIVE = "autoscaling.knative.dev/"

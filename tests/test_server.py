@@ -16,8 +16,7 @@ import requests
 
 from fn import handler
 from fn.record.features import EXAMPLE
-from tests.conftest import free_port, start_process, stop_process, wait_healthy
-from tests.test_observability import scrape, value
+from tests.helpers import free_port, scrape, start_process, stop_process, value, wait_healthy
 
 
 def event(method: str, body: bytes = b"") -> SimpleNamespace:
@@ -122,7 +121,7 @@ def test_port_in_use_is_one_line():
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]

@@ -11,8 +11,7 @@ import pytest
 import yaml
 
 from fn.server import settings
-from tests.conftest import ROOT
-from tests.test_stack import expand
+from tests.helpers import ROOT, expand
 
 # Values a deploy file sets on purpose, different from the program's default.
 DEPLOY_CHOICES = {

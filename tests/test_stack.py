@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import shutil
 import subprocess
 import tarfile
@@ -15,17 +14,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.helpers import (
+    ROOT,
+    expand,
+)
 
 FUNCTION_FIELDS = {"lang", "handler", "image", "fprocess", "environment", "environment_file", "secrets",
                    "skip_build", "constraints", "labels", "annotations", "limits", "requests",
                    "readonly_root_filesystem", "build_options", "build_args", "build_secrets", "platforms",
                    "namespace"}
-
-
-def expand(text: str, env: dict[str, str]) -> str:
-    """faas-cli's ${VAR} and ${VAR:-default}."""
-    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: env.get(m.group(1)) or (m.group(2) or ""), text)
 
 
 @pytest.fixture(scope="module")

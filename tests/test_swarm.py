@@ -1,8 +1,8 @@
 """Docker's own swarm mode, the orchestrator OpenFaaS's faas-swarm provider drives, in CI: the
-function deployed as faas-swarm deploys it from stack.yml's own values (scripts/swarm.py), its
+function deployed as faas-swarm deploys it from stack.yml's own values (harness/swarm.py), its
 health check, a start-first update under load, and a scale from zero woken by one request.
 
-The gateway is scripts/gateway_standin.py: CI has no OpenFaaS binaries (no registry has them). It
+The gateway is harness/gateway_standin.py: CI has no OpenFaaS binaries (no registry has them). It
 does what the CE gateway 0.27.14 (scale_from_zero=true) and faas-swarm do in what these tests hold:
 it counts a task as available once swarm reports it running, wakes a service scaled to 0 by
 setting 1, polls every 100 ms, and proxies to tasks.NAME:8080 with /function/NAME stripped.
@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from fn.record.fields import EXAMPLE
-from scripts import launch, openfaas, swarm
+from harness import launch, openfaas, swarm
 
 NAME = "device-price-swarm-test"  # not the stack's device-price: a real stack may hold that name
 

@@ -163,7 +163,7 @@ def test_training_twice_gives_the_same_model(tmp_path):
 def test_convert_command_explains_itself_and_refuses_a_bad_dataset_path(tmp_path):
     import subprocess
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["scripts/convert.sh", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -19,8 +19,8 @@ from waitress.parser import HTTPRequestParser
 from waitress.task import ErrorTask
 
 from fn.server import waitress_adapter
-from scripts.launch import free_port
-from tests.conftest import ROOT, start_process, stop_process, wait_healthy
+from harness.launch import free_port
+from tests.helpers import ROOT, start_process, stop_process, wait_healthy
 
 
 def test_waitress_is_the_pinned_version():

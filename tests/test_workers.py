@@ -21,9 +21,9 @@ import requests
 from fn.record.features import EXAMPLE
 from fn.server import serve
 from fn.server.supervisor import Supervisor
-from scripts import launch
-from scripts.loadtest import run_wrk
-from tests.conftest import free_port, start_process, stop_process, wait_healthy
+from harness import launch
+from harness.load import run_wrk
+from tests.helpers import free_port, start_process, stop_process, wait_for, wait_healthy, workers
 
 
 @dataclass
@@ -32,18 +32,6 @@ class Running:
     parent: int  # the supervisor's pid, as the host sees it
     log: Callable[[], str]
     exit_code: Callable[[], int | None]  # None while it runs
-
-
-def workers(parent: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout
-    return sorted(int(pid) for pid in out.split())
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
-        time.sleep(0.02)
 
 
 SETTINGS = {"workers": "2", "worker_timeout": "1s", "access_log": "0", "drain_delay": "0"}

@@ -27,7 +27,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scripts import cli, coldstart, launch, openfaas, openloop
+from harness import cli, launch, openfaas
+from harness.gateway import Gateway
+from harness.load import open_loop
 from scripts.fleet import engine, inputs, policies, traffic
 
 LOCK = Path("/tmp/openfaas.lock")
@@ -35,7 +37,7 @@ TAG = "h23-dynamics"
 TICK = 5.0  # the emulated Prometheus's scrape and the rule's tick
 
 
-def _alert(gateway: coldstart.Gateway, status: str) -> None:
+def _alert(gateway: Gateway, status: str) -> None:
     """What Alertmanager's webhook sends the gateway for the chart's alert."""
     labels = {"alertname": "APIHighInvocationRate", "function_name": openfaas.FUNCTION, "service": "gateway",
               "severity": "major"}
@@ -47,7 +49,7 @@ def _alert(gateway: coldstart.Gateway, status: str) -> None:
         raise RuntimeError(f"the gateway refused the alert: {code} {body[:200].decode(errors='replace')}")
 
 
-def _functions(gateway: coldstart.Gateway) -> list[dict[str, Any]]:
+def _functions(gateway: Gateway) -> list[dict[str, Any]]:
     code, body = gateway.api("GET", "/system/functions")
     if code != 200:
         raise RuntimeError(f"GET /system/functions: {code} {body[:200].decode(errors='replace')}")
@@ -63,12 +65,12 @@ def measure(stack: openfaas.Stack, rate: float, hold: float, after: float, idle:
     counts: list[tuple[float, float]] = []
     rates: list[dict[str, Any]] = []
     load: dict[str, Any] = {}
-    gateway = coldstart.Gateway(stack.url, "admin", stack.password, openfaas.FUNCTION)
+    gateway = Gateway(stack.url, "admin", stack.password, openfaas.FUNCTION)
     start = time.monotonic()
 
     def drive() -> None:
         time.sleep(idle)
-        load.update(openloop.run(stack.function_url(), rate, hold, 1))
+        load.update(open_loop(stack.function_url(), rate, hold, 1))
 
     thread = threading.Thread(target=drive, daemon=True)
     thread.start()

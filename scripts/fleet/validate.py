@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from scripts import launch, openloop
+from harness import launch
+from harness.load import open_loop
 from scripts.fleet import engine, inputs, policies, traffic
 
 LOADS = (0.30, 0.60, 0.85)
@@ -49,21 +50,21 @@ def one_replica(duration: float = 6.0, repeats: int = 10, seed: int = 1) -> list
     what this machine can distinguish. The replica's inputs are measured here, with the same
     client: its capacity and unloaded latency (one connection, back to back), and its wake-up
     (the median latency at 5% load, where requests find it idle, less that)."""
-    from scripts.bench_replica import CLIENT_CPU, start
+    from harness.probes import CLIENT_CPU, REPLICA_CPU
 
-    name, url = start("function", "device-price-validate")
+    name, url = launch.docker_run_pinned("function", "device-price-validate", REPLICA_CPU)
     if (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {int(CLIENT_CPU)})
     runs: dict[float, list[dict[str, Any]]] = {load: [] for load in LOADS}
     try:
-        openloop.run(url + "/", 200, 2.0, seed)  # warm-up
-        closed = openloop.run(url + "/", None, duration, seed, connections=1)
+        open_loop(url + "/", 200, 2.0, seed)  # warm-up
+        closed = open_loop(url + "/", None, duration, seed, connections=1)
         capacity, unloaded = closed["achieved_rps"], closed["quantiles_s"]
-        idle = openloop.run(url + "/", 0.05 * capacity, duration, seed)
+        idle = open_loop(url + "/", 0.05 * capacity, duration, seed)
         wakeup = max(0.0, (idle["p50_ms"] - closed["p50_ms"]) / 1000)
         for i in range(repeats):
             for load in LOADS:
-                measured = openloop.run(url + "/", load * capacity, duration, seed + i)
+                measured = open_loop(url + "/", load * capacity, duration, seed + i)
                 measured["q_ms"] = _quantiles(measured.pop("quantiles_s"))
                 runs[load].append(measured)
     finally:
@@ -90,7 +91,7 @@ def scale_from_zero(runs: int = 5, seed: int = 1) -> dict[str, Any]:
     zero replicas (Knative's: the request held while a replica starts on a node with the image)
     is fed the odd runs' cold starts and checked against the even runs' first answers, so that
     the check and its input come from the same hour of this machine."""
-    from scripts.coldstart import time_docker
+    from harness.coldstart import time_docker
 
     times = [time_docker("device-price-fn:latest")["seconds"] for _ in range(2 * runs)]
     fed, measured = times[0::2], times[1::2]

@@ -1,6 +1,7 @@
-"""Start a target as a process or a container, wait until it answers, stop it; the Docker
-calls every command and test shares. Standard library only, so the cold-start command's
-docker, pull and openfaas modes run under a bare python3 on a host that only has Docker."""
+"""Start a target as a process or a hardened container, wait until it answers, stop it; one
+HTTP request; the Docker calls every command and test shares. Standard library only, so the
+cold-start command's docker, pull and openfaas modes run under a bare python3 on a host that
+only has Docker."""
 
 from __future__ import annotations
 
@@ -19,13 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fn.record.fields import EXAMPLE
-from scripts.targets import Target, by_module
+from fn.server.settings import BY_NAME
+from harness import ROOT
+from harness.targets import TARGETS, Target, by_module
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_BODY = json.dumps(EXAMPLE).encode()
 # What every measurement turns off unless it says otherwise: no drain wait when stopped,
 # no access log (its cost is measured on its own).
 QUIET = {"drain_delay": "0", "access_log": "0"}
+# How users run every image: read-only root, no capabilities, no new privileges.
+HARDENED = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges")
 
 
 def free_port() -> int:
@@ -156,14 +160,41 @@ def docker_run(image: str, name: str, env: dict[str, str] | None = None, tmpfs: 
     say). Returns (name, base URL)."""
     docker("rm", "-f", name, check=False)
     port = free_port()
-    args = ["run", "-d", "--name", name, "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-            "-p", f"127.0.0.1:{port}:{image_target(image).port}"]
+    args = ["run", "-d", "--name", name, *HARDENED, "-p", f"127.0.0.1:{port}:{image_target(image).port}"]
     if tmpfs:
         args += ["--tmpfs", "/tmp"]
     for key, value in {**QUIET, **(env or {})}.items():
         args += ["-e", f"{key}={value}"]
     docker(*args, *extra, image)
     return name, f"http://127.0.0.1:{port}"
+
+
+def docker_run_metrics(image: str, name: str, env: dict[str, str]) -> tuple[str, str, str]:
+    """docker_run with the image's metrics port published too: (name, base URL, metrics URL)."""
+    port = free_port()
+    inside = BY_NAME["metrics_port"].default_for(image_target(image).module)
+    name, url = docker_run(image, name, env, extra=("-p", f"127.0.0.1:{port}:{inside}"))
+    return name, url, f"http://127.0.0.1:{port}/metrics"
+
+
+def docker_run_pinned(target_name: str, name: str, cpu: int, env: dict[str, str] | None = None) -> tuple[str, str]:
+    """A target's image, hardened, on the host network (no docker-proxy in the path) pinned to
+    `cpu` (probes.REPLICA_CPU), access log off unless `env` says otherwise; waits until it is
+    ready. (container, base URL)."""
+    target = TARGETS[target_name]
+    port = free_port()
+    docker("rm", "-f", name, check=False)
+    settings = {"port": str(port), "metrics_port": str(free_port()), "access_log": "0", "drain_delay": "0",
+                **(env or {})}
+    args = ["run", "-d", "--name", name, "--network", "host", "--cpuset-cpus", str(cpu), *HARDENED]
+    for key, value in settings.items():
+        args += ["-e", f"{key}={value}"]
+    if target_name == "tensorflow":
+        args += ["--tmpfs", "/tmp"]
+    docker(*args, target.image)
+    url = f"http://127.0.0.1:{port}"
+    wait_until_ok(url + "/_/ready", timeout=180)
+    return name, url
 
 
 def stop_container(name: str) -> None:

@@ -3,14 +3,15 @@
 The stack is ../shared/openfaas beside the repository (up.sh, down.sh; its README says what it
 is), or the folder OPENFAAS_STACK_DIR names. Its OpenFaaS programs (gateway, faas-swarm, faas-cli)
 are in the folder OPENFAAS_BIN names: no package registry has them, so without it there is no stack.
-Standard library only, like scripts/launch.py: the benchmarks run under a bare python3.
+Standard library only, like harness/launch.py: the benchmarks run under a bare python3.
 
 - Stack: up.sh / down.sh (always: a test registers down.sh before it starts anything), faas-cli
   with the gateway and the offline build arguments filled in.
 - a function's replicas as the Docker engine sees them (swarm task containers carry the label
   com.openfaas.function=NAME), so that "the old replica is gone" means its container is gone.
 - Load: clients calling /function/NAME without a pause, every answer's status and model_version kept.
-- the registry's blob sizes: what a node holding one tag pulls for another.
+- what a node holding one tag pulls for another (the registry's blob sizes).
+- a copy of the repository with another model version or a code change, for faas-cli to build.
 """
 
 from __future__ import annotations
@@ -27,15 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts import launch
-from scripts.clients import Clients
+from harness import ROOT, launch, registry
+from harness.load import Clients
 
-ROOT = launch.ROOT
 FUNCTION = "device-price"
 REGISTRY = "127.0.0.1:5000"  # the stack's registry (up.sh), on loopback
 REPOSITORY = "local/device-price"  # REGISTRY=127.0.0.1:5000/local in stack.yml's image
 OFFLINE_BASE = "device-price-base:bookworm-cc"  # scripts/build_base.sh's image (make image-fn makes it)
-MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 
 
 BINARIES = ("gateway", "faas-swarm", "faas-cli")  # what up.sh and the tests run from OPENFAAS_BIN
@@ -227,25 +226,10 @@ def wait_version(url: str, version: str, in_a_row: int = 50, timeout: float = 30
 
 # -- the registry ------------------------------------------------------------------------
 
-def blobs(tag: str, registry: str = REGISTRY, repository: str = REPOSITORY) -> dict[str, int]:
-    """Digest -> compressed size of every layer of a pushed tag, and of its config."""
-    code, body = launch.http("GET", f"http://{registry}/v2/{repository}/manifests/{tag}",
-                             headers={"Accept": MANIFEST_V2})
-    if code != 200:
-        raise RuntimeError(f"{registry}/{repository}:{tag} is not in the registry ({code})")
-    manifest = json.loads(body)
-    return {b["digest"]: b["size"] for b in [*manifest["layers"], manifest["config"]]}
-
-
 def pulled_bytes(held: str, wanted: str) -> int:
     """Compressed bytes a node holding tag `held` pulls to run tag `wanted` (blobs it lacks)."""
-    have = blobs(held)
-    return sum(size for digest, size in blobs(wanted).items() if digest not in have)
-
-
-def layers(image: str) -> list[str]:
-    """An image's layers, bottom first (RootFS diff IDs, as `docker image inspect` shows them)."""
-    return json.loads(launch.docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", image))
+    have = registry.blobs(REGISTRY, REPOSITORY, held)
+    return sum(size for digest, size in registry.blobs(REGISTRY, REPOSITORY, wanted).items() if digest not in have)
 
 
 # -- variants of the repository ----------------------------------------------------------
@@ -271,25 +255,7 @@ def variant(dest: Path, model_version: str | None = None, code_note: str | None 
     return dest
 
 
-# -- CPU of containers -------------------------------------------------------------------
-
-def container_id(name: str) -> str:
-    return launch.docker("inspect", "-f", "{{.Id}}", name)
-
-
-def cgroup_cpu_seconds(cid: str) -> float:
-    """CPU seconds a container's cgroup has used (its processes and everything `docker exec` ran
-    in it, health checks included), cgroup v1 (cgroupfs driver) or v2."""
-    for path, scale in ((f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage", 1e-9),
-                        (f"/sys/fs/cgroup/cpu,cpuacct/docker/{cid}/cpuacct.usage", 1e-9)):
-        if os.path.exists(path):
-            return int(Path(path).read_text()) * scale
-    for path in (f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat", f"/sys/fs/cgroup/docker/{cid}/cpu.stat"):
-        if os.path.exists(path):
-            stats = dict(line.split() for line in Path(path).read_text().splitlines())
-            return int(stats["usage_usec"]) * 1e-6
-    raise RuntimeError(f"no cgroup CPU accounting found for container {cid[:12]}")
-
+# -- a replica's container ------------------------------------------------------------------
 
 def replica_container(function: str = FUNCTION) -> str:
     """The id of the function's one running container."""

@@ -8,7 +8,7 @@ the report is about: a function scaled to zero after idling, woken by the next r
   service and container, environment, memory limit and reservation (no CPU: faas-swarm sets none),
   a read-only root with a tmpfs /tmp, restart on any exit (5 tries, 5 s apart), Linux nodes, the
   minimum replicas; updates one task at a time, start-first, rolled back on failure.
-- StandIn: scripts/gateway_standin.py in a container on the network, for machines without the
+- StandIn: harness/gateway_standin.py in a container on the network, for machines without the
   OpenFaaS binaries; it wakes a function as the real CE gateway does (scale_from_zero=true).
 - wake: one scale-from-zero cold start, through a gateway (the real one or the stand-in), with the
   idler emulated as CE users must (it has none): `docker service scale NAME=0`, then, once the
@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scripts import launch
+from harness import launch
 
 NETWORK = "device-price-functions"
 FUNCTION_LABEL = "com.openfaas.function"  # faas-swarm's label on a function's service and containers

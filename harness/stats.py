@@ -1,4 +1,5 @@
-"""Summary statistics the measuring commands share. Standard library only."""
+"""Summary statistics the measuring commands share: percentiles, medians over runs, one
+bootstrap. Standard library only at import."""
 
 from __future__ import annotations
 
@@ -24,3 +25,14 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-figure median over several runs (each run kept alongside by the callers)."""
     keys = [k for k, v in runs[0].items() if isinstance(v, (int, float))]
     return {k: statistics.median(r[k] for r in runs) for k in keys}
+
+
+def bootstrap(values: Any, draws: int = 5000, rng: Any = None) -> list[float]:
+    """The 95% bootstrap interval of the median of `values` (resampled with replacement `draws`
+    times; `rng` a numpy Generator, default seeded 0 so a rerun on the same data agrees)."""
+    import numpy as np  # here: the rest of this module runs under a bare python3
+
+    values = np.asarray(values)
+    rng = np.random.default_rng(0) if rng is None else rng
+    medians = [np.median(values[rng.integers(0, len(values), len(values))]) for _ in range(draws)]
+    return [float(v) for v in np.percentile(medians, [2.5, 97.5])]

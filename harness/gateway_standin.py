@@ -3,7 +3,7 @@ binaries (CI): /function/NAME[/PATH] proxied to the function's tasks, waking a s
 zero first, as the CE gateway 0.27.14 with scale_from_zero=true and faas-swarm 0.9.1 do it.
 
     docker run --network NET -v /var/run/docker.sock:/var/run/docker.sock --user 0 \
-      --entrypoint /usr/bin/python3 -v $PWD/scripts/gateway_standin.py:/standin.py:ro IMAGE /standin.py
+      --entrypoint /usr/bin/python3 -v $PWD/harness/gateway_standin.py:/standin.py:ro IMAGE /standin.py
 
 It runs inside a container on the functions' overlay network (the function image's own Python,
 standard library only), because that is the only place the tasks' addresses are reachable. What

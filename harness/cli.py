@@ -1,4 +1,5 @@
-"""What every command in scripts/ shares: its name as it was run, and its progress bar."""
+"""What every command in scripts/ shares: its name as it was run, its progress bar, its JSON
+writer and the date stamp its results carry."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT
 
 
 def prog(spec: ModuleSpec | None, file: str) -> str:
@@ -20,11 +22,18 @@ def prog(spec: ModuleSpec | None, file: str) -> str:
     return f"python {Path(file).resolve().relative_to(ROOT)}"
 
 
-def write_json(path: Path, value: Any) -> None:
-    """A command's results, as JSON under docs/bench/ (or where --json says), and a line saying so."""
+def now() -> str:
+    """The date stamp every result carries: UTC, to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def write_json(path: Path, value: Any, say: bool = True) -> None:
+    """A command's results, as JSON under docs/bench/ (or where --json says), and a line saying so
+    (unless `say` is False: the commands whose output never had one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value, indent=1) + "\n")
-    print(f"wrote {path}")
+    if say:
+        print(f"wrote {path}")
 
 
 def progress(items: list[Any], desc: str, quiet: bool = False) -> Iterable[Any]:

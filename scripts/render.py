@@ -1,0 +1,22 @@
+"""Render every generated document from the committed inputs (the code, model/, docs/bench/): the
+README's example, headline table and serverless line, docs/operating.md's tables, docs/model.md's
+scores, docs/benchmarks.md's figures, docs/results.md and docs/openapi.json. make runs it after
+every measurement; `--check` (make lint, so CI) says which are not current.
+
+    python -m scripts.render [--check]
+"""
+
+from __future__ import annotations
+
+import sys
+
+from harness import render
+from scripts.fleet.report import readme_line
+
+
+def main(argv: list[str] | None = None) -> int:
+    return render.main(__spec__, __file__, __doc__, render.every_section(readme_line), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
