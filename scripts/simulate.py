@@ -3,7 +3,8 @@ project's measurements, check the simulation against real runs (the measuring st
 docs/bench/simulation.json), and render docs/scaling.md and its charts from that (the rendering step).
 
     python -m scripts.simulate [--no-validate] [--reuse 0] [--span-scale 1]   (measure)
-    python -m scripts.simulate --render      (docs/scaling.md and its charts, from simulation.json)
+    python -m scripts.simulate --render      (docs/scaling.md, its charts and docs/deploy.md's "which engine,
+                                              when", from simulation.json)
     python -m scripts.simulate --only-validate   (the checks against real runs again, into simulation.json)
 
 Inputs: docs/bench/replica.json (make bench), coldstart-docker.json, coldstart-pull.json,
@@ -22,7 +23,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import cli
+from scripts import cli, readme
 from scripts.fleet import grid, inputs, report, validate
 
 
@@ -42,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the checks against real runs, kept with the simulations already written")
     args = parser.parse_args(argv)
     if args.render:
-        for path in report.render():
+        data, paths = report.render()
+        readme.replace_section("engines", report.engines(data), report.DEPLOY)
+        for path in [*paths, report.DEPLOY]:
             print(f"wrote {path}")
         return 0
     if not 0.0 <= args.reuse <= 1.0 or not 0.0 < args.span_scale <= 1.0:

@@ -51,7 +51,6 @@ SWEEP: dict[str, tuple[dict[str, float], tuple[str, ...], tuple[float, ...]]] = 
     "Lambda quota 100 left to this function": ({"quota": 100}, LAMBDA, RATES[4:]),
     "Lambda quota raised to 10,000": ({"quota": 10_000}, LAMBDA, RATES[4:]),
 }
-GATEWAY = inputs.gateway()
 
 
 def warmup(rate: float, scale: float = 1.0) -> float:
@@ -86,11 +85,11 @@ def sized(policy: policies.Policy, replica: inputs.Replica, rate: float, quota: 
     return dataclasses.replace(policy, **changes), needed
 
 
-def hop(policy: policies.Policy) -> dict[str, float]:
+def hop(policy: policies.Policy, gateway: inputs.Gateway | None) -> dict[str, float]:
     """The OpenFaaS gateway's measured added latency and CPU per request, for the OpenFaaS rows."""
-    if GATEWAY is None or not policy.name.startswith("openfaas"):
+    if gateway is None or not policy.name.startswith("openfaas"):
         return {}
-    return {"hop": GATEWAY.added_s, "hop_p99": GATEWAY.added_p99_s, "hop_cpu": GATEWAY.cpu_s}
+    return {"hop": gateway.added_s, "hop_p99": gateway.added_p99_s, "hop_cpu": gateway.cpu_s}
 
 
 def row(result: Result, policy: policies.Policy, deploy_cap: int, reuse: float, scale: float = 1.0) -> dict[str, Any]:
@@ -115,19 +114,20 @@ def _unsimulated(shape: traffic.Traffic, policy: policies.Policy, replica: input
 
 def steady(shape: traffic.Traffic, name: str, replica: inputs.Replica, span: float, peak_rate: float,
            reuse: float = 0.0, scale: float = 1.0, seed: int = 1, span_scale: float = 1.0,
-           init_scale: float = 1.0, keep_scale: float = 1.0, quota: float | None = None) -> dict[str, Any]:
+           init_scale: float = 1.0, keep_scale: float = 1.0, quota: float | None = None,
+           gateway: inputs.Gateway | None = None) -> dict[str, Any]:
     base = policies.POLICIES[name]
     policy, needed = sized(base, replica, shape.mean, quota)
     if policy.hard_cap and name not in LAMBDA and peak_rate >= 0.95 * policy.max_replicas * replica.capacity:
         return row(_unsimulated(shape, policy, replica, span), policy, base.max_replicas, reuse, scale)
     result = engine.simulate(shape, policy, replica, span, seed, warmup=warmup(peak_rate, span_scale),
                              image_on_nodes=True, fargate=policy.kind != "managed serverless", initial=needed,
-                             init_scale=init_scale, keep_scale=keep_scale, **hop(policy))
+                             init_scale=init_scale, keep_scale=keep_scale, **hop(policy, gateway))
     return row(result, policy, base.max_replicas, reuse, scale)
 
 
 def startup(rate: float, name: str, replica: inputs.Replica, reuse: float = 0.0, idle: float = 60.0,
-            span: float = 300.0) -> dict[str, Any]:
+            span: float = 300.0, gateway: inputs.Gateway | None = None) -> dict[str, Any]:
     """Idle for `idle` seconds, then `rate` at once, from the policy's minimum on Fargate (a new pod
     per start) or per request: the first answer, the waits, the replicas over time."""
     base = policies.POLICIES[name]
@@ -136,7 +136,7 @@ def startup(rate: float, name: str, replica: inputs.Replica, reuse: float = 0.0,
     if policy.hard_cap and name not in LAMBDA and rate >= 0.95 * policy.max_replicas * replica.capacity:
         return row(_unsimulated(step, policy, replica, span), policy, base.max_replicas, reuse)
     fleet = engine.Fleet(step, policy, replica, 1, fargate=policy.kind != "managed serverless", timeline=True,
-                         keep=True, **hop(policy))
+                         keep=True, **hop(policy, gateway))
     out = row(fleet.run(idle + span), policy, base.max_replicas, reuse)
     first = min(((a + r) for a, r in fleet.kept), default=math.nan)
     out.update(first_answer_s=first - idle, replicas_at={
@@ -144,14 +144,16 @@ def startup(rate: float, name: str, replica: inputs.Replica, reuse: float = 0.0,
     return out
 
 
-def _job(spec: tuple, replicas: dict[str, inputs.Replica], reuse: float, span_scale: float) -> dict[str, Any]:
+def _job(spec: tuple, replicas: dict[str, inputs.Replica], reuse: float, span_scale: float,
+         gateway: inputs.Gateway | None) -> dict[str, Any]:
     """One simulation, from a description that pickles (traffic shapes hold closures)."""
     if spec[0] == "startup":
         _, rate, name, kind = spec
-        return startup(rate, name, replicas[kind], reuse)
+        return startup(rate, name, replicas[kind], reuse, gateway=gateway)
     shape, mean, name, kind, span, peak, scale, moved = spec
     make = {**traffic.SHAPES, "steady": traffic.steady, "diurnal": traffic.diurnal}[shape]
-    return steady(make(mean), name, replicas[kind], span, peak, reuse, scale, span_scale=span_scale, **moved)
+    return steady(make(mean), name, replicas[kind], span, peak, reuse, scale, span_scale=span_scale, gateway=gateway,
+                  **moved)
 
 
 def jobs(span_scale: float = 1.0) -> list[tuple[str, tuple]]:
@@ -183,14 +185,16 @@ def run(replicas: dict[str, inputs.Replica], progress: Callable, reuse: float = 
         span_scale: float = 1.0) -> dict[str, list[dict]]:
     """Every job, in `workers` processes, longest first; `span_scale` < 1 shortens every run (to time
     the grid on a loaded machine and extrapolate)."""
+    gateway = inputs.gateway()
     todo = sorted(enumerate(jobs(span_scale)), key=lambda j: -j[1][1][-4] * j[1][1][1] if j[1][0] != "startup" else 0)
     results: dict[int, tuple[str, dict]] = {}
     if workers <= 1:
         for i, (group, spec) in progress(todo, "simulations"):
-            results[i] = (group, _job(spec, replicas, reuse, span_scale))
+            results[i] = (group, _job(spec, replicas, reuse, span_scale, gateway))
     else:
         with ProcessPoolExecutor(workers) as pool:
-            futures = [(i, group, pool.submit(_job, spec, replicas, reuse, span_scale)) for i, (group, spec) in todo]
+            futures = [(i, group, pool.submit(_job, spec, replicas, reuse, span_scale, gateway))
+                       for i, (group, spec) in todo]
             for i, group, future in progress(futures, "simulations"):
                 results[i] = (group, future.result())
     out: dict[str, list[dict]] = {}
@@ -218,7 +222,7 @@ def document(results: dict[str, list[dict]], validation: dict[str, Any], replica
     platform = {name: coldstarts.openfaas(inputs.BENCH) if name == "openfaas" else coldstarts.lambda_(inputs.BENCH)
                 for name in ("openfaas", "lambda")}
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "reuse": reuse, "span_scale": span_scale,
-            "gateway": vars(GATEWAY) if GATEWAY else None, "fallbacks": coldstarts.fallbacks(inputs.BENCH),
+            "gateway": vars(gw) if (gw := inputs.gateway()) else None, "fallbacks": coldstarts.fallbacks(inputs.BENCH),
             "platform_coldstarts": platform,
             "figures": {name: vars(fig) for name, fig in prices.FIGURES.items()},
             "inputs": summarise_inputs(replicas), "results": results, "validation": validation}

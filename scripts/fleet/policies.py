@@ -3,8 +3,7 @@ simulation and held equal to the deploy files by tests (stack.yml's labels and e
 server's HorizontalPodAutoscaler and CPU request, the Knative Service's annotations).
 
 A policy turns what it observed over its window into a desired replica count; the engine
-(scripts/fleet/engine.py) and the aggregate model (scripts/fleet/aggregate.py) call the same
-`desired()` every `tick` seconds, so both simulate one behaviour.
+(scripts/fleet/engine.py) calls `desired()` every `tick` seconds.
 
 Where requests wait matters as much as the rule: a replica of this service answers one request at
 a time and refuses with 429 past `max_inflight` (stack.yml, deploy/). Where a platform forwards

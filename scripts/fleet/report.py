@@ -4,6 +4,7 @@ scripts/fleet/grid.py), and the README's one line. No simulation runs here.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from scripts.fleet import charts, decide, grid, tables
 
 DOCS = grid.inputs.BENCH.parent
+DEPLOY = DOCS / "deploy.md"  # its "which engine, when" section: engines(), written by scripts/simulate.py
 IMAGE_LABEL = {"tflite": "slim TFLite image", "tensorflow": "TensorFlow image"}
 
 
@@ -62,6 +64,21 @@ def answer(results: dict[str, list[dict]]) -> list[str]:
             lines.append(f"- **{IMAGE_LABEL[image]}, p99 within {goal:g} ms**: " + "; ".join(
                 band_lines(results, image, goal)) + ".")
     return lines
+
+
+def engines(data: dict[str, Any]) -> str:
+    """docs/deploy.md's "which engine, when": the same bands, for the engineer choosing a deploy file."""
+    lines = [f"From the fleet simulation ([scaling.md](scaling.md), `make simulate`, {data['date'][:10]}): the whole "
+             "bill, fleets sized to the load, each crossover as the range its sensitivity sweep gives; the options in "
+             "brackets are the cheapest simulated in each band.", ""]
+    for image in IMAGE_LABEL:
+        for goal in decide.GOALS_MS:
+            lines.append(f"- {IMAGE_LABEL[image]}, p99 within {goal:g} ms: " + "; ".join(
+                band_lines(data["results"], image, goal)) + ".")
+    if data.get("fallbacks"):
+        lines += ["", "Until the platforms' cold starts are measured, stand-ins are used: " + "; ".join(
+            data["fallbacks"]) + "."]
+    return "\n".join(lines)
 
 
 def readme_line(data: dict[str, Any]) -> str:
@@ -138,13 +155,11 @@ def write(data: dict[str, Any], docs: Path = DOCS) -> list[Path]:
     return [path] + [docs / name for name in charts.draw(data["results"], docs)]
 
 
-def render() -> list[Path]:
-    """docs/scaling.md and the charts from docs/bench/simulation.json, with the dynamics check
-    (docs/bench/dynamics.json, written apart) when it exists; the paths written."""
+def render() -> tuple[dict[str, Any], list[Path]]:
+    """docs/scaling.md and its charts from docs/bench/simulation.json, with the dynamics check
+    (docs/bench/dynamics.json, written apart) when it exists: the data read and the paths written."""
     data = grid.load()
     dynamics = grid.inputs.BENCH / "dynamics.json"
     if dynamics.exists():
-        import json
-
         data["validation"]["dynamics"] = json.loads(dynamics.read_text())
-    return write(data)
+    return data, write(data)
