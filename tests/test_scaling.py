@@ -299,6 +299,7 @@ def test_per_request_bills_use_the_published_unit_prices_and_every_front_door():
     assert lam["lambda arm64"] == pytest.approx(0.20 + duration * 0.0000133334 + egress, rel=1e-6)
     assert lam["lambda+http"] - lam["lambda"] == pytest.approx(1.00)  # API Gateway HTTP, $1.00 a million
     assert lam["lambda+rest"] - lam["lambda"] == pytest.approx(3.50)  # REST, $3.50 a million
+    assert lam["lambda arm64+http"] - lam["lambda arm64"] == pytest.approx(1.00)  # every door before arm64 too
     run = cost.bills(_usage(policy="cloud_run", billed_busy_seconds=100.0), "managed serverless")
     assert run["cloud_run"] == pytest.approx(0.40 + 100 * (0.000024 + 0.5 * 0.0000025) + egress)
     # instance-based: the instance's whole life (one replica-hour here), no request fee
@@ -523,11 +524,10 @@ def test_the_decision_calls_ties_and_draws_bands_with_their_crossings(monkeypatc
 
     monkeypatch.setattr(grid, "RATES", (1.0, 10.0, 100.0))
     table = decide.winners(_table(0.10), "tflite", 1000.0)
-    assert [r["tied"] for r in table] == [["managed serverless"], ["managed serverless", "a server Deployment"],
-                                          ["a server Deployment"]]
+    lam, server = "AWS Lambda", "a server Deployment on EKS"
+    assert [r["tied"] for r in table] == [[lam], [lam, server], [server]]
     found = decide.bands(table)
-    assert [b["kind"] for b in found] == ["managed serverless", "a tie: managed serverless or a server Deployment",
-                                          "a server Deployment"]
+    assert [b["kind"] for b in found] == [lam, f"a tie: {lam} or {server}", server]
     assert found[0]["to"] is None  # at 10 req/s the server is still dearer: the costs cross later
     assert 10.0 < found[1]["to"] < 100.0  # where the server's cost falls to Lambda's, on log-log axes
     slow = decide.winners(_table(0.10), "tflite", 1.0)  # a goal nothing meets
@@ -542,9 +542,9 @@ def test_a_crossover_is_given_as_its_range_over_the_sweep(monkeypatch):
     results = {"rates": _table(0.10), "sweep:cheaper server": moved}
     assert set(decide.scenarios(results)) == {"baseline", "cheaper server", *decide.BILL_MOVES}
     found = decide.sensitivity(results, "tflite", 1000.0)
-    tie = "a tie: managed serverless or a server Deployment"
-    assert found[("managed serverless", tie)]["low"] is None  # no crossing between simulated rates there
-    edge = found[(tie, "a server Deployment")]
+    tie = "a tie: AWS Lambda or a server Deployment on EKS"
+    assert found[("AWS Lambda", tie)]["low"] is None  # no crossing between simulated rates there
+    edge = found[(tie, "a server Deployment on EKS")]
     assert edge["low"] < edge["baseline"] == edge["high"] and edge["low_by"] == "cheaper server"
     assert edge["moved_by"] == []  # by less than 1.5x: not named as a mover
 
@@ -581,3 +581,18 @@ def test_the_report_renders_bands_sweep_and_sources_from_a_small_grid(monkeypatc
 def test_no_file_of_the_fleet_library_is_over_300_lines():
     for path in [*(ROOT / "scripts" / "fleet").glob("*.py"), ROOT / "scripts" / "simulate.py"]:
         assert len(path.read_text().splitlines()) <= 300, path.name
+
+
+def test_deploy_mds_which_engine_section_is_the_simulations_answer():
+    """docs/deploy.md's "which engine, when" is rendered from the committed simulation.json, and
+    names the managed platforms as the answer does."""
+    from scripts import readme
+    from scripts.fleet import grid, report
+
+    data = grid.load()
+    start, end = readme.markers("engines")
+    text = report.DEPLOY.read_text()
+    section = text[text.index(start) + len(start):text.index(end)].strip()
+    assert section == report.engines(data).strip(), "stale: run python -m scripts.simulate --render"
+    for name in ("AWS Lambda", "Cloud Run"):
+        assert name in text

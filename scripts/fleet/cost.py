@@ -14,8 +14,8 @@ A bill turns that into money:
   where clients keep their connections (the load balancer billed on bytes, not new connections);
 - `cluster`: your own nodes, paid whether replicas run or not, sized for the peak held; scaling
   down saves only the share another workload reuses (`reuse`); the fixed costs as above;
-- `lambda` (a function URL, free), `lambda+http`, `lambda+rest` (API Gateway in front),
-  `lambda arm64`; provisioned concurrency billed per GB-second provisioned;
+- `lambda` (a function URL, free), `lambda+http`, `lambda+rest` (API Gateway in front), and the
+  same three as `lambda arm64...`; provisioned concurrency billed per GB-second provisioned;
 - `cloud_run` (request-based), `cloud_run instance-based` (the instance's whole life, no request fee).
 """
 
@@ -140,8 +140,9 @@ def _lambda(r: Result) -> dict[str, float]:
     else:
         compute, arm = seconds * gb * f("lambda_gb_second"), seconds * gb * f("lambda_arm_gb_second")
     out = {name: base + compute + r.requests * f(door) for name, door in FRONT_DOORS.items()}
-    if math.isfinite(arm):
-        out["lambda arm64"] = base + arm + r.requests * f("function_url_request")
+    if math.isfinite(arm):  # the same front doors before an arm64 function
+        out |= {name.replace("lambda", "lambda arm64"): base + arm + r.requests * f(door)
+                for name, door in FRONT_DOORS.items()}
     return out
 
 

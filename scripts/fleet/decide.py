@@ -47,8 +47,8 @@ OPTIONS = (
     Option("server Deployment (HPA) on EKS Fargate", "hpa_cpu", "fargate", "a server Deployment on EKS"),
 )
 # Bill-level inputs of the sweep: what each option's bill becomes.
-BILL_MOVES = {"API Gateway HTTP in front of Lambda": {"lambda": "lambda+http"},
-              "API Gateway REST in front of Lambda": {"lambda": "lambda+rest"},
+BILL_MOVES = {"API Gateway HTTP in front of Lambda": {"lambda": "lambda+http", "lambda arm64": "lambda arm64+http"},
+              "API Gateway REST in front of Lambda": {"lambda": "lambda+rest", "lambda arm64": "lambda arm64+rest"},
               "cluster, load balancer and NAT already paid": {"fargate": "fargate, fixed shared"},
               "clients keep their connections (load balancer billed on bytes)": {"fargate": "fargate, keep-alive"}}
 

@@ -27,10 +27,11 @@ def _range(s: dict[str, Any] | None) -> str | None:
     costs do not cross between two simulated rates (a kind stops meeting the goal instead)."""
     if not s or s["low"] is None:
         return None
-    text = f"{rate_text(s['low'])}–{rate_text(s['high'])} req/s" if s["high"] / s["low"] > 1.05 else (
-        f"about {rate_text(s['baseline'] or s['low'])} req/s")
+    if s["high"] / s["low"] <= 1.05:  # no input of the sweep moves it
+        return f"about {rate_text(s['baseline'] or s['low'])} req/s"
     movers = s["moved_by"] or [n for n in (s.get("low_by"), s.get("high_by")) if n and n != "baseline"][:2]
-    return text + (f" (moved most by: {'; '.join(dict.fromkeys(movers))})" if movers else "")
+    return (f"about {rate_text(s['baseline'] or s['low'])} req/s ({rate_text(s['low'])}–{rate_text(s['high'])} over "
+            "the sweep" + (f"; moved most by: {'; '.join(dict.fromkeys(movers))})" if movers else ")"))
 
 
 def band_lines(results: dict[str, list[dict]], image: str, goal_ms: float) -> list[str]:
@@ -111,10 +112,12 @@ def sweep_table(results: dict[str, list[dict]]) -> list[str]:
     for image in IMAGE_LABEL:
         for goal in decide.GOALS_MS:
             for (a, b), s in decide.sensitivity(results, image, goal).items():
+                moved = s["low"] is not None and s["high"] / s["low"] > 1.05
                 span = (f"{rate_text(s['low'])}–{rate_text(s['high'])} req/s" if s["low"] is not None else
-                        "between simulated rates")
+                        "no crossing between two simulated rates")
                 lines.append(f"| {IMAGE_LABEL[image]} | {goal:g} ms | {a} → {b}"
-                             f" | {rate_text(s['baseline'])} | {span} | {s.get('low_by', '')}; {s.get('high_by', '')} | "
+                             f" | {rate_text(s['baseline'])} | {span} | "
+                             + (f"{s['low_by']}; {s['high_by']}" if moved else "none moves it by 5%") + " | "
                              f"{'; '.join(s['gone_under']) or 'none'} |")
     return lines
 
