@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from scripts.fleet import decide, grid, policies
+from scripts.fleet import cost, decide, grid, policies
 
 IMAGES = {"tflite": "slim TFLite image", "tensorflow": "TensorFlow image"}
 
@@ -27,7 +27,7 @@ def draw(results: dict[str, list[dict]], docs: Path) -> list[str]:
     names = []
     for file, label, lines in (
             ("scaling-cost.png", "cost per million requests ($, log; the whole bill)",
-             [(o.label, o.policy, lambda r, b=o.bill: decide.price(r, b), o.kind.startswith("managed"))
+             [(o.label, o.policy, lambda r, b=o.bill: cost.per_million(r, b), o.kind.startswith("managed"))
               for o in decide.OPTIONS]),
             ("scaling-p99.png", "p99 latency (ms, log)",
              [(p.label, n, lambda r: r["p99_ms"], p.kind == "managed serverless")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scripts.fleet import grid
+from scripts.fleet.cost import per_million
 
 TIE = 0.10
 GOALS_MS = (100.0, 1000.0)
@@ -53,14 +54,6 @@ BILL_MOVES = {"API Gateway HTTP in front of Lambda": {"lambda": "lambda+http", "
               "clients keep their connections (load balancer billed on bytes)": {"fargate": "fargate, keep-alive"}}
 
 
-def price(row: dict[str, Any], bill: str) -> float:
-    """$ per million answered under `bill`; inf where it does not apply, nothing was answered, or a
-    cap that cannot be raised binds."""
-    if (row.get("cap_binds") and row.get("hard_cap")) or not row["answered"] or bill not in row["bills"]:
-        return math.inf
-    return row["bills"][bill] / row["answered"] * 1e6
-
-
 def meets(row: dict[str, Any], goal_ms: float) -> bool:
     return row["lost"] <= LOST_SHARE * max(row["requests"], 1) and row["p99_ms"] <= goal_ms
 
@@ -78,7 +71,7 @@ def priced(rows: list[dict[str, Any]], image: str, rate: float, goal_ms: float,
         r = at.get(option.policy)
         if r is None or not meets(r, goal_ms):
             continue
-        cost = price(r, (moves or {}).get(option.bill, option.bill))
+        cost = per_million(r, (moves or {}).get(option.bill, option.bill))
         if math.isfinite(cost):
             out.append((cost, option, r))
     return sorted(out, key=lambda x: x[0])

@@ -191,7 +191,9 @@ def inputs(data: dict[str, Any]) -> list[str]:
               f"on its core; where the platform forwards every request to a pod a pod holding max_inflight "
               f"({policies.MAX_INFLIGHT}) refuses with 429; a request waiting over {engine.TIMEOUT:g} s is dropped (a "
               "client gives up), which a new Fargate pod's start can exceed. Lambda starts an environment for every "
-              "request that finds none free and answers 429 past its quota or scaling rate. Cloud Run's 100 ms "
+              "request that finds none free and answers 429 past its quota or scaling rate; a request goes to the "
+              "environment free longest, so at a steady rate idle ones are seldom reclaimed and the peak count "
+              "overstates what Lambda holds (its bill does not depend on it). Cloud Run's 100 ms "
               "rounding applies to each busy period of an instance. The ALB is billed one new connection per request "
               "(a public API's clients), its binding capacity dimension.", ""]
     return lines
