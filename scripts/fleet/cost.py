@@ -14,8 +14,9 @@ A bill turns that into money:
   where clients keep their connections (the load balancer billed on bytes, not new connections);
 - `cluster`: your own nodes, paid whether replicas run or not, sized for the peak held; scaling
   down saves only the share another workload reuses (`reuse`); the fixed costs as above;
-- `lambda` (a function URL, free), `lambda+http`, `lambda+rest` (API Gateway in front), and the
-  same three as `lambda arm64...`; provisioned concurrency billed per GB-second provisioned;
+- `lambda` (a function URL, free), `lambda+http`, `lambda+rest` (API Gateway in front), `lambda
+  arm64` (its speed there not measured: the same duration); provisioned concurrency billed per
+  GB-second provisioned;
 - `cloud_run` (request-based), `cloud_run instance-based` (the instance's whole life, no request fee).
 """
 
@@ -133,17 +134,15 @@ def _lambda(r: Result) -> dict[str, float]:
     gb = f("lambda_memory_mb") / 1024
     seconds = r.billed_request_ms / 1000 + r.init_seconds
     base = r.answered * f("lambda_request") + _per_request(r)
-    if r.provisioned:  # the provisioned environments all the time, duration at the provisioned rate
+    if r.provisioned:  # the provisioned environments all the time, duration at the provisioned rate;
+        # on arm64 priced as on x86 (its arm64 prices are not stored here)
         compute = (r.provisioned * r.horizon_s * f("lambda_pc_gb_second")
                    + seconds * f("lambda_pc_duration_gb_second")) * gb
-        arm = math.nan
+        arm = compute
     else:
         compute, arm = seconds * gb * f("lambda_gb_second"), seconds * gb * f("lambda_arm_gb_second")
     out = {name: base + compute + r.requests * f(door) for name, door in FRONT_DOORS.items()}
-    if math.isfinite(arm):  # the same front doors before an arm64 function
-        out |= {name.replace("lambda", "lambda arm64"): base + arm + r.requests * f(door)
-                for name, door in FRONT_DOORS.items()}
-    return out
+    return out | {"lambda arm64": base + arm + r.requests * f("function_url_request")}
 
 
 def _cloud_run(r: Result) -> dict[str, float]:

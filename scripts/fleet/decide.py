@@ -36,8 +36,6 @@ class Option:
 
 OPTIONS = (
     Option("Lambda per request (function URL)", "lambda", "lambda", "AWS Lambda"),
-    Option("Lambda arm64 per request (function URL; its speed on arm64 assumed)", "lambda", "lambda arm64",
-           "AWS Lambda"),
     Option("Lambda, provisioned concurrency", "lambda_pc", "lambda", "AWS Lambda"),
     Option("Cloud Run, request-based billing", "cloud_run", "cloud_run", "Google Cloud Run"),
     Option("Cloud Run, instance-based billing", "cloud_run", "cloud_run instance-based", "Google Cloud Run"),
@@ -48,8 +46,9 @@ OPTIONS = (
     Option("server Deployment (HPA) on EKS Fargate", "hpa_cpu", "fargate", "a server Deployment on EKS"),
 )
 # Bill-level inputs of the sweep: what each option's bill becomes.
-BILL_MOVES = {"API Gateway HTTP in front of Lambda": {"lambda": "lambda+http", "lambda arm64": "lambda arm64+http"},
-              "API Gateway REST in front of Lambda": {"lambda": "lambda+rest", "lambda arm64": "lambda arm64+rest"},
+BILL_MOVES = {"API Gateway HTTP in front of Lambda": {"lambda": "lambda+http"},
+              "API Gateway REST in front of Lambda": {"lambda": "lambda+rest"},
+              "Lambda on arm64 (as fast as on x86: not measured)": {"lambda": "lambda arm64"},
               "cluster, load balancer and NAT already paid": {"fargate": "fargate, fixed shared"},
               "clients keep their connections (load balancer billed on bytes)": {"fargate": "fargate, keep-alive"}}
 
@@ -134,6 +133,44 @@ def crossings(table: list[dict[str, Any]]) -> dict[tuple[str, str], float | None
     return {(a["kind"], b["kind"]): a["to"] for a, b in zip(found, found[1:], strict=False)}
 
 
+def _edge(table: list[dict[str, Any]], i: int, ka: str, kb: str) -> float | None:
+    """Where family kb takes over from ka between rates i - 1 and i."""
+    return _crossing(table[i - 1], table[i], ka, kb) if 0 < i < len(table) else None
+
+
+def three_bands(table: list[dict[str, Any]]) -> dict[str, Any]:
+    """The answer at a glance: the family cheapest at the lowest rate for as long as it stays so,
+    the one cheapest at the highest from where it stays so, and what lies between (ties named)."""
+    tops = [KINDS[r["top"][1].kind] if r["top"] else "none meets the goal" for r in table]
+    first, last = tops[0], tops[-1]
+    i = next((k for k, t in enumerate(tops) if t != first), len(tops))
+    j = next((k for k in range(len(tops)) if all(t == last for t in tops[k:])), len(tops))
+    if i == len(tops):
+        return {"low": first, "high": None, "middle": [], "low_edge": None, "high_edge": None, "rows": table}
+    j = max(i, j)
+    return {"low": first, "high": last, "middle": table[i:j], "rows": table,
+            "low_edge": _edge(table, i, first, tops[i]), "high_edge": _edge(table, j, tops[j - 1], last)}
+
+
+def summary_sensitivity(results: dict[str, list[dict]], image: str, goal_ms: float) -> dict[str, Any]:
+    """The three bands under the baseline, and each edge's range over the scenarios that keep the
+    same lowest and highest family (those that do not are named)."""
+    every = {name: three_bands(winners(rows, image, goal_ms, moves))
+             for name, (rows, moves) in scenarios(results).items()}
+    base = every["baseline"]
+    same = {n: b for n, b in every.items() if (b["low"], b["high"]) == (base["low"], base["high"])}
+    out = {"bands": base, "changed_under": sorted(n for n in every if n not in same)}
+    for edge in ("low_edge", "high_edge"):
+        seen = {n: b[edge] for n, b in same.items() if b[edge]}
+        at = base[edge]
+        movers = sorted((n for n in seen if n != "baseline" and at and abs(math.log(seen[n] / at)) > math.log(1.5)),
+                        key=lambda n: -abs(math.log(seen[n] / at)))
+        out[edge] = {"baseline": at, "low": min(seen.values(), default=None), "high": max(seen.values(), default=None),
+                     "moved_by": movers[:2], "low_by": min(seen, key=seen.get, default=None),
+                     "high_by": max(seen, key=seen.get, default=None)}
+    return out
+
+
 def scenarios(results: dict[str, list[dict]]) -> dict[str, tuple[list[dict], dict[str, str] | None]]:
     """The baseline and every moved input: (rows, bill moves)."""
     base = results["rates"]
@@ -149,19 +186,23 @@ def scenarios(results: dict[str, list[dict]]) -> dict[str, tuple[list[dict], dic
 
 
 def sensitivity(results: dict[str, list[dict]], image: str, goal_ms: float) -> dict[tuple[str, str], dict[str, Any]]:
-    """Each baseline crossover, as found under every scenario: its range, and the inputs that set its ends."""
+    """Every crossover found under the baseline or any scenario: its range, the inputs that set its
+    ends and move it most, those under which it is gone (a baseline one) or appears (a new one)."""
     every = {name: crossings(winners(rows, image, goal_ms, moves))
              for name, (rows, moves) in scenarios(results).items()}
     out = {}
-    for pair, at in every["baseline"].items():
+    pairs = list(every["baseline"]) + [p for c in every.values() for p in c if p not in every["baseline"]]
+    for pair in dict.fromkeys(pairs):
+        at = every["baseline"].get(pair)
         seen = {name: c[pair] for name, c in every.items() if c.get(pair)}
-        gone = sorted(name for name, c in every.items() if pair not in c)
-        if not seen:
-            out[pair] = {"baseline": at, "low": None, "high": None, "moved_by": [], "gone_under": gone}
-            continue
-        low, high = min(seen, key=seen.get), max(seen, key=seen.get)
-        movers = sorted((n for n in seen if n != "baseline" and at and abs(math.log(seen[n] / at)) > math.log(1.5)),
-                        key=lambda n: -abs(math.log(seen[n] / at)))
-        out[pair] = {"baseline": at, "low": seen[low], "high": seen[high], "low_by": low, "high_by": high,
-                     "moved_by": movers[:2], "gone_under": gone}
+        found = {"baseline": at, "low": None, "high": None, "moved_by": [], "in_baseline": pair in every["baseline"],
+                 "gone_under": sorted(n for n, c in every.items() if pair not in c) if pair in every["baseline"]
+                 else [], "appears_under": [] if pair in every["baseline"] else [n for n, c in every.items()
+                                                                                 if pair in c]}
+        if seen:
+            low, high = min(seen, key=seen.get), max(seen, key=seen.get)
+            movers = sorted((n for n in seen if n != "baseline" and at and abs(math.log(seen[n] / at)) > math.log(1.5)),
+                            key=lambda n: -abs(math.log(seen[n] / at)))
+            found |= {"low": seen[low], "high": seen[high], "low_by": low, "high_by": high, "moved_by": movers[:2]}
+        out[pair] = found
     return out

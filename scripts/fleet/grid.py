@@ -92,7 +92,7 @@ def hop(policy: policies.Policy, gateway: inputs.Gateway | None) -> dict[str, fl
     return {"hop": gateway.added_s, "hop_p99": gateway.added_p99_s, "hop_cpu": gateway.cpu_s}
 
 
-def row(result: Result, policy: policies.Policy, deploy_cap: int, reuse: float, scale: float = 1.0) -> dict[str, Any]:
+def row(result: Result, policy: policies.Policy, deploy_cap: int, reuse: float) -> dict[str, Any]:
     """A result with its cap's verdict and every bill that applies."""
     result.cap = deploy_cap
     if policy.hard_cap:  # at the cap and losing requests (or not simulated: the cap cannot carry the load)
@@ -100,7 +100,7 @@ def row(result: Result, policy: policies.Policy, deploy_cap: int, reuse: float, 
                                                 and result.lost > LOST_SHARE * max(result.requests, 1))
     else:
         result.cap_binds = result.peak_replicas > deploy_cap
-    result.bills = {name: value * scale for name, value in cost.bills(result, policy.kind, reuse).items()}
+    result.bills = cost.bills(result, policy.kind, reuse)
     out = result.as_dict()
     out["kind"] = policy.kind
     return out
@@ -113,17 +113,17 @@ def _unsimulated(shape: traffic.Traffic, policy: policies.Policy, replica: input
 
 
 def steady(shape: traffic.Traffic, name: str, replica: inputs.Replica, span: float, peak_rate: float,
-           reuse: float = 0.0, scale: float = 1.0, seed: int = 1, span_scale: float = 1.0,
+           reuse: float = 0.0, seed: int = 1, span_scale: float = 1.0,
            init_scale: float = 1.0, keep_scale: float = 1.0, quota: float | None = None,
            gateway: inputs.Gateway | None = None) -> dict[str, Any]:
     base = policies.POLICIES[name]
     policy, needed = sized(base, replica, shape.mean, quota)
     if policy.hard_cap and name not in LAMBDA and peak_rate >= 0.95 * policy.max_replicas * replica.capacity:
-        return row(_unsimulated(shape, policy, replica, span), policy, base.max_replicas, reuse, scale)
+        return row(_unsimulated(shape, policy, replica, span), policy, base.max_replicas, reuse)
     result = engine.simulate(shape, policy, replica, span, seed, warmup=warmup(peak_rate, span_scale),
                              image_on_nodes=True, fargate=policy.kind != "managed serverless", initial=needed,
                              init_scale=init_scale, keep_scale=keep_scale, **hop(policy, gateway))
-    return row(result, policy, base.max_replicas, reuse, scale)
+    return row(result, policy, base.max_replicas, reuse)
 
 
 def startup(rate: float, name: str, replica: inputs.Replica, reuse: float = 0.0, idle: float = 60.0,
@@ -150,10 +150,9 @@ def _job(spec: tuple, replicas: dict[str, inputs.Replica], reuse: float, span_sc
     if spec[0] == "startup":
         _, rate, name, kind = spec
         return startup(rate, name, replicas[kind], reuse, gateway=gateway)
-    shape, mean, name, kind, span, peak, scale, moved = spec
+    shape, mean, name, kind, span, peak, moved = spec
     make = {**traffic.SHAPES, "steady": traffic.steady, "diurnal": traffic.diurnal}[shape]
-    return steady(make(mean), name, replicas[kind], span, peak, reuse, scale, span_scale=span_scale, gateway=gateway,
-                  **moved)
+    return steady(make(mean), name, replicas[kind], span, peak, reuse, span_scale=span_scale, gateway=gateway, **moved)
 
 
 def jobs(span_scale: float = 1.0) -> list[tuple[str, tuple]]:
@@ -163,21 +162,20 @@ def jobs(span_scale: float = 1.0) -> list[tuple[str, tuple]]:
         for name in GRID:
             kind = kind_of(image, policies.POLICIES[name])
             for rate in RATES:
-                out.append(("rates", ("steady", rate, name, kind, horizon(rate, span_scale), rate, 1.0, {})))
+                out.append(("rates", ("steady", rate, name, kind, horizon(rate, span_scale), rate, {})))
             for shape, make in traffic.SHAPES.items():
                 span = (traffic.DAY if shape == "diurnal" else 3600.0) * span_scale
-                out.append(("shapes", (shape, SHAPE_RATE, name, kind, span, _peak(make(SHAPE_RATE), span), 1.0, {})))
+                out.append(("shapes", (shape, SHAPE_RATE, name, kind, span, _peak(make(SHAPE_RATE), span), {})))
             for rate in STEPS:
                 out.append(("startup", ("startup", rate, name, kind)))
             if name in SCALE_TO_ZERO:
                 for gap in GAPS:
-                    out.append(("gaps", ("steady", 1 / gap, name, kind, 300 * gap * span_scale, 1 / gap, 1.0, {})))
-            out.append(("year", ("diurnal", YEAR_RATE, name, kind, traffic.DAY * span_scale, year_peak,
-                                 DAYS / span_scale, {})))
+                    out.append(("gaps", ("steady", 1 / gap, name, kind, 300 * gap * span_scale, 1 / gap, {})))
+            out.append(("year", ("diurnal", YEAR_RATE, name, kind, traffic.DAY * span_scale, year_peak, {})))
             for variant, (moved, names, rates) in SWEEP.items():
                 if name in names:
-                    out += [(f"sweep:{variant}", ("steady", rate, name, kind, horizon(rate, span_scale), rate, 1.0,
-                                                  moved)) for rate in rates]
+                    out += [(f"sweep:{variant}", ("steady", rate, name, kind, horizon(rate, span_scale), rate, moved))
+                            for rate in rates]
     return out
 
 
@@ -186,7 +184,7 @@ def run(replicas: dict[str, inputs.Replica], progress: Callable, reuse: float = 
     """Every job, in `workers` processes, longest first; `span_scale` < 1 shortens every run (to time
     the grid on a loaded machine and extrapolate)."""
     gateway = inputs.gateway()
-    todo = sorted(enumerate(jobs(span_scale)), key=lambda j: -j[1][1][-4] * j[1][1][1] if j[1][0] != "startup" else 0)
+    todo = sorted(enumerate(jobs(span_scale)), key=lambda j: -j[1][1][-3] * j[1][1][1] if j[1][0] != "startup" else 0)
     results: dict[int, tuple[str, dict]] = {}
     if workers <= 1:
         for i, (group, spec) in progress(todo, "simulations"):
@@ -202,6 +200,16 @@ def run(replicas: dict[str, inputs.Replica], progress: Callable, reuse: float = 
         group, result = results[i]
         out.setdefault(group, []).append(result)
     return out
+
+
+def reprice(results: dict[str, list[dict]], reuse: float = 0.0) -> dict[str, list[dict]]:
+    """Every row's bills again from what it used and the prices now (changed in place): the
+    rendering step prices, so a price corrected needs no new simulation."""
+    fields = {f.name for f in dataclasses.fields(Result)}
+    for rows in results.values():
+        for r in rows:
+            r["bills"] = cost.bills(Result(**{k: v for k, v in r.items() if k in fields}), r["kind"], reuse)
+    return results
 
 
 def _peak(shape: traffic.Traffic, span: float) -> float:

@@ -93,7 +93,7 @@ def year(rows: list[dict[str, Any]]) -> list[str]:
         scale = grid.DAYS * grid.traffic.DAY / r["horizon_s"]
         first = "fargate" if "fargate" in r["bills"] else next(iter(r["bills"]))
         lines.append(f"| {label(r)}{cap_note(r)} | {IMAGE[r['image']]} | {r['requests'] * scale:.3g} | "
-                     f"{r['mean_replicas']:.2f} | {money(r['bills'][first])} ({first}) | {ms(r['p99_ms'])} | "
+                     f"{r['mean_replicas']:.2f} | {money(r['bills'][first] * scale)} ({first}) | {ms(r['p99_ms'])} | "
                      f"{r['lost'] * scale:,.0f} |")
     return lines + [""]
 
