@@ -565,7 +565,7 @@ def test_the_report_renders_bands_sweep_and_sources_from_a_small_grid(monkeypatc
     assert len(results["rates"]) == 2 * len(grid.GRID) * 2 and len(results["sweep:cold starts x2"]) == 2 * len(grid.GRID)
     data = grid.document(results, {}, replicas, span_scale=0.05)
     text = report.markdown(data)
-    for heading in ("## The answer, in bands", "## Crossovers under the sweep", "## Every policy at every rate",
+    for heading in ("## The answer, in bands", "## The bands under each moved input", "## Every policy at every rate",
                     "## Start-up: a step in load", "## Traffic shapes", "## A year of diurnal traffic",
                     "## What went in"):
         assert heading in text
