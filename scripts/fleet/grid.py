@@ -2,7 +2,8 @@
 (scripts/fleet/report.py renders it).
 
 Every row is request-level (scripts/fleet/engine.py). Fleets are sized to the load: a cap that is
-a choice of this project's deploy files is raised for the run, and the row says how many replicas
+a choice of this project's deploy files is raised for the run (to what the peak needs, with 50%
+headroom, as a deployment sized to the load would set it), and the row says how many replicas
 the load needed against that cap (`cap_binds`), priced at that size; a cap that cannot be raised
 (OpenFaaS CE's five replicas, Lambda's account quota) is simulated as it is, and its 429s and
 drops are counted. Steady-state rows start warm at the size the load needs (a warm-up simulated
@@ -36,8 +37,8 @@ IMAGES = ("tflite", "tensorflow")
 GRID = tuple(name for name in policies.POLICIES if name != "fixed")  # the fixed fleet is the server Deployment
 SCALE_TO_ZERO = ("openfaas_pro", "knative", "lambda", "cloud_run")
 LOST_SHARE = 0.01
-UNCAPPED = 100_000
 TARGET_UTILISATION = 0.7  # a steady run starts with the replicas the load needs at this utilisation
+HEADROOM = 1.5  # a raised cap: the replicas the peak needs, times this
 LAMBDA = ("lambda", "lambda_pc")
 # The sensitivity sweep: one input moved at a time, the per-rate grid rerun (bill-level inputs, the
 # front door and the fixed costs, are moved by scripts/fleet/decide.py on the same rows).
@@ -69,14 +70,18 @@ def kind_of(image: str, policy: policies.Policy) -> str:
     return inputs.IMAGES[image]["server" if policy.kind == "server" else "function"]
 
 
-def sized(policy: policies.Policy, replica: inputs.Replica, rate: float, quota: float | None = None
-          ) -> tuple[policies.Policy, int]:
-    """The policy with a raisable cap raised (or Lambda's quota as given), and the replicas a
-    steady run starts with: those the load needs (Lambda's provisioned ones for provisioned concurrency)."""
-    needed = max(1, math.ceil(rate / (replica.capacity * TARGET_UTILISATION)))
+def sized(policy: policies.Policy, replica: inputs.Replica, rate: float, quota: float | None = None,
+          peak: float | None = None) -> tuple[policies.Policy, int]:
+    """The policy with a raisable cap raised to what the peak needs with HEADROOM, as a deployment
+    sized to the load would set it (or Lambda's quota as given), and the replicas a steady run starts
+    with: those the mean rate needs (Lambda's provisioned ones for provisioned concurrency)."""
+    def needs(x: float) -> int:
+        return max(1, math.ceil(x / (replica.capacity * TARGET_UTILISATION)))
+
+    needed = needs(rate)
     changes: dict[str, Any] = {}
     if not policy.hard_cap:
-        changes["max_replicas"] = UNCAPPED
+        changes["max_replicas"] = max(policy.max_replicas, math.ceil(HEADROOM * needs(peak or rate)))
     if quota and policy.name in LAMBDA:
         changes["max_replicas"] = int(quota)
     if policy.name == "lambda_pc":  # environments to hold the mean concurrency twice over
@@ -117,7 +122,7 @@ def steady(shape: traffic.Traffic, name: str, replica: inputs.Replica, span: flo
            init_scale: float = 1.0, keep_scale: float = 1.0, quota: float | None = None,
            gateway: inputs.Gateway | None = None) -> dict[str, Any]:
     base = policies.POLICIES[name]
-    policy, needed = sized(base, replica, shape.mean, quota)
+    policy, needed = sized(base, replica, shape.mean, quota, peak_rate)
     if policy.hard_cap and name not in LAMBDA and peak_rate >= 0.95 * policy.max_replicas * replica.capacity:
         return row(_unsimulated(shape, policy, replica, span), policy, base.max_replicas, reuse)
     result = engine.simulate(shape, policy, replica, span, seed, warmup=warmup(peak_rate, span_scale),
