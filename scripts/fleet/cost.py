@@ -28,7 +28,7 @@ from typing import Any
 
 from scripts.fleet.prices import KNATIVE_SIDECAR_CPU, PODS, f
 
-HOURS_PER_MONTH = 730.0
+HOURS_PER_MONTH = 730.0  # how AWS's pricing pages turn a monthly price into hours
 # Fargate task sizes: vCPU -> the memory (GB) it allows (docs.aws.amazon.com/AmazonECS/latest/developerguide/
 # fargate-tasks-services.html#fargate-tasks-size, the same table EKS on Fargate rounds up to).
 FARGATE_SIZES: tuple[tuple[float, tuple[float, ...]], ...] = (

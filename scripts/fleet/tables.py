@@ -167,6 +167,12 @@ def inputs(data: dict[str, Any]) -> list[str]:
         parts = ", ".join(f"{k} {v:.2f} s" for k, v in sfz["scale_from_zero"].get("breakdown_median_s", {}).items())
         lines += ["", f"Scale from zero through the real gateway: median {sfz['scale_from_zero']['median_s']:.2f} s "
                   f"({parts}); `docker run` {sfz['docker_run']['median_s']:.2f} s in the same run."]
+    lam = (data.get("platform_coldstarts") or {}).get("lambda")
+    if lam:
+        lines += ["", f"Lambda under the runtime interface emulator: cold start median {lam['lambda']['median_s']:.2f} s "
+                  f"(its INIT {lam['lambda'].get('init_ms_median', math.nan):.0f} ms; the process alone "
+                  f"{lam['function']['median_s']:.2f} s); an invocation {lam['invocation']['duration_ms_median']:.1f} "
+                  f"ms, at most {lam['invocation'].get('max_memory_mb', math.nan):.0f} MB."]
     gw = data.get("gateway")
     lines += ["", "The OpenFaaS gateway's hop, measured: " + (
         f"{gw['added_s'] * 1000:.2f} ms added to the median answer, {gw['added_p99_s'] * 1000:.1f} ms at the p99, "
