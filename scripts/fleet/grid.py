@@ -98,7 +98,10 @@ def hop(policy: policies.Policy, gateway: inputs.Gateway | None) -> dict[str, fl
 
 
 def row(result: Result, policy: policies.Policy, deploy_cap: int, reuse: float) -> dict[str, Any]:
-    """A result with its cap's verdict and every bill that applies."""
+    """A result with its cap's verdict and every bill that applies: `deploy_cap` is the deploy
+    file's, or, for a cap that cannot be raised, the one in force (Lambda's quota as swept)."""
+    if policy.hard_cap:
+        deploy_cap = policy.max_replicas
     result.cap = deploy_cap
     if policy.hard_cap:  # at the cap and losing requests (or not simulated: the cap cannot carry the load)
         result.cap_binds = result.cap_binds or (result.peak_replicas >= deploy_cap
