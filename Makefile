@@ -47,6 +47,7 @@ image-tf: $(STAMP)
 # container, written up as docs/scaling.md.
 simulate: image-fn
 	$(BIN)/python -m scripts.simulate
+	$(BIN)/python -m scripts.simulate --render
 
 # schemathesis over every documented operation of the function and server images, many examples.
 contract: image-fn image-server

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from scripts.fleet import aggregate, cost, engine, inputs, policies, traffic
+from scripts.fleet import cost, engine, inputs, policies, prices, traffic
 from tests.helpers import ROOT
 
 SCHEMAS = ROOT.parent / "shared" / "schemas"
@@ -52,10 +52,9 @@ def test_the_same_seed_gives_the_same_result_and_another_seed_does_not():
 def test_no_traffic_costs_only_the_minimum_replicas(name):
     policy = policies.POLICIES[name]
     horizon = 3600.0
-    for simulate in (engine.simulate, aggregate.simulate):
-        result = simulate(traffic.steady(0.0), policy, toy_replica(), horizon)
-        assert result.requests == 0
-        assert result.replica_seconds == pytest.approx(policy.min_replicas * horizon)
+    result = engine.simulate(traffic.steady(0.0), policy, toy_replica(), horizon)
+    assert result.requests == 0
+    assert result.replica_seconds == pytest.approx(policy.min_replicas * horizon)
 
 
 def test_scale_from_zero_makes_the_first_request_wait_a_cold_start():
@@ -71,18 +70,10 @@ def test_scale_from_zero_makes_the_first_request_wait_a_cold_start():
     assert fleet.cold_waits == 2 and fleet.latencies[1] == pytest.approx(0.5, abs=0.05)
 
 
-def test_erlang_c_is_the_utilisation_for_one_server_and_falls_with_more():
-    assert aggregate.erlang_c(1, 0.5) == pytest.approx(0.5)
-    assert aggregate.erlang_c(4, 2.0) == pytest.approx(0.1739, abs=1e-4)  # a textbook value
-    assert aggregate.erlang_c(4, 4.5) == 1.0
-
-
-def test_a_batch_takes_its_rows_time_and_the_aggregate_model_refuses_batches():
+def test_a_batch_takes_its_rows_time():
     replica = toy_replica()  # 1e-5 s per row of a batch: 10 ms for 1,000 rows
     result = engine.simulate(traffic.batches(1.0), policies.POLICIES["fixed"], replica, 600)
     assert result.p50_ms == pytest.approx(10.0, abs=0.5)  # the toy adds no overhead to a request
-    with pytest.raises(ValueError):
-        aggregate.simulate(traffic.batches(1.0), policies.POLICIES["fixed"], replica, 600)
 
 
 def test_overload_past_the_timeout_is_dropped_not_answered_late():
@@ -94,33 +85,6 @@ def test_overload_past_the_timeout_is_dropped_not_answered_late():
     assert result.dropped > 0 and result.refused == 0 and result.max_ms <= (engine.TIMEOUT + 1) * 1000
     pods = engine.simulate(traffic.steady(1000.0), policies.POLICIES["fixed"], toy_replica(5.0), 120)
     assert pods.dropped == 0 and pods.refused > 0 and pods.max_ms < 1000
-
-
-def test_the_report_answers_from_the_simulations(monkeypatch):
-    """make simulate's write-up, over a small grid of toy replicas: every section is there, every
-    policy and image appears, and the answer names the cheapest policy and where the line moves."""
-    from scripts.fleet import report
-
-    monkeypatch.setattr(report, "RATES", (0.01, 1.0, 100.0))
-    monkeypatch.setattr(report, "GAPS", (60.0,))
-    monkeypatch.setattr(report, "STEPS", (50.0,))
-    monkeypatch.setattr(report, "YEAR_RATE", 1.0)
-    monkeypatch.setattr(traffic, "SHAPES", {"bursty": traffic.bursty})
-    monkeypatch.setattr(report, "SHAPE_RATE", 1.0)
-    replicas = {kind: toy_replica(2.0 if kind != "tf" else 60.0) for kind in ("fn", "server", "tf")}
-    for kind, r in replicas.items():
-        r.kind = kind
-    results = report.run_grid(replicas, lambda items, desc: items)
-    assert len(results["rates"]) == 2 * len(policies.POLICIES) * 3
-    text = report.markdown(report.document(results, {}, replicas))
-    for heading in ("## The answer", "### Serverless is the better choice when", "## On your own cluster",
-                    "## Start-up: a step in load", "## Traffic shapes", "## A year of diurnal traffic",
-                    "## What went in"):
-        assert heading in text
-    for policy in policies.POLICIES.values():
-        assert policy.label in text
-    for name, figure in cost.FIGURES.items():  # every price and figure, with its source and date
-        assert f"| {name} |" in text and figure.source in text and figure.read in text
 
 
 # -- the deploy files and the policy table ------------------------------------------------
@@ -326,11 +290,29 @@ def _usage(**kw) -> cost.Result:
     return cost.Result(**(base | kw))
 
 
-def test_per_request_bills_use_the_published_unit_prices():
+def test_per_request_bills_use_the_published_unit_prices_and_every_front_door():
+    f = prices.f
+    egress = 10**6 * f("response_kb") / 1e6 * f("egress_gb")  # a million answers of 1 KB
     lam = cost.bills(_usage(policy="lambda", billed_request_ms=10**6, init_seconds=2.0), "managed serverless")
-    assert lam["lambda"] == pytest.approx(0.20 + (1000 + 2) * 1.769 / 1.024 * 0.0000166667, rel=1e-3)
+    duration = (1000 + 2) * 1769 / 1024
+    assert lam["lambda"] == pytest.approx(0.20 + duration * 0.0000166667 + egress, rel=1e-6)
+    assert lam["lambda arm64"] == pytest.approx(0.20 + duration * 0.0000133334 + egress, rel=1e-6)
+    assert lam["lambda+http"] - lam["lambda"] == pytest.approx(1.00)  # API Gateway HTTP, $1.00 a million
+    assert lam["lambda+rest"] - lam["lambda"] == pytest.approx(3.50)  # REST, $3.50 a million
     run = cost.bills(_usage(policy="cloud_run", billed_busy_seconds=100.0), "managed serverless")
-    assert run["cloud_run"] == pytest.approx(0.40 + 100 * (0.000024 + 0.5 * 0.0000025))
+    assert run["cloud_run"] == pytest.approx(0.40 + 100 * (0.000024 + 0.5 * 0.0000025) + egress)
+    # instance-based: the instance's whole life (one replica-hour here), no request fee
+    assert run["cloud_run instance-based"] == pytest.approx(3600 * (0.000018 + 0.5 * 0.000002) + egress)
+    kept = cost.bills(_usage(policy="cloud_run_min"), "managed serverless")
+    assert set(kept) == {"cloud_run instance-based"}
+
+
+def test_provisioned_concurrency_bills_the_environments_held_and_a_lower_duration():
+    f, gb = prices.f, 1769 / 1024
+    pc = cost.bills(_usage(policy="lambda_pc", provisioned=3, billed_request_ms=10**6), "managed serverless")
+    egress = 10**6 * f("response_kb") / 1e6 * f("egress_gb")
+    assert pc["lambda"] == pytest.approx(0.20 + egress + gb * (3 * 3600 * 0.0000041667 + 1000 * 0.0000097222))
+    assert pc["lambda arm64"] == pc["lambda"]  # provisioned concurrency on arm64 priced as on x86
 
 
 def test_cloud_run_rounds_each_busy_period_up_to_100_ms():
@@ -348,22 +330,38 @@ def test_a_cluster_bills_the_peak_unless_another_workload_reuses_the_rest():
     share = cost.node_share(1.0, 0.0625)
     held = cost.bills(usage, "server")["cluster"]
     reused = cost.bills(usage, "server", reuse=1.0)["cluster"]
-    assert held == pytest.approx(0.096 * share * 2)
-    assert reused == pytest.approx(0.096 * share * 1)
+    assert held - reused == pytest.approx(0.096 * share * 1)
     platform = cost.bills(_usage(policy="knative", peak_replicas=0, replica_seconds=0.0), "self-hosted serverless")
     assert platform["cluster"] > 0 and platform["fargate"] > 0  # the platform's own pods, always
 
 
-def test_rows_where_the_cap_binds_are_marked_and_not_priced():
-    from scripts.fleet import report
+def test_fargate_rounds_every_platform_pod_on_its_own():
+    """OpenFaaS's five pods each become a task: about $0.064/h, against $0.029/h for one task of
+    their summed requests; Knative's queue-proxy makes a replica 1.025 vCPU, a 2 vCPU task."""
+    summed = cost.fargate_hour(sum(c for _, c, _ in prices.PODS["openfaas"]), 1.0)
+    assert summed == pytest.approx(0.0293, abs=1e-3)
+    assert cost.pods_hour("openfaas") == pytest.approx(0.064, abs=1e-3)
+    assert cost.fargate_task(*cost.replica_pod("knative", 1.0, 0.0625)) == (2.0, 4.0)
+    assert cost.fargate_task(*cost.replica_pod("hpa_cpu", 1.0, 0.0625)) == (1.0, 2.0)
 
-    fixed = policies.POLICIES["fixed"]
-    replica = toy_replica(2.0)  # two replicas answer 1,000 req/s at most
-    row = report._steady(traffic.steady(5000.0), fixed, replica, 60, 5000.0, 0.0)
-    assert row["cap_bound"] and math.isinf(row["cost_per_million"])
-    assert not report.qualifies(row, math.inf)
-    bound = report._steady(traffic.steady(900.0), fixed, replica, 120, 900.0, 0.0)
-    assert not bound["cap_bound"] and math.isfinite(bound["cost_per_million"])
+
+def test_the_whole_bill_counts_fixed_costs_licences_pulls_and_egress():
+    f = prices.f
+    server = cost.bills(_usage(policy="hpa_cpu"), "server")
+    assert server["fargate"] - server["fargate, fixed shared"] == pytest.approx(cost.fixed_hour())
+    assert cost.fixed_hour() == pytest.approx(0.10 + 0.0225 + 0.045 + cost.pods_hour("cluster"))
+    ce, pro = (cost.bills(_usage(policy=name), "self-hosted serverless") for name in ("openfaas_ce", "openfaas_pro"))
+    assert ce["fargate"] == pytest.approx(pro["fargate"])  # CE in production needs the same paid edition
+    knative = cost.bills(_usage(policy="knative"), "self-hosted serverless")
+    licence = f("openfaas_licence_month") / cost.HOURS_PER_MONTH
+    assert pro["fargate"] - knative["fargate"] == pytest.approx(
+        licence + cost.pods_hour("openfaas") - cost.pods_hour("knative")
+        + cost.fargate_hour(1.0, 0.0625) - cost.fargate_hour(1.025, 0.0625))
+    pulled = cost.bills(_usage(policy="hpa_cpu", starts=10, image_gb=0.5), "server")
+    assert pulled["fargate"] - server["fargate"] == pytest.approx(10 * 0.5 * f("nat_gb"))
+    # one new connection per request: 10**6 in an hour is 278/s, 11.1 LCUs; kept connections bill the bytes
+    assert server["fargate"] - server["fargate, keep-alive"] == pytest.approx(
+        (10**6 / 3600 / 25 - 2 * 10**6 * f("response_kb") / 1e6) * f("alb_lcu_hour"))
 
 
 def test_the_openfaas_gateways_hop_adds_its_latency_and_its_cpu_is_billed():
@@ -388,3 +386,215 @@ def test_the_dynamics_check_reads_replica_changes_from_a_timeline():
     simulated = dynamics.simulated(20.0, 120.0, 60.0, 10.0)  # the simulated side of the step: 1 to CE's cap
     counts = [s["held"] for s in simulated]
     assert counts[0] == 1 and max(counts) == policies.POLICIES["openfaas_ce"].max_replicas and counts[-1] == 1
+
+
+# -- caps: the deploy files', fleets sized to the load, Lambda's quota ---------------------
+
+def test_the_caps_in_the_tables_equal_the_deploy_files():
+    labels = yaml.safe_load((ROOT / "stack.yml").read_text())["functions"]["device-price"]["labels"]
+    for name in ("openfaas_ce", "openfaas_pro"):  # Pro reads the same label as CE
+        assert policies.POLICIES[name].max_replicas == int(labels["com.openfaas.scale.max"])
+    notes = knative_service()["spec"]["template"]["metadata"]["annotations"]
+    assert policies.POLICIES["knative"].max_replicas == int(notes[KNATIVE + "max-scale"])
+    docs = {d["kind"]: d for d in yaml.safe_load_all((ROOT / "deploy/k8s/server.yaml").read_text())}
+    assert policies.POLICIES["hpa_cpu"].max_replicas == docs["HorizontalPodAutoscaler"]["spec"]["maxReplicas"]
+    assert policies.POLICIES["lambda"].max_replicas == prices.f("lambda_quota") == 1000
+
+
+def test_a_binding_cap_is_reported_as_the_replicas_the_load_needs_priced_at_that_size():
+    from scripts.fleet import grid, tables
+
+    replica = toy_replica(2.0)  # about 500 req/s a replica: 10,000 req/s needs about 29 at 70%
+    row = grid.steady(traffic.steady(10000.0), "hpa_cpu", replica, 60, 10000.0)
+    assert row["cap_binds"] and row["cap"] == 10 and row["peak_replicas"] > 20
+    assert math.isfinite(cost.per_million(row, "fargate")) and row["lost"] <= 0.01 * row["requests"]
+    assert f"needs {row['peak_replicas']} replicas" in tables.cap_note(row)
+    small = grid.steady(traffic.steady(100.0), "hpa_cpu", replica, 60, 100.0)
+    assert not small["cap_binds"] and tables.cap_note(small) == ""
+
+
+def test_openfaas_ces_cap_cannot_be_raised_and_is_not_priced_when_it_binds():
+    from scripts.fleet import grid
+
+    row = grid.steady(traffic.steady(5000.0), "openfaas_ce", toy_replica(2.0), 60, 5000.0)
+    assert row["cap_binds"] and row["hard_cap"] and math.isinf(cost.per_million(row, "fargate"))
+
+
+def test_lambda_answers_429_past_its_quota_instead_of_queueing():
+    lam = copy.deepcopy(policies.POLICIES["lambda"])
+    lam.max_replicas = 5  # the quota left to this function
+    fleet = engine.Fleet(traffic.steady(0.0), lam, toy_replica(50.0), image_on_nodes=True)
+    fleet.serve(np.full(20, 1.0), 2.0)  # 20 at once: 5 environments, 15 refused at once
+    assert len(fleet.running) == 5 and fleet.refused == 15 and len(fleet.latencies) == 5
+    assert max(fleet.latencies) < 1.0  # the five answered waited for their own start, not a queue
+
+
+def test_lambdas_scaling_rate_limits_new_environments_per_10_seconds():
+    lam = copy.deepcopy(policies.POLICIES["lambda"])
+    lam.params["scaling_per_10s"] = 100
+    fleet = engine.Fleet(traffic.steady(0.0), lam, toy_replica(50.0), image_on_nodes=True)
+    fleet.serve(np.full(300, 1.0), 2.0)
+    assert len(fleet.running) == 100 and fleet.refused == 200
+    fleet.serve(np.full(300, 6.0), 7.0)  # 5 s later half the bucket is back: 50 more
+    assert len(fleet.running) == 150
+
+
+def test_provisioned_environments_are_never_reclaimed():
+    pc = copy.deepcopy(policies.POLICIES["lambda_pc"])
+    pc.min_replicas = 3
+    result = engine.simulate(traffic.steady(0.001), pc, toy_replica(), 7200, image_on_nodes=True)
+    assert result.replica_seconds == pytest.approx(3 * 7200, rel=0.01) and result.provisioned == 3
+    assert result.cold_waits == 0
+
+
+# -- each platform's own cold start, from the measurement files -----------------------------
+
+def _bench(tmp_path, openfaas: dict | None = None, lambda_: dict | None = None):
+    import json
+
+    if openfaas is not None:
+        (tmp_path / "coldstart-openfaas.json").write_text(json.dumps(openfaas))
+    if lambda_ is not None:
+        (tmp_path / "coldstart-lambda.json").write_text(json.dumps(lambda_))
+    return tmp_path
+
+
+SFZ = {"scale_from_zero": {"median_s": 1.7, "runs": [1.6, 1.7, 1.8], "breakdown_median_s": {
+    "created": 0.1, "started": 0.4, "healthy": 1.4, "ready": 1.5, "first_200": 1.7}},
+    "deploy": {"median_s": 1.8}, "docker_run": {"median_s": 0.5}}
+LAMBDA = {"lambda": {"median_s": 0.6, "runs": [0.5, 0.6, 0.7], "init_ms_median": 120.0},
+          "function": {"median_s": 0.3}, "invocation": {"duration_ms_median": 3.2, "max_memory_mb": 90.0}}
+
+
+def test_cold_starts_come_from_the_platform_measurements_when_they_exist(tmp_path):
+    from scripts.fleet import coldstarts
+
+    bench = _bench(tmp_path, SFZ, LAMBDA)
+    assert coldstarts.fallbacks(bench) == []
+    slim = toy_replica()
+    slim.kind = "fn"
+    coldstarts.fill(slim, bench)
+    assert list(slim.cold["node"]) == [1.6, 1.7, 1.8]  # the measured scale from zero itself
+    assert list(slim.cold["lambda"]) == [0.5, 0.6, 0.7] and slim.lambda_duration_s == pytest.approx(0.0032)
+    assert slim.cold["fargate"] == pytest.approx(2.0 + 1.2 + prices.f("fargate_provision_s"))  # pull + share
+    tf = toy_replica()
+    tf.kind, tf.cold_process = "tf", np.array([9.9])
+    coldstarts.fill(tf, bench)
+    assert tf.cold["node"] == pytest.approx(0.5 + 1.2)  # its own docker run + the platform's share
+    assert tf.cold["lambda"] == pytest.approx(10.0 + 9.9 + 0.3)  # past the 10 s INIT limit: restarted
+    assert tf.lambda_duration_s is None  # the emulator measured the slim image's invocations
+
+
+def test_until_the_measurements_land_the_fallbacks_are_named(tmp_path):
+    from scripts.fleet import coldstarts
+
+    older = {"openfaas": {"runs": {}}, "docker": {"runs": {}}}  # the format before scale_from_zero
+    bench = _bench(tmp_path, older)
+    named = coldstarts.fallbacks(bench)
+    assert len(named) == 2 and "scale_from_zero" in named[0] and "coldstart-lambda.json" in named[1]
+    slim = toy_replica()
+    slim.kind = "fn"
+    coldstarts.fill(slim, bench)
+    assert slim.sources["cold_node"].startswith("FALLBACK") and slim.sources["cold_lambda"].startswith("FALLBACK")
+    assert list(slim.cold["node"]) == list(slim.cold_docker)
+
+
+def test_every_figure_names_its_source_and_when_it_was_read():
+    for name, fig in prices.FIGURES.items():
+        assert fig.source and fig.read and fig.what, name
+
+
+# -- the decision: ties, bands, crossovers as ranges, the report ---------------------------
+
+def _row(policy: str, rate: float, dollars_per_million: float, bill: str, p99: float = 5.0) -> dict:
+    return {"policy": policy, "image": "fn", "mean_rate": rate, "lost": 0, "requests": 10**6, "answered": 10**6,
+            "p99_ms": p99, "bills": {bill: dollars_per_million}, "cap_binds": False, "hard_cap": False}
+
+
+def _table(server_at_100: float) -> list[dict]:
+    """Lambda $0.30/M throughout; the server $50, $0.31 (a tie) and `server_at_100` per million."""
+    return [_row("lambda", rate, 0.30, "lambda") for rate in (1.0, 10.0, 100.0)] + [
+        _row("hpa_cpu", 1.0, 50.0, "fargate"), _row("hpa_cpu", 10.0, 0.31, "fargate"),
+        _row("hpa_cpu", 100.0, server_at_100, "fargate")]
+
+
+def test_the_decision_calls_ties_and_draws_bands_with_their_crossings(monkeypatch):
+    from scripts.fleet import decide, grid
+
+    monkeypatch.setattr(grid, "RATES", (1.0, 10.0, 100.0))
+    table = decide.winners(_table(0.10), "tflite", 1000.0)
+    lam, server = "AWS Lambda", "a server Deployment on EKS"
+    assert [r["tied"] for r in table] == [[lam], [lam, server], [server]]
+    found = decide.bands(table)
+    assert [b["kind"] for b in found] == [lam, f"a tie: {lam} or {server}", server]
+    assert found[0]["to"] is None  # at 10 req/s the server is still dearer: the costs cross later
+    assert 10.0 < found[1]["to"] < 100.0  # where the server's cost falls to Lambda's, on log-log axes
+    slow = decide.winners(_table(0.10), "tflite", 1.0)  # a goal nothing meets
+    assert [b["kind"] for b in decide.bands(slow)] == ["none meets the goal"]
+
+
+def test_a_crossover_is_given_as_its_range_over_the_sweep(monkeypatch):
+    from scripts.fleet import decide, grid
+
+    monkeypatch.setattr(grid, "RATES", (1.0, 10.0, 100.0))
+    moved = [r for r in _table(0.05) if r["policy"] == "hpa_cpu"]  # the server cheaper in a rerun
+    results = {"rates": _table(0.10), "sweep:cheaper server": moved}
+    assert set(decide.scenarios(results)) == {"baseline", "cheaper server", *decide.BILL_MOVES}
+    found = decide.sensitivity(results, "tflite", 1000.0)
+    tie = "a tie: AWS Lambda or a server Deployment on EKS"
+    assert found[("AWS Lambda", tie)]["low"] is None  # no crossing between simulated rates there
+    edge = found[(tie, "a server Deployment on EKS")]
+    assert edge["low"] < edge["baseline"] == edge["high"] and edge["low_by"] == "cheaper server"
+    assert edge["moved_by"] == []  # by less than 1.5x: not named as a mover
+
+
+def test_the_report_renders_bands_sweep_and_sources_from_a_small_grid(monkeypatch, tmp_path):
+    from scripts.fleet import grid, report
+
+    monkeypatch.setattr(grid, "RATES", (0.1, 100.0))
+    monkeypatch.setattr(grid, "GAPS", (60.0,))
+    monkeypatch.setattr(grid, "STEPS", (50.0,))
+    monkeypatch.setattr(grid, "YEAR_RATE", 1.0)
+    monkeypatch.setattr(grid, "SHAPE_RATE", 1.0)
+    monkeypatch.setattr(traffic, "SHAPES", {"bursty": traffic.bursty})
+    monkeypatch.setattr(grid, "SWEEP", {"cold starts x2": ({"init_scale": 2.0}, grid.GRID, (0.1,))})
+    replicas = {kind: toy_replica(2.0 if kind != "tf" else 60.0) for kind in ("fn", "server", "tf")}
+    for kind, r in replicas.items():
+        r.kind = kind
+    results = grid.run(replicas, lambda items, desc: items, span_scale=0.05)
+    assert len(results["rates"]) == 2 * len(grid.GRID) * 2 and len(results["sweep:cold starts x2"]) == 2 * len(grid.GRID)
+    data = grid.document(results, {}, replicas, span_scale=0.05)
+    data["platform_coldstarts"] = {"openfaas": SFZ, "lambda": LAMBDA}  # as the measurements will write them
+    text = report.markdown(data)
+    assert "Scale from zero through the real gateway: median 1.70 s (created 0.10 s" in text
+    assert "Lambda under the runtime interface emulator: cold start median 0.60 s (its INIT 120 ms" in text
+    for heading in ("## The answer, in bands", "## The bands under each moved input", "## Every policy at every rate",
+                    "## Start-up: a step in load", "## Traffic shapes", "## A year of diurnal traffic",
+                    "## What went in"):
+        assert heading in text
+    assert text.count("- **slim TFLite image, p99 within") == len(report.decide.GOALS_MS)
+    for name, figure in prices.FIGURES.items():
+        assert f"| {name} |" in text and figure.source in text and figure.read in text
+    assert "slim TFLite image:" in report.readme_line(data) and "TensorFlow image:" in report.readme_line(data)
+    assert {p.name for p in report.write(data, tmp_path)} == {"scaling.md", "scaling-cost.png", "scaling-p99.png",
+                                                             "scaling-cold.png"}
+
+
+def test_no_file_of_the_fleet_library_is_over_300_lines():
+    for path in [*(ROOT / "scripts" / "fleet").glob("*.py"), ROOT / "scripts" / "simulate.py"]:
+        assert len(path.read_text().splitlines()) <= 300, path.name
+
+
+def test_deploy_mds_which_engine_section_is_the_simulations_answer():
+    """docs/deploy.md's "which engine, when" is rendered from the committed simulation.json, and
+    names the managed platforms as the answer does."""
+    from harness import readme
+    from scripts.fleet import report
+
+    data = report.load()
+    start, end = readme.markers("engines")
+    text = report.DEPLOY.read_text()
+    section = text[text.index(start) + len(start):text.index(end)].strip()
+    assert section == report.engines(data).strip(), "stale: run python -m scripts.simulate --render"
+    for name in ("AWS Lambda", "Cloud Run"):
+        assert name in text

@@ -5,11 +5,13 @@ each request to the first replica free, as the replicas' single core allows one 
 replica that is starting takes its first request once ready. Where the platform forwards every
 request to a pod (Policy.inflight_limit), a replica already holding max_inflight refuses with 429;
 a request that would wait longer than `timeout` is dropped. Lambda starts an environment for every
-request that finds none free. The autoscaler runs every policy tick as a SimPy process: it serves
+request that finds none free, and answers 429 past its quota (the policy's max_replicas) or its
+scaling rate, as AWS documents. The autoscaler runs every policy tick as a SimPy process: it serves
 the tick's arrivals, observes the policy's window and starts or stops replicas.
 
 Steady-state runs start warm (`warmup` seconds simulated and not counted, the image on every
-node); start-up runs begin at the policy's minimum with the image on no node. A replica is held
+node); start-up runs begin at the policy's minimum with the image on no node. On Fargate
+(`fargate`) every replica start is a new pod: provisioning, the pull and the start. A replica is held
 (and billed) from its start until it is stopped; a request waited for a cold start when the
 replica that served it was not ready when it arrived.
 """
@@ -41,11 +43,14 @@ def _rounded(seconds: float) -> float:
 class Fleet:
     def __init__(self, traffic: Traffic, policy: Policy, replica: Replica, seed: int = 1,
                  timeout: float = TIMEOUT, nodes: int = NODES, keep: bool = False, warmup: float = 0.0,
-                 image_on_nodes: bool = False, platform_init: float = 0.0, timeline: bool = False,
-                 hop: float = 0.0, hop_p99: float = 0.0, hop_cpu: float = 0.0):
+                 image_on_nodes: bool = False, timeline: bool = False, hop: float = 0.0, hop_p99: float = 0.0,
+                 hop_cpu: float = 0.0, fargate: bool = False, init_scale: float = 1.0, initial: int | None = None,
+                 keep_scale: float = 1.0):
         self.traffic, self.policy, self.replica = traffic, policy, replica
         self.rng = np.random.default_rng(seed)
-        self.timeout, self.warmup, self.platform_init = timeout, warmup, platform_init
+        self.timeout, self.warmup = timeout, warmup
+        # Every cold start x init_scale (the sensitivity sweep); on Fargate each start is a new pod.
+        self.fargate, self.init_scale, self.keep_scale = fargate, init_scale, keep_scale
         # A gateway's added latency (lognormal through its median and p99) and CPU per answer (OpenFaaS).
         self.hop, self.hop_cpu = hop, hop_cpu
         self.hop_sigma = math.log(hop_p99 / hop) / 2.326 if hop > 0 and hop_p99 > hop else 0.0
@@ -71,25 +76,41 @@ class Fleet:
         self.billed_request_ms = 0  # each answer's time on the core, rounded up to 1 ms (Lambda)
         self.billed_busy_seconds = 0.0  # busy periods per instance rounded up to 100 ms (Cloud Run)
         self.init_seconds = 0.0  # cold starts after the warm-up (billed by Lambda since 2025-08-01)
+        self.starts = 0  # replicas started after the warm-up
+        # Lambda's scaling rate: a bucket of new environments, refilled continuously (AWS's wording).
+        self.burst = float(policy.params.get("scaling_per_10s", math.inf))
+        self.tokens, self.tokens_at = self.burst, 0.0
         self.limit = policy.inflight_limit
-        self.per_request = policy.name == "lambda"
-        self.round_busy = policy.name == "cloud_run"
-        for _ in range(policy.min_replicas):  # deployed and warm when the run starts
+        self.per_request = policy.name.startswith("lambda")
+        self.round_busy = policy.name.startswith("cloud_run")
+        # deployed and warm when the run starts: the minimum, or the replicas the load needs
+        for _ in range(max(policy.min_replicas, min(initial or 0, policy.max_replicas))):
             self.add(0.0, warm=True)
 
     # -- replicas ------------------------------------------------------------------------
 
     def cold_start(self, node: int) -> float:
-        if self.policy.kind == "managed serverless":  # the platform's init plus this process's start
-            return self.platform_init + float(self.rng.choice(self.replica.cold_process))
-        samples = self.replica.cold_docker if self.node_has_image[node] else self.replica.cold_pull
-        return float(self.rng.choice(samples))
+        key = self.policy.params.get("cold") or (
+            "fargate" if self.fargate else "node" if self.node_has_image[node] else "pull")
+        return self.init_scale * float(self.rng.choice(self.replica.cold[key]))
+
+    def may_start(self, now: float) -> bool:
+        """Lambda: under its quota, and a token of its scaling rate left."""
+        if len(self.running) >= self.policy.max_replicas:
+            return False
+        self.tokens = min(self.burst, self.tokens + (now - self.tokens_at) * self.burst / 10.0)
+        self.tokens_at = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
 
     def start(self, now: float, warm: bool = False) -> tuple[float, int]:
         node = min(range(len(self.node_count)), key=lambda n: self.node_count[n])
         cold = 0.0 if warm else self.cold_start(node)
-        if now >= self.warmup:
+        if now >= self.warmup and not warm:
             self.init_seconds += cold
+            self.starts += 1
         self.node_has_image[node] = True
         self.node_count[node] += 1
         rid = next(self.ids)
@@ -139,6 +160,7 @@ class Fleet:
         timeout, slots, wakeup, warmup, limit = self.timeout, self.slots, self.replica.wakeup, self.warmup, self.limit
         running, inflight, order = self.running, self.inflight, self.order
         per_request, round_busy, kept, latencies = self.per_request, self.round_busy, self.kept, self.latencies
+        billed = self.replica.lambda_duration_s
         heappush, heapreplace = heapq.heappush, heapq.heapreplace
         arrivals_list = arrivals.tolist()
         if arrivals_list:
@@ -147,13 +169,16 @@ class Fleet:
         answered, response_sum, busy, cold_waits, billed_ms = 0, 0.0, 0.0, 0, 0
         for a, s, u in zip(arrivals_list, service, unloaded, strict=True):
             counted = a >= warmup
-            if not slots:  # scaled to zero: the gateway holds the request and wakes a replica
+            if not slots and not per_request:  # scaled to zero: the gateway holds the request and wakes a replica
                 self.add(a)
-            free_at, _, rid = slots[0]  # the first replica free; replaced in the heap once served
-            fresh = False
-            if per_request and free_at > a and len(running) < self.policy.max_replicas:
-                free_at, rid = self.start(a)  # every environment busy: Lambda starts one for it
-                fresh = True
+            fresh = per_request and (not slots or slots[0][0] > a)
+            if fresh:  # every environment busy: Lambda starts one, or answers 429
+                if not self.may_start(a):
+                    self.refused += counted
+                    continue
+                free_at, rid = self.start(a)
+            else:
+                free_at, _, rid = slots[0]  # the first replica free; replaced in the heap once served
             if limit is not None:  # the pod holds at most max_inflight, then refuses
                 held = inflight[rid]
                 while held and held[0] <= a:
@@ -195,7 +220,7 @@ class Fleet:
                 cold_waits += 1
             latencies.append(response)
             if per_request:
-                billed_ms += math.ceil(s * 1000 - 1e-9)
+                billed_ms += math.ceil((billed or s) * 1000 - 1e-9)
             if kept is not None:
                 kept.append((a, response))
         self.cold_waits += cold_waits
@@ -231,8 +256,8 @@ class Fleet:
                 self.replica_integral += len(self.running) * (now - max(last, self.warmup))
             self.serve(self.traffic.arrivals(last, now, self.rng), now)
             if self.per_request:  # Lambda reclaims environments idle for its keep-warm time
-                idle = self.policy.params["keep_warm_seconds"]
-                self.stop(now, len(self.running), idle_before=now - idle)
+                idle = self.policy.params["keep_warm_seconds"] * self.keep_scale
+                self.stop(now, max(0, len(self.running) - self.policy.min_replicas), idle_before=now - idle)
             else:
                 wanted = self.policy.desired(self.observe(now), self.state)
                 if wanted > len(self.running):
@@ -261,12 +286,13 @@ class Fleet:
                       self.replica_integral / horizon, refused=self.refused, peak_replicas=self.peak,
                       busy_seconds=self.busy_seconds, billed_request_ms=self.billed_request_ms,
                       billed_busy_seconds=self.billed_busy_seconds, init_seconds=self.init_seconds,
-                      memory_gb=self.replica.memory_gb, vcpu=self.replica.vcpu,
-                      platform_cpu_seconds=self.hop_cpu * len(self.latencies))
+                      memory_gb=self.replica.memory_gb, vcpu=self.replica.vcpu, starts=self.starts,
+                      image_gb=self.replica.image_gb, platform_cpu_seconds=self.hop_cpu * len(self.latencies),
+                      provisioned=self.policy.min_replicas if self.per_request else 0, cap=self.policy.max_replicas,
+                      hard_cap=self.policy.hard_cap)
 
 
 def simulate(traffic: Traffic, policy: Policy, replica: Replica, horizon: float, seed: int = 1,
-             warmup: float = 0.0, image_on_nodes: bool = False, platform_init: float = 0.0, hop: float = 0.0,
-             hop_p99: float = 0.0, hop_cpu: float = 0.0) -> Result:
-    return Fleet(traffic, policy, replica, seed, warmup=warmup, image_on_nodes=image_on_nodes,
-                 platform_init=platform_init, hop=hop, hop_p99=hop_p99, hop_cpu=hop_cpu).run(horizon)
+             warmup: float = 0.0, **options) -> Result:
+    """One run: `options` as Fleet takes them (image_on_nodes, hop, fargate, init_scale, initial...)."""
+    return Fleet(traffic, policy, replica, seed, warmup=warmup, **options).run(horizon)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scripts.fleet import coldstarts
 from scripts.fleet.policies import CPU_REQUEST, MEMORY_REQUEST_MB
 
 BENCH = Path(__file__).resolve().parent.parent.parent / "docs" / "bench"
@@ -31,6 +32,7 @@ COLDSTART_IMAGE = {"fn": "device-price-fn:latest", "server": "device-price-serve
 PULL_IMAGE = {"fn": "device-price-fn:latest", "server": "device-price-fn:latest", "tf": "device-price-tf:latest"}
 MEMORY_HEADROOM = 1.25  # a replica's memory request over its measured use, when no deploy file states it
 PROCESS_RUN = {"fn": "function", "server": "function", "tf": "tensorflow"}  # coldstart-process.json's names
+SIZES = {"fn": "function", "server": "server", "tf": "tensorflow"}  # report-sizes.json's names
 
 
 @dataclass
@@ -46,6 +48,17 @@ class Replica:
     cold_pull: np.ndarray  # the same on a node without the image: pull + run (samples, s)
     cold_process: np.ndarray = field(default_factory=lambda: np.array([0.3]))  # process spawn -> first answer (s)
     sources: dict[str, str] = field(default_factory=dict)
+    # Each platform's own cold start (samples, s): "node" (self-hosted, the image on the node),
+    # "pull" (a node without it), "fargate" (a new pod: provisioning, pull, start), "lambda",
+    # "cloud_run"; scripts.fleet.coldstarts fills them from the measurements.
+    cold: dict[str, np.ndarray] = field(default_factory=dict)
+    image_gb: float = 0.0  # the image's compressed size: what a pull moves
+    lambda_duration_s: float | None = None  # billed per invocation, as measured under the Lambda emulator
+
+    def __post_init__(self) -> None:
+        defaults = {"node": self.cold_docker, "pull": self.cold_pull, "fargate": self.cold_pull,
+                    "lambda": self.cold_process, "cloud_run": self.cold_process}
+        self.cold = {**defaults, **self.cold}
 
     @property
     def capacity(self) -> float:
@@ -74,7 +87,8 @@ def replica(kind: str, bench: str = "replica.json", latencies: list[float] | Non
     service = sequential * (mean_service / sequential.mean())
     docker, pull = _read("coldstart-docker.json"), _read("coldstart-pull.json")
     batch = np.median(measured["batch_1000_seconds"]) / 1000
-    return Replica(
+    sizes = _read("report-sizes.json")["images"][SIZES[kind]]
+    made = Replica(
         kind=kind, service=service, unloaded=sequential,
         wakeup=measured.get("wakeup_seconds", 0.0) if wakeup is None else wakeup,
         # Memory as requested: the deploy files' request for the slim image (policies.MEMORY_REQUEST_MB),
@@ -90,7 +104,11 @@ def replica(kind: str, bench: str = "replica.json", latencies: list[float] | Non
                  "batch": f"docs/bench/{bench} replicas.{kind}.batch_1000_seconds",
                  "cold_docker": f"docs/bench/coldstart-docker.json runs.{COLDSTART_IMAGE[kind]}",
                  "cold_pull": f"docs/bench/coldstart-pull.json runs.{PULL_IMAGE[kind]}",
-                 "cold_process": f"docs/bench/coldstart-process.json runs.{PROCESS_RUN[kind]}"})
+                 "cold_process": f"docs/bench/coldstart-process.json runs.{PROCESS_RUN[kind]}",
+                 "image": f"docs/bench/report-sizes.json images.{SIZES[kind]}.gzip_mb"},
+        image_gb=sizes["gzip_mb"] / 1000)
+    coldstarts.fill(made, BENCH)
+    return made
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,7 @@ simulation and held equal to the deploy files by tests (stack.yml's labels and e
 server's HorizontalPodAutoscaler and CPU request, the Knative Service's annotations).
 
 A policy turns what it observed over its window into a desired replica count; the engine
-(scripts/fleet/engine.py) and the aggregate model (scripts/fleet/aggregate.py) call the same
-`desired()` every `tick` seconds, so both simulate one behaviour.
+(scripts/fleet/engine.py) calls `desired()` every `tick` seconds.
 
 Where requests wait matters as much as the rule: a replica of this service answers one request at
 a time and refuses with 429 past `max_inflight` (stack.yml, deploy/). Where a platform forwards
@@ -20,6 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from scripts.fleet.prices import f
 
 MAX_INFLIGHT = 64  # stack.yml, deploy/knative/service.yaml, deploy/k8s/server.yaml (tests hold them equal)
 CPU_REQUEST = 1.0  # vCPU each replica requests: the one core it was measured on (deploy files, billed size)
@@ -50,6 +51,7 @@ class Policy:
     source: str  # where the parameters come from
     params: dict[str, Any] = field(default_factory=dict)
     kind: str = "self-hosted serverless"  # or "managed serverless", "server"
+    hard_cap: bool = False  # max_replicas is the product's limit (CE) or an account quota, not a choice
 
     def desired(self, seen: Observed, state: dict[str, Any]) -> int:
         """The replica count wanted now; `state` is the policy's memory between ticks."""
@@ -168,23 +170,34 @@ def _cloud_run(p: Policy, seen: Observed, state: dict[str, Any]) -> int:
     # Cloud Run: instances for CPU at 60% and for 60% of the maximum concurrency, averaged over a
     # minute; idle instances are kept (unbilled under request-based billing) up to 15 minutes.
     if seen.idle_for >= p.params["idle_keep_seconds"] or (seen.total == 0 and not seen.concurrency):
-        return 0
+        return p.min_replicas
     for_cpu = seen.ready * seen.utilization / p.params["cpu_target"]
     for_concurrency = seen.concurrency / (p.params["concurrency"] * p.params["concurrency_target"])
     wanted = max(1, math.ceil(max(for_cpu, for_concurrency) - 1e-9))
     if wanted < seen.total and seen.idle_for < p.params["idle_keep_seconds"]:
         wanted = max(wanted, seen.total - 1)  # scales in gently: one idle instance at a time
-    return min(p.max_replicas, wanted)
+    return max(p.min_replicas, min(p.max_replicas, wanted))
 
 
 def _lambda(p: Policy, seen: Observed, state: dict[str, Any]) -> int:
     # Lambda has no autoscaler to simulate: the engine starts an environment for each request that
-    # finds none free and reclaims environments idle for keep_warm_seconds (engine.Fleet).
+    # finds none free (429 past the quota or the scaling rate) and reclaims environments idle for
+    # keep_warm_seconds beyond the provisioned ones (engine.Fleet).
     return seen.total
 
 
 _RULES = {"fixed": _fixed, "openfaas_ce": _openfaas_ce, "openfaas_pro": _openfaas_pro, "knative": _knative,
-          "hpa_cpu": _hpa_cpu, "cloud_run": _cloud_run, "lambda": _lambda}
+          "hpa_cpu": _hpa_cpu, "cloud_run": _cloud_run, "cloud_run_min": _cloud_run, "lambda": _lambda,
+          "lambda_pc": _lambda}
+LAMBDA_SOURCE = ("AWS Lambda docs: one request per execution environment at a time, a new environment (a cold start) "
+                 "for a request that finds none free; past the account's concurrency quota (an input: 1,000 by "
+                 "default, shared by every function in the region) or the scaling rate (1,000 environments per 10 s "
+                 "per function) the request gets 429; idle environments reclaimed after keep_warm_seconds (not "
+                 "documented by AWS: an input)")
+CLOUD_RUN_SOURCE = ("Cloud Run docs (about instance autoscaling, concurrency): scales for 60% CPU and 60% of the maximum "
+                    "concurrency over a minute; concurrency 1, as Google advises for a container that serves one "
+                    "request at a time (and as the Knative Service has it); idle instances kept up to 15 minutes; max "
+                    "instances 100 by default (a choice: raised where the load needs more)")
 
 # The table. The deploy files state the same values (tests/test_scaling.py holds them equal).
 POLICIES: dict[str, Policy] = {p.name: p for p in (
@@ -193,15 +206,15 @@ POLICIES: dict[str, Policy] = {p.name: p for p in (
            "alertmanager-cfg.yaml's intervals as issue 23 states them): the "
            "APIHighInvocationRate alert, sum(rate(gateway_function_invocation_total{code=\"200\"}[10s])) BY "
            "(function_name) > 5, for 5s, evaluated every 15 s; Alertmanager group_wait 5s, group_interval 10s, "
-           "repeat_interval 30s; each notification adds 20% of com.openfaas.scale.max (5, CE's cap); resolved: "
-           "back to com.openfaas.scale.min (1)",
+           "repeat_interval 30s; each notification adds 20% of com.openfaas.scale.max (5, CE's cap: the most CE "
+           "allows a function, so it cannot be raised); resolved: back to com.openfaas.scale.min (1)",
            {"rate_threshold": 5.0, "window": 10.0, "for_seconds": 5.0, "evaluation_interval": 15.0,
             "group_wait": 5.0, "group_interval": 10.0, "repeat_interval": 30.0, "step_fraction": 0.2,
-            "max_inflight": MAX_INFLIGHT}),
-    Policy("openfaas_pro", "OpenFaaS Pro, scale to zero", "OpenFaaS Pro (capacity mode)", 5.0, 0, 20,
+            "max_inflight": MAX_INFLIGHT}, hard_cap=True),
+    Policy("openfaas_pro", "OpenFaaS Pro, scale to zero", "OpenFaaS Pro (capacity mode)", 5.0, 0, 5,
            "OpenFaaS docs, autoscaling (Pro): com.openfaas.scale.type capacity, target 1 in flight per replica "
-           "(this service answers one at a time) x target-proportion 0.7, scale.zero true, zero-duration 15m "
-           "(stack.yml's labels)",
+           "(this service answers one at a time) x target-proportion 0.7, scale.zero true, zero-duration 15m, "
+           "scale.max 5 (stack.yml's labels, which Pro reads as CE does)",
            {"target": 1, "target_proportion": 0.7, "zero_after_seconds": 900.0, "window": 10.0,
             "max_inflight": MAX_INFLIGHT}),
     Policy("knative", "Knative KPA", "Knative Serving (KPA)", 2.0, 0, 20,
@@ -209,7 +222,7 @@ POLICIES: dict[str, Policy] = {p.name: p for p in (
            "rest), metric concurrency, target 1 x 70% = 0.7 in flight per pod; Knative config-autoscaler "
            "defaults (../shared/schemas/README.md, knative/serving 98e5ef90, 2026-08-21): stable window 60 s, "
            "panic window 10% (6 s) at 200%, scale-to-zero grace 30 s, max scale-up rate 1000, max scale-down "
-           "rate 2",
+           "rate 2; so an idle revision goes to zero once its stable window (60 s) has seen no request",
            {"metric": "concurrency", "target": 1, "utilization": 0.7, "stable_window": 60.0,
             "panic_window_fraction": 0.1, "panic_threshold": 2.0, "scale_to_zero_grace": 30.0,
             "max_scale_up_rate": 1000.0, "max_scale_down_rate": 2.0, "container_concurrency": 1, "window": 2.0,
@@ -222,15 +235,22 @@ POLICIES: dict[str, Policy] = {p.name: p for p in (
             "max_inflight": MAX_INFLIGHT}, kind="server"),
     Policy("fixed", "fixed fleet (2)", "a fixed Deployment", 60.0, 2, 2, "this project's choice: 2 replicas",
            {"window": 60.0, "max_inflight": MAX_INFLIGHT}, kind="server"),
-    Policy("lambda", "AWS Lambda", "AWS Lambda (container image)", 5.0, 0, 1000,
-           "AWS Lambda docs: one request per execution environment at a time, a new environment (a cold start) "
-           "for a request that finds none free, 1,000 concurrent by default; idle environments reclaimed after "
-           "keep_warm_seconds (not documented by AWS: 10 minutes assumed)",
-           {"platform_queues": True, "keep_warm_seconds": 600.0, "window": 5.0}, kind="managed serverless"),
-    Policy("cloud_run", "Google Cloud Run", "Google Cloud Run (request-based billing)", 2.0, 0, 100,
-           "Cloud Run docs (about instance autoscaling, concurrency; not re-checked here): scales for 60% CPU and 60% "
-           "of the maximum concurrency over a minute; max concurrency 80 by default, set to max_inflight (64) "
-           "here; idle instances kept up to 15 minutes; max instances 100 by default",
-           {"platform_queues": True, "cpu_target": 0.6, "cpu_request": CPU_REQUEST, "concurrency": MAX_INFLIGHT,
-            "concurrency_target": 0.6, "idle_keep_seconds": 900.0, "window": 60.0}, kind="managed serverless"),
+    Policy("lambda", "AWS Lambda", "AWS Lambda (container image)", 5.0, 0, int(f("lambda_quota")), LAMBDA_SOURCE,
+           {"platform_queues": True, "keep_warm_seconds": f("lambda_keep_warm_s"), "window": 5.0, "cold": "lambda",
+            "scaling_per_10s": f("lambda_scaling_per_10s")}, kind="managed serverless", hard_cap=True),
+    Policy("lambda_pc", "AWS Lambda, provisioned concurrency", "AWS Lambda with provisioned concurrency", 5.0, 1,
+           int(f("lambda_quota")), LAMBDA_SOURCE + "; min_replicas environments provisioned (initialised, never "
+           "reclaimed), sized to the load", {"platform_queues": True, "keep_warm_seconds": f("lambda_keep_warm_s"),
+                                             "window": 5.0, "cold": "lambda",
+                                             "scaling_per_10s": f("lambda_scaling_per_10s")},
+           kind="managed serverless", hard_cap=True),
+    Policy("cloud_run", "Google Cloud Run", "Google Cloud Run", 2.0, 0, 100, CLOUD_RUN_SOURCE,
+           {"platform_queues": True, "cpu_target": 0.6, "cpu_request": CPU_REQUEST, "concurrency": 1,
+            "concurrency_target": 0.6, "idle_keep_seconds": 900.0, "window": 60.0, "cold": "cloud_run"},
+           kind="managed serverless"),
+    Policy("cloud_run_min", "Google Cloud Run, min-instances 1", "Google Cloud Run, one instance kept", 2.0, 1, 100,
+           CLOUD_RUN_SOURCE + "; min-instances 1, billed instance-based",
+           {"platform_queues": True, "cpu_target": 0.6, "cpu_request": CPU_REQUEST, "concurrency": 1,
+            "concurrency_target": 0.6, "idle_keep_seconds": 900.0, "window": 60.0, "cold": "cloud_run"},
+           kind="managed serverless"),
 )}

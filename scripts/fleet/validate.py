@@ -96,7 +96,7 @@ def scale_from_zero(runs: int = 5, seed: int = 1) -> dict[str, Any]:
     times = [time_docker("device-price-fn:latest")["seconds"] for _ in range(2 * runs)]
     fed, measured = times[0::2], times[1::2]
     replica = inputs.replica("fn")
-    replica.cold_docker = np.array(fed)
+    replica.cold["node"] = np.array(fed)
     simulated = []
     for i in range(runs * 20):
         fleet = engine.Fleet(traffic.steady(1.0), policies.POLICIES["knative"], replica, seed + i)
