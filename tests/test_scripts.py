@@ -408,3 +408,15 @@ def test_rollout_table_shows_every_figure_it_was_given():
     assert "| scaled to zero, woken by one request | 0.71 s | 0.12 s | 0.31 s | 0.58 s | 0.62 s |" in text
     assert "| deploy, then one request | 0.93 s | 0.12 s | 0.31 s | 0.58 s | - |" in text
     assert "| `docker run` of the same image | 0.45 s |" in text
+
+
+def test_the_openfaas_summary_gives_each_way_its_median_and_each_step_of_its_breakdown():
+    steps = [{"created": 0.1, "started": 0.3, "healthy": 0.6, "ready": 0.7, "first_200": 0.8},
+             {"created": 0.2, "started": 0.4, "healthy": None, "ready": 0.9, "first_200": 1.0}]
+    runs = {"scale_from_zero": [{"seconds": 0.8, "breakdown_s": steps[0]}, {"seconds": 1.0, "breakdown_s": steps[1]}],
+            "docker_run": [{"seconds": 0.4}, {"seconds": 0.6}]}
+    out = gateway_lib.summary(runs)
+    assert out["scale_from_zero"]["median_s"] == 0.9 and out["docker_run"]["median_s"] == 0.5
+    assert out["scale_from_zero"]["breakdown_median_s"] == {"created": 0.15, "started": 0.35, "healthy": 0.6,
+                                                           "ready": 0.8, "first_200": 0.9}
+    assert "breakdown_median_s" not in out["docker_run"] and out["docker_run"]["runs"] == runs["docker_run"]
