@@ -4,6 +4,7 @@
     python scripts/coldstart.py --mode docker --image device-price-fn --image device-price-tf
     python scripts/coldstart.py --mode pull --image device-price-fn --image device-price-tf [--registry HOST:PORT]
     python scripts/coldstart.py --mode openfaas --gateway URL [--function device-price]
+    python scripts/coldstart.py --mode lambda [--image device-price-lambda] [--memory-mb 512] [--cpu-share]
 
 (or python -m scripts.coldstart). The docker, pull and openfaas modes need only the
 standard library: a bare python3 on a host with Docker runs them.
@@ -34,6 +35,12 @@ once (the first image's python3, -I -S -c pass).
   --engine says where the containers are looked for: docker (faas-swarm, one node: the label
   com.openfaas.function=NAME) or kubernetes (kubectl, the label faas_function=NAME). Credentials
   as faas-cli takes them: OPENFAAS_URL, OPENFAAS_USERNAME (admin), OPENFAAS_PASSWORD.
+- lambda: the image under AWS's Lambda Runtime Interface Emulator (scripts/lambda_rie.py), `docker
+  run` -> first answered invocation, interleaved with the same image's `docker run` -> first 200
+  as the HTTP function; the emulator's INIT duration, the warm invocations' REPORT durations and
+  the container's peak memory. --memory-mb is Lambda's memory size (the container's limit);
+  --cpu-share also gives the container the CPU Lambda gives that size. --json adds the keys
+  "lambda", "function" and "invocation".
 """
 
 from __future__ import annotations
@@ -50,12 +57,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 if __package__ in (None, ""):  # run as a file: import the project from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import cli, launch, openfaas
+from scripts import cli, lambda_rie, launch, openfaas
 from scripts.stats import spread
 from scripts.targets import TARGETS
 
@@ -348,6 +356,25 @@ def detect_edition(gateway: Gateway) -> str:
     return edition
 
 
+# -- lambda ----------------------------------------------------------------------------
+
+def time_lambda(image: str, runs: int, memory_mb: int, cpu_share: bool, quiet: bool) -> tuple[dict, dict]:
+    """The image under the emulator beside its own HTTP cold start, interleaved: (runs per target,
+    the JSON's "lambda", "function" and "invocation" keys)."""
+    one = {"lambda": lambda: lambda_rie.time_cold(image, memory_mb, cpu_share), "function": lambda: time_docker(image)}
+    measured = measure(interleave(["lambda", "function"], runs), lambda t: one[t](), quiet)
+    cold, warm = measured["lambda"], [ms for r in measured["lambda"] for ms in r["duration_ms"]]
+    inits = [r["init_ms"] for r in cold if r["init_ms"] is not None]
+    peaks = [r["max_memory_mb"] for r in cold if r["max_memory_mb"] is not None]
+    return measured, {
+        "image": image, "memory_mb": memory_mb, "cpu_share": cpu_share,
+        "lambda": {"median_s": median([r["seconds"] for r in cold]), "runs": [r["seconds"] for r in cold],
+                   "init_ms_median": median(inits) if inits else None},
+        "function": {"median_s": median([r["seconds"] for r in measured["function"]])},
+        "invocation": {"duration_ms_median": median(warm) if warm else None,
+                       "max_memory_mb": max(peaks) if peaks else None}}
+
+
 # -- the command -----------------------------------------------------------------------
 
 def measure(order: list[str], one: Callable[[str], dict[str, Any]], quiet: bool = False) -> dict[str, list[dict]]:
@@ -370,7 +397,7 @@ def table(result: dict[str, Any]) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = cli.parser(__spec__, __file__, __doc__)
-    p.add_argument("--mode", choices=("process", "docker", "pull", "openfaas"), required=True,
+    p.add_argument("--mode", choices=("process", "docker", "pull", "openfaas", "lambda"), required=True,
                    help="what a start means (see above)")
     p.add_argument("--runs", type=int, default=5, help="runs per target (default 5)")
     p.add_argument("--target", action="append", choices=PROCESS_TARGETS,
@@ -389,6 +416,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("docker", "kubernetes"), default="docker",
                    help="openfaas mode: where to see that the old replica is gone: docker (faas-swarm on "
                         "this node) or kubernetes (kubectl; faas-netes)")
+    p.add_argument("--memory-mb", type=int, default=512, help="lambda mode: Lambda's memory size (default 512, "
+                                                                "deploy/lambda/template.yaml's)")
+    p.add_argument("--cpu-share", action="store_true", help="lambda mode: the CPU Lambda gives --memory-mb too")
     p.add_argument("--json", type=Path, help="write every run and the statistics here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -400,12 +430,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         p.error("--runs must be at least 1")
     images = [i if ":" in i.rsplit("/", 1)[-1] else f"{i}:latest" for i in (args.image or [])]
-    if args.mode in ("docker", "pull"):
+    if args.mode == "lambda":
+        images = images[:1] or ["device-price-lambda:latest"]
+    if args.mode in ("docker", "pull", "lambda"):
         if not images:
             p.error(f"--mode {args.mode} needs --image (repeat it to compare)")
         missing = [i for i in images if not launch.docker("images", "-q", i, check=False)]
         if missing:
-            p.error(f"not built: {', '.join(missing)} (make image-fn / image-server / image-tf)")
+            p.error(f"not built: {', '.join(missing)} (make image-fn / image-lambda / image-server / image-tf)")
     extra: dict[str, Any] = {}
     try:
         floor = [FLOOR] if args.floor else []
@@ -415,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
             targets = list(args.target or PROCESS_TARGETS) + floor
             runs = measure(interleave(targets, args.runs), lambda t: time_process(t, args.site), args.quiet)
             extra = {"site": str(args.site) if args.site else "the current environment"}
+        elif args.mode == "lambda":
+            runs, extra = time_lambda(images[0], args.runs, args.memory_mb, args.cpu_share, args.quiet)
         elif args.mode == "docker":
             runs = measure(interleave(images + floor, args.runs), lambda t: time_docker(t, images[0]), args.quiet)
         elif args.mode == "pull":

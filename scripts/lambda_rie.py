@@ -32,6 +32,9 @@ PINS = ROOT / "requirements" / "lambda-rie.txt"
 CACHE = ROOT / "build" / "lambda-rie"
 INVOKE = "/2015-03-31/functions/function/invocations"
 COMMAND = ("/usr/bin/python3", "-m", "fn")  # the image's entrypoint, run by the emulator
+# Lambda gives a function one vCPU at 1,769 MB of memory, and CPU in proportion below it
+# (docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
+LAMBDA_VCPU_MB = 1769
 _NUMBER = r"([0-9.]+)"
 
 
@@ -54,12 +57,40 @@ def binary() -> Path:
     return target
 
 
-def start(image: str, name: str, env: dict[str, str] | None = None) -> tuple[str, str]:
-    """The image under the emulator, hardened as launch.docker_run runs every image; (name, invoke URL)."""
+def start(image: str, name: str, env: dict[str, str] | None = None, memory_mb: int | None = None,
+          cpu_share: bool = False) -> tuple[str, str]:
+    """The image under the emulator, hardened as launch.docker_run runs every image; (name, invoke
+    URL). `memory_mb`: Lambda's memory size (the emulator reports it; the container gets it as its
+    memory limit); `cpu_share`: the CPU Lambda gives that size too (one vCPU per LAMBDA_VCPU_MB)."""
     rie = binary()
-    name, url = launch.docker_run(image, name, env, tmpfs=False, command=COMMAND,
-                                  extra=("-v", f"{rie}:/aws-lambda-rie:ro", "--entrypoint", "/aws-lambda-rie"))
+    extra = ["-v", f"{rie}:/aws-lambda-rie:ro", "--entrypoint", "/aws-lambda-rie"]
+    if memory_mb:
+        env = {**(env or {}), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb)}
+        extra += ["--memory", f"{memory_mb}m"]
+        if cpu_share:
+            extra += ["--cpus", f"{memory_mb / LAMBDA_VCPU_MB:.3f}"]
+    name, url = launch.docker_run(image, name, env, tmpfs=False, command=COMMAND, extra=tuple(extra))
     return name, url + INVOKE
+
+
+def time_cold(image: str, memory_mb: int, cpu_share: bool = False, warm: int = 5) -> dict[str, Any]:
+    """One cold start under the emulator: `docker run` -> the first answered invocation (seconds),
+    then `warm` more invocations; the emulator's INIT duration, its REPORT durations of the warm
+    ones (the first includes the init: the emulator starts the runtime on the first invocation),
+    and the container's peak memory."""
+    started = time.perf_counter()
+    name, url = start(image, launch.own_name("device-price-lambda-coldstart"), None, memory_mb, cpu_share)
+    try:
+        seconds = wait_until_answered(url, 120, started)
+        event = function_url_event("POST", "/", launch.EXAMPLE_BODY, {"Content-Type": "application/json"})
+        for _ in range(warm):
+            invoke(url, event)
+        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+        found = reports(logs.stdout + logs.stderr)
+        return {"seconds": seconds, "init_ms": found["init_ms"][0] if found["init_ms"] else None,
+                "duration_ms": found["duration_ms"][-warm:], "max_memory_mb": container_peak_mb(name)}
+    finally:
+        launch.stop_container(name)
 
 
 def _body(body: bytes, base64_body: bool) -> tuple[str, bool]:
