@@ -13,12 +13,14 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote, urlencode
 
 from fn.api import errors
 from fn.api.messages import Response
+from fn.record.problems import ClientError, detail
 from fn.server.app import PLATFORM_CALL_ID, App
 from fn.server.logs import event as log_event
 
@@ -95,12 +97,25 @@ def answer(status_line: str, headers: Iterable[tuple[str, str]], body: bytes) ->
             "isBase64Encoded": encoded}
 
 
-def invoke(app: App, event: Any, request_id: str) -> dict[str, Any]:
-    """One invocation through the application, as one HTTP request; an event that is no HTTP
-    request gets the native API's 400, with a log line of its own."""
+def read(payload: bytes) -> Any:
+    """The invocation's event. Lambda refuses an event over PAYLOAD_LIMIT itself; its emulator
+    cuts it at that size instead, and what is cut is refused here as Lambda would."""
     try:
-        env = environ(event, request_id)
-    except errors.BadRequest as e:
+        return json.loads(payload)
+    except ValueError:
+        if len(payload) >= PAYLOAD_LIMIT:
+            raise errors.TooLarge(f"the event is over AWS Lambda's limit for a synchronous request, 6 MB "
+                                  f"({PAYLOAD_LIMIT} bytes); price larger files with python -m fn.batch",
+                                  [detail(None, f"at most {PAYLOAD_LIMIT} bytes")]) from None
+        raise NotHTTP("the event is not JSON") from None
+
+
+def invoke(app: App, payload: bytes, request_id: str) -> dict[str, Any]:
+    """One invocation through the application, as one HTTP request; an event that is no HTTP
+    request gets the native API's 400 (one over Lambda's limit its 413), with a log line of its own."""
+    try:
+        env = environ(read(payload), request_id)
+    except ClientError as e:
         log_event("refused an event", call_id=request_id, status=e.status, reason=e.message)
         refused: Response = errors.render(e)
         return answer(refused.status_line, refused.headers + [("X-Call-Id", request_id)], refused.body)

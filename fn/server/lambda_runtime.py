@@ -86,11 +86,7 @@ def run(config: Config, name: str, model: Model, make_route: Callable[[DataPlane
     while True:
         request_id, payload = api.next()
         try:
-            event = json.loads(payload)
-        except ValueError:
-            event = None  # not JSON: answered as any event that is no HTTP request
-        try:
-            answer = lambda_events.invoke(app, event, request_id)
+            answer = lambda_events.invoke(app, payload, request_id)
         except Exception:  # a bug, never bad input: Lambda records a function error
             logs.log.exception("invocation failed", extra={"fields": {"call_id": request_id}})
             api.fail(request_id, "internal error")
