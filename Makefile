@@ -35,7 +35,7 @@ lint: $(STAMP)
 image-fn: $(STAMP)
 	scripts/build_image.sh fn
 
-# The same image as image-fn under a second tag: it serves AWS Lambda's Runtime API when
+# The function image (image-fn's) under a second tag: it serves AWS Lambda's Runtime API when
 # AWS_LAMBDA_RUNTIME_API is set (docs/deploy.md "AWS Lambda").
 image-lambda: $(STAMP)
 	scripts/build_image.sh lambda
