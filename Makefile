@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint model image-fn image-server image-tf report bench soak chaos fuzz contract simulate clean
+.PHONY: demo test lint model image-fn image-lambda image-server image-tf report bench soak chaos fuzz contract simulate clean
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is needed (tflite-runtime 2.14 has no wheel for %d.%d)" % sys.version_info[:2]) if sys.version_info[:2] != (3, 11) else None'
@@ -36,6 +36,11 @@ lint: $(STAMP)
 
 image-fn: $(STAMP)
 	scripts/build_image.sh fn
+
+# The function image (image-fn's) under a second tag: it serves AWS Lambda's Runtime API when
+# AWS_LAMBDA_RUNTIME_API is set (docs/deploy.md "AWS Lambda").
+image-lambda: $(STAMP)
+	scripts/build_image.sh lambda
 
 image-server: $(STAMP)
 	scripts/build_image.sh server

@@ -1,7 +1,8 @@
-"""Cold start: the time from starting a target to its first successful prediction, in four
+"""Cold start: the time from starting a target to its first successful prediction, in five
 modes (scripts/coldstart.py says what each means): a process, a present image under `docker run`,
 a pull on a fresh node (harness/registry.py), a function behind the OpenFaaS gateway
-(harness/gateway.py). Targets are interleaved (A B A B ...) so that the machine's drift spreads
+(harness/gateway.py), the image under the Lambda runtime emulator (harness/lambda_rie.py).
+Targets are interleaved (A B A B ...) so that the machine's drift spreads
 over all of them. Standard library only: the docker, pull and openfaas modes run under a bare
 python3 on a host that only has Docker.
 """
@@ -9,6 +10,7 @@ python3 on a host that only has Docker.
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import cli, gateway, launch, registry, swarm
+from harness import cli, gateway, lambda_rie, launch, registry, swarm
 from harness.stats import spread
 from harness.targets import TARGETS
 
@@ -72,6 +74,23 @@ def time_docker(image: str, floor_image: str | None = None) -> dict[str, Any]:
         launch.stop_container(name)
 
 
+def time_lambda(image: str, runs: int, memory_mb: int, cpu_share: bool, quiet: bool) -> tuple[dict, dict]:
+    """The image under the Lambda emulator beside its own HTTP cold start, interleaved: (runs per
+    target, the JSON's "lambda", "function" and "invocation" keys)."""
+    one = {"lambda": lambda: lambda_rie.time_cold(image, memory_mb, cpu_share), "function": lambda: time_docker(image)}
+    measured = measure(interleave(["lambda", "function"], runs), lambda t: one[t](), quiet)
+    cold, warm = measured["lambda"], [ms for r in measured["lambda"] for ms in r["duration_ms"]]
+    inits = [r["init_ms"] for r in cold if r["init_ms"] is not None]
+    peaks = [r["max_memory_mb"] for r in cold if r["max_memory_mb"] is not None]
+    return measured, {
+        "image": image, "memory_mb": memory_mb, "cpu_share": cpu_share,
+        "lambda": {"median_s": statistics.median([r["seconds"] for r in cold]), "runs": [r["seconds"] for r in cold],
+                   "init_ms_median": statistics.median(inits) if inits else None},
+        "function": {"median_s": statistics.median([r["seconds"] for r in measured["function"]])},
+        "invocation": {"duration_ms_median": statistics.median(warm) if warm else None,
+                       "max_memory_mb": max(peaks) if peaks else None}}
+
+
 def measure(order: list[str], one: Callable[[str], dict[str, Any]], quiet: bool = False) -> dict[str, list[dict]]:
     runs: dict[str, list[dict]] = {t: [] for t in dict.fromkeys(order)}
     for target in cli.progress(order, "cold starts", quiet):
@@ -97,7 +116,8 @@ def table(result: dict[str, Any]) -> str:
 def run(mode: str, runs: int, targets: list[str] | None = None, site: Path | None = None, floor: bool = False,
         images: list[str] | tuple[str, ...] = (), registry_address: str | None = None,
         gateway_url: str = "http://127.0.0.1:8080", function: str = "device-price", edition: str = "auto",
-        gateway_container: str = "openfaas-gateway", quiet: bool = False) -> dict[str, Any]:
+        gateway_container: str = "openfaas-gateway", memory_mb: int = 512, cpu_share: bool = False,
+        quiet: bool = False) -> dict[str, Any]:
     """`runs` cold starts of each target in one mode: every run and its statistics, dated.
     RuntimeError, TimeoutError, KeyError or OSError when one fails."""
     extra: dict[str, Any] = {}
@@ -109,6 +129,8 @@ def run(mode: str, runs: int, targets: list[str] | None = None, site: Path | Non
         extra = {"site": str(site) if site else "the current environment"}
     elif mode == "docker":
         found = measure(interleave(images + floors, runs), lambda t: time_docker(t, images[0]), quiet)
+    elif mode == "lambda":
+        found, extra = time_lambda(images[0], runs, memory_mb, cpu_share, quiet)
     elif mode == "pull":
         local = registry.Registry(registry_address)
         bench = None

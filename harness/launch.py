@@ -153,11 +153,11 @@ def own_name(prefix: str) -> str:
 
 
 def docker_run(image: str, name: str, env: dict[str, str] | None = None, tmpfs: bool = True,
-               extra: tuple[str, ...] = ()) -> tuple[str, str]:
+               extra: tuple[str, ...] = (), command: tuple[str, ...] = ()) -> tuple[str, str]:
     """Start a container as users run it, hardened: read-only root, no capabilities, no new
     privileges (tmpfs: a /tmp, which TensorFlow needs and the slim images do not). The
     QUIET settings unless `env` says otherwise; `extra`: more `docker run` arguments (a volume,
-    say). Returns (name, base URL)."""
+    say); `command`: the image's command. Returns (name, base URL)."""
     docker("rm", "-f", name, check=False)
     port = free_port()
     args = ["run", "-d", "--name", name, *HARDENED, "-p", f"127.0.0.1:{port}:{image_target(image).port}"]
@@ -165,7 +165,7 @@ def docker_run(image: str, name: str, env: dict[str, str] | None = None, tmpfs: 
         args += ["--tmpfs", "/tmp"]
     for key, value in {**QUIET, **(env or {})}.items():
         args += ["-e", f"{key}={value}"]
-    docker(*args, *extra, image)
+    docker(*args, *extra, image, *command)
     return name, f"http://127.0.0.1:{port}"
 
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Build one of the project's images, here or on a machine with no registry access.
-#   scripts/build_image.sh fn|server|tf|numpy [TAG]   (numpy: the images' numpy build stage alone)
+#   scripts/build_image.sh fn|lambda|server|tf|numpy [TAG]   (numpy: the images' numpy build stage alone)
+#   lambda: the function image (FN_TAG, default device-price-fn:latest) tagged TAG as well: it
+#   serves Lambda's Runtime API when AWS_LAMBDA_RUNTIME_API is set (fn/awslambda.py), so it is the
+#   same image, not a rebuild whose layers could differ.
 #   CONTEXT_ONLY=1 scripts/build_image.sh tf   (assemble the build context, build nothing)
 # Online: FROM the pinned python:3.11 image, pip inside the build.
 # Offline (no Docker Hub, containers cannot reach PyPI): a base image made from Debian
@@ -8,14 +11,21 @@
 # checked (apt signatures; pip --require-hashes). OFFLINE=1/0 forces either; default: try.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kind=${1:?usage: scripts/build_image.sh fn|server|tf|numpy [TAG]}
+kind=${1:?usage: scripts/build_image.sh fn|lambda|server|tf|numpy [TAG]}
 target=()
+if [ "$kind" = lambda ]; then
+  fn_tag=${FN_TAG:-device-price-fn:latest} tag=${2:-device-price-lambda:latest}
+  "$0" fn "$fn_tag"
+  docker tag "$fn_tag" "$tag"
+  echo "tagged $fn_tag as $tag"
+  exit 0
+fi
 case "$kind" in
   fn) file=Dockerfile.fn tag=${2:-device-price-fn:latest} reqs=requirements/serve.txt ;;
   numpy) file=Dockerfile.fn tag=${2:-device-price-numpy:latest} reqs=requirements/serve.txt target=(--target numpy) ;;
   server) file=Dockerfile.server tag=${2:-device-price-server:latest} reqs=requirements/serve.txt ;;
   tf) file=Dockerfile.tf tag=${2:-device-price-tf:latest} reqs=requirements/tf.txt ;;
-  *) echo "unknown image $kind (fn, server, tf or numpy)" >&2; exit 2 ;;
+  *) echo "unknown image $kind (fn, lambda, server, tf or numpy)" >&2; exit 2 ;;
 esac
 # The TensorFlow reference gets a context of its own, so its ~330 MB of wheels never
 # travel with the slim images' builds: what its Dockerfile's COPY lines name, and no more.

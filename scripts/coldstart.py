@@ -4,6 +4,7 @@
     python scripts/coldstart.py --mode docker --image device-price-fn --image device-price-tf
     python scripts/coldstart.py --mode pull --image device-price-fn --image device-price-tf [--registry HOST:PORT]
     python scripts/coldstart.py --mode openfaas --gateway URL [--function device-price]
+    python scripts/coldstart.py --mode lambda [--image device-price-lambda] [--memory-mb 512] [--cpu-share]
 
 (or python -m scripts.coldstart). The docker, pull and openfaas modes need only the
 standard library: a bare python3 on a host with Docker runs them.
@@ -39,6 +40,12 @@ once (the first image's python3, -I -S -c pass).
   Credentials as faas-cli takes them: OPENFAAS_URL, OPENFAAS_USERNAME (admin), OPENFAAS_PASSWORD.
   --json writes {"scale_from_zero": {"median_s", "breakdown_median_s", "runs"}, "deploy": {...},
   "docker_run": {...}}.
+- lambda: the image under AWS's Lambda Runtime Interface Emulator (harness/lambda_rie.py), `docker
+  run` -> first answered invocation, interleaved with the same image's `docker run` -> first 200
+  as the HTTP function; the emulator's INIT duration, the warm invocations' REPORT durations and
+  the container's peak memory. --memory-mb is Lambda's memory size (the container's limit);
+  --cpu-share also gives the container the CPU Lambda gives that size. --json adds the keys
+  "lambda", "function" and "invocation".
 """
 
 from __future__ import annotations
@@ -59,7 +66,7 @@ from harness.coldstart import PROCESS_TARGETS
 
 def parser() -> argparse.ArgumentParser:
     p = cli.parser(__spec__, __file__, __doc__)
-    p.add_argument("--mode", choices=("process", "docker", "pull", "openfaas"), required=True,
+    p.add_argument("--mode", choices=("process", "docker", "pull", "openfaas", "lambda"), required=True,
                    help="what a start means (see above)")
     p.add_argument("--runs", type=int, default=5, help="runs per target (default 5)")
     p.add_argument("--target", action="append", choices=PROCESS_TARGETS,
@@ -78,6 +85,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gateway-container", default="openfaas-gateway",
                    help="openfaas mode: the gateway's container, whose log says when it found the function "
                         "ready (default openfaas-gateway, as ../shared/openfaas/up.sh names it)")
+    p.add_argument("--memory-mb", type=int, default=512, help="lambda mode: Lambda's memory size (default 512, "
+                                                                "deploy/lambda/template.yaml's)")
+    p.add_argument("--cpu-share", action="store_true", help="lambda mode: the CPU Lambda gives --memory-mb too")
     p.add_argument("--json", type=Path, help="write every run and the statistics here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -89,17 +99,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         p.error("--runs must be at least 1")
     images = [i if ":" in i.rsplit("/", 1)[-1] else f"{i}:latest" for i in (args.image or [])]
-    if args.mode in ("docker", "pull"):
+    if args.mode == "lambda":
+        images = images[:1] or ["device-price-lambda:latest"]
+    if args.mode in ("docker", "pull", "lambda"):
         if not images:
             p.error(f"--mode {args.mode} needs --image (repeat it to compare)")
         missing = [i for i in images if not launch.docker("images", "-q", i, check=False)]
         if missing:
-            p.error(f"not built: {', '.join(missing)} (make image-fn / image-server / image-tf)")
+            p.error(f"not built: {', '.join(missing)} (make image-fn / image-lambda / image-server / image-tf)")
     if args.mode == "process" and args.site and not (args.site / "numpy").is_dir():
         p.error(f"--site {args.site}: no numpy there (scripts/slim_site.sh {args.site})")
     try:
         result = coldstart.run(args.mode, args.runs, args.target, args.site, args.floor, images, args.registry,
-                               args.gateway, args.function, args.edition, args.gateway_container, args.quiet)
+                               args.gateway, args.function, args.edition, args.gateway_container, args.memory_mb,
+                               args.cpu_share, args.quiet)
     except (RuntimeError, TimeoutError, KeyError, OSError) as e:
         print(f"coldstart: {e}", file=sys.stderr)
         return 1

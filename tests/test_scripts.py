@@ -250,6 +250,10 @@ def sample_results() -> dict:
                         "targets": {"function (shipped: 1 worker, 1 thread)": {"1": wrk(3000, 1), "8": wrk(3900, 4)},
                                     "server (shipped: 2 workers, 1 thread each)": {"1": wrk(3000, 1), "8": wrk(9000, 2)}}},
         "soak": None, "fuzz": {"fn_url": {"cases": 10, "statuses": {"400": 4, "422": 6}, "server_errors": 0}},
+        "coldstart-openfaas": {"date": "2026-01-01", "docker_run": {"median_s": 0.45, "runs": [{}, {}]},
+                               **{way: {"median_s": seconds, "breakdown_median_s": {
+                                   "created": 0.1, "started": 0.25, "healthy": 0.5, "ready": None, "first_200": seconds}}
+                                  for way, seconds in (("scale_from_zero", 0.7), ("deploy", 0.9))}},
     }
 
 
@@ -275,8 +279,12 @@ def test_report_from_sample_results(tmp_path, monkeypatch):
     page.write_text("before\n<!-- headline:start -->\nold\n<!-- headline:end -->\nafter\n")
     readme.replace_section("headline", head, page)
     assert page.read_text() == f"before\n<!-- headline:start -->\n\n{head}\n\n<!-- headline:end -->\nafter\n"
-    assert "| function | 45 MB (16 MB) | 0.35 s | 1.4 s |" in head
-    assert "| server | 76 MB (28 MB) | 0.30 s | not measured |" in head
+    assert "| function | 45 MB (16 MB) | 0.70 s | 0.35 s | 1.4 s |" in head
+    assert "| server | 76 MB (28 MB) | – | 0.30 s | not measured |" in head
+    assert "| the student report (Flask, EKS) | > 3 GB | about 2 s | – | – |" in head
+    # the report's scenario beside docker run of the same image in that run: 0.25 s apart, within 0.3 s
+    assert targets["cold start, scaled to zero and woken through the OpenFaaS gateway (median)"] is True
+    assert "| scaled to zero, woken by one request | 0.700 | 0.100 | 0.250 | 0.500 | – |" in text
 
 
 # Every command: a module under scripts/ that runs as a program (a new one is covered when it lands).

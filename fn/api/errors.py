@@ -92,5 +92,7 @@ def _shaped(status: int, message: str, details: list[dict], headers: list[tuple[
     return response
 
 
-def body_too_large(length: int, limit: int) -> TooLarge:
-    return TooLarge(f"the body is {length} bytes; the limit is {limit}", [detail(None, f"at most {limit} bytes")])
+def body_too_large(length: int, limit: int, hint: str = "") -> TooLarge:
+    """`hint`: what else the platform says of large bodies (AWS Lambda's payload limit)."""
+    return TooLarge(f"the body is {length} bytes; the limit is {limit}" + (f" ({hint})" if hint else ""),
+                    [detail(None, f"at most {limit} bytes")])

@@ -20,6 +20,9 @@ from fn.server.logs import REQUEST, AccessLog, call_id, log
 from fn.server.metrics import Metrics
 
 Route = Callable[[Request], Response]
+# The WSGI environ key where a platform that names each call (AWS Lambda's request id) puts its id:
+# the call id when the caller sent none (fn/server/lambda_events.py).
+PLATFORM_CALL_ID = "fn.platform_call_id"
 
 
 class App:
@@ -28,7 +31,7 @@ class App:
 
     def __init__(self, route: Route, *, access: AccessLog | None = None, metrics: Metrics | None = None,
                  max_inflight: int = 0, max_body_bytes: int = Limits.max_body_bytes,
-                 token: BearerToken | None = None, plane: DataPlane | None = None):
+                 token: BearerToken | None = None, plane: DataPlane | None = None, too_large_hint: str = ""):
         self.route = route
         self.access = access
         self.metrics = metrics
@@ -36,6 +39,7 @@ class App:
         self.max_body_bytes = max_body_bytes
         self.token = token
         self.plane = plane  # holds readiness: the probes (fn/api/routes.py) answer from it
+        self.too_large_hint = too_large_hint  # the platform's own limit, said in a 413 (AWS Lambda's 6 MB)
 
     @property
     def draining(self) -> bool:
@@ -52,7 +56,7 @@ class App:
         length = _content_length(environ)
         request = Request.from_wsgi(environ, b"")
         probe = request.path in PROBES  # the platform's health checks: no token, not counted
-        context = {"call_id": call_id(request.headers)}
+        context = {"call_id": call_id(request.headers, environ.get(PLATFORM_CALL_ID))}
         request.call_id = context["call_id"]
         REQUEST.set(context)
         if self.metrics and not probe:
@@ -62,7 +66,8 @@ class App:
             if not probe and self.token and not self.token.allows(authorization):
                 response = errors.render(errors.Unauthorized(bool(authorization)), request.path)
             elif length > self.max_body_bytes:  # the server has read and discarded it: nothing to parse
-                response = errors.render(errors.body_too_large(length, self.max_body_bytes), request.path)
+                response = errors.render(errors.body_too_large(length, self.max_body_bytes, self.too_large_hint),
+                                         request.path)
             else:
                 request.body = environ["wsgi.input"].read(length) if length else b""
                 response = self.answer(request)

@@ -38,8 +38,9 @@ def _new_prefix() -> None:
 os.register_at_fork(after_in_child=_new_prefix)
 
 
-def call_id(headers: Any) -> str:
-    """The gateway's X-Call-Id, else X-Request-Id, else a W3C traceparent's trace id, else a new id."""
+def call_id(headers: Any, platform_id: str | None = None) -> str:
+    """The gateway's X-Call-Id, else X-Request-Id, else a W3C traceparent's trace id, else the
+    platform's id for this call (AWS Lambda's request id), else a new id."""
     for name in ("x-call-id", "x-request-id"):
         value = headers.get(name)
         if value and _CLEAN_ID.fullmatch(value.strip()):
@@ -49,6 +50,8 @@ def call_id(headers: Any) -> str:
         parts = parent.strip().split("-")
         if len(parts) == 4 and re.fullmatch(r"[0-9a-f]{32}", parts[1]) and parts[1] != "0" * 32:
             return parts[1]
+    if platform_id:
+        return platform_id
     return f"{_prefix}{next(_counter):012x}"
 
 

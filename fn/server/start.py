@@ -26,9 +26,14 @@ from fn.server.supervisor import Supervisor
 START_ERRORS = (settings.ConfigError, ModelError, OSError, ValueError)
 
 
+# What serves once the model is loaded: (config, name, model, make_route, load_seconds) -> exit status.
+Runner = Callable[[Config, str, Model, Callable[[DataPlane], Route], float], int]
+
+
 def main(program: str, description: str, load: Callable[[Any], Model], make_route: Callable[[DataPlane], Route],
-         name: str, argv: list[str] | None = None) -> int:
-    """Settings (flags beat the environment), the model, then run; 1 with one line if any fails."""
+         name: str, argv: list[str] | None = None, runner: Runner | None = None) -> int:
+    """Settings (flags beat the environment), the model, then run (over HTTP unless `runner`
+    says otherwise: AWS Lambda's Runtime API); 1 with one line if any fails."""
     try:
         config = settings.load(program, description, argv)  # a bad flag exits 2 with usage
         started = time.perf_counter()
@@ -36,7 +41,19 @@ def main(program: str, description: str, load: Callable[[Any], Model], make_rout
     except START_ERRORS as e:
         serve.say(name, f"cannot start: {e}")
         return 1
-    return run(config, name, model, make_route, time.perf_counter() - started)
+    return (runner or run)(config, name, model, make_route, time.perf_counter() - started)
+
+
+def make_app(config: Config, model: Model, make_route: Callable[[DataPlane], Route], token: BearerToken,
+             measured: metrics.Metrics | None = None, max_body_bytes: int | None = None,
+             too_large_hint: str = "") -> App:
+    """The WSGI application every platform serves: the route over the data plane, the token,
+    the access log and the limits."""
+    max_body_bytes = config.max_body_bytes if max_body_bytes is None else max_body_bytes
+    plane = DataPlane(model, Limits(config.max_batch_rows, max_body_bytes), serve.Observer(measured))
+    return App(make_route(plane), access=logs.AccessLog(config.log_format, model.version) if config.access_log else None,
+               metrics=measured, max_inflight=config.max_inflight, max_body_bytes=max_body_bytes,
+               token=token, plane=plane, too_large_hint=too_large_hint)
 
 
 def run(config: Config, name: str, model: Model, make_route: Callable[[DataPlane], Route],
@@ -65,10 +82,7 @@ def run(config: Config, name: str, model: Model, make_route: Callable[[DataPlane
             return 1
         measured = metrics.Metrics(FIELDS)
         measured.started(model.version, model.runtime, _version_of(model.runtime), load_seconds, config.max_inflight)
-    plane = DataPlane(model, Limits(config.max_batch_rows, config.max_body_bytes), serve.Observer(measured))
-    app = App(make_route(plane), access=logs.AccessLog(config.log_format, model.version) if config.access_log else None,
-              metrics=measured, max_inflight=config.max_inflight, max_body_bytes=config.max_body_bytes,
-              token=token, plane=plane)
+    app = make_app(config, model, make_route, token, measured)
     logs.event(f"{name} listening on http://{config.host}:{config.port}", model_version=model.version,
                model_load_seconds=round(load_seconds, 4), auth="bearer token" if app.token.current() is not None
                else "none", metrics=f"http://{config.host}:{config.metrics_port}/metrics" if measured else "off",
