@@ -65,7 +65,7 @@ EXTRA = [
         with_(**{"4g": 1, "5g": None}), with_(normalized_new_price=..., new_price=0)]}), JSON),
     ("v1 predict", "/v1/models/device-price:predict", body({"instances": [EXAMPLE, with_(ram=8.0)]}), JSON),
     ("v1 predict, a bad row", "/v1/models/device-price:predict", body({"instances": [with_(ram=-1)]}), JSON),
-    ("v2 infer", "/v2/models/device-price/infer", body({"inputs": V2_INPUTS}), JSON),
+    ("v2 infer", "/v2/models/device-price/infer", body({"id": "golden", "inputs": V2_INPUTS}), JSON),
 ]
 
 
