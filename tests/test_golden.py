@@ -19,8 +19,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from fn.api import routes
 from fn.api.dataplane import DataPlane
 from fn.model.tflite import Predictor
