@@ -73,8 +73,9 @@ class DataPlane:
         if not isinstance(value, dict):
             raise BadRequest(f"the body must be a JSON object or {{\"instances\": [...]}}, got {json_type(value)}")
         options = read_options(value, query or {}, self.model.intervals.levels)
-        if "instances" not in value:
-            return [{k: v for k, v in value.items() if k not in features.OPTIONS}], False, options
+        if "instances" not in value:  # the options taken out of the record (a copy only if it has one)
+            record = {k: v for k, v in value.items() if k not in features.OPTIONS} if _OPTIONS & value.keys() else value
+            return [record], False, options
         instances = value["instances"]
         extra = sorted(set(value) - {"instances", *features.OPTIONS})
         if extra:
@@ -181,6 +182,7 @@ class DataPlane:
         }
 
 
+_OPTIONS = frozenset(features.OPTIONS)
 CSV_TYPE = "text/csv; charset=utf-8"
 # Content-Types a spreadsheet's file arrives under when it is not sent as text/csv.
 CSV_LIKE = ("application/csv", "text/comma-separated-values", "application/vnd.ms-excel", "text/tab-separated-values",

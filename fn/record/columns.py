@@ -41,6 +41,7 @@ class Columns:
     flags: np.ndarray  # (n, len(FLAGS)): 0.0 or 1.0
     numbers: np.ndarray  # (n, len(NUMERIC)): NaN where an optional field was not sent
     money: np.ndarray  # (n,): new_price as sent, NaN where it was not
+    cleaned: list[dict[str, Any]] | None = None  # the dicts these were made of, if any (record() hands them back)
 
     def __len__(self) -> int:
         return len(self.brand)
@@ -55,6 +56,8 @@ class Columns:
 
     def record(self, i: int) -> dict[str, Any]:
         """Row i as check_record cleans it (numbers as floats, missing optional numbers None)."""
+        if self.cleaned is not None:
+            return self.cleaned[i]
         record: dict[str, Any] = {CATEGORICAL[0]: self.brand[i], CATEGORICAL[1]: self.os[i],
                                   **dict(zip(FLAGS, self.flags[i].tolist(), strict=True))}
         record.update((name, None if v != v else v) for name, v in zip(NAMES, self.numbers[i].tolist(), strict=True))
@@ -72,7 +75,7 @@ class Columns:
         return cls([r[CATEGORICAL[0]] for r in records], [r[CATEGORICAL[1]] for r in records],
                    np.array([[r[f] for f in FLAGS] for r in records], dtype=np.float64).reshape(n, len(FLAGS)),
                    np.array([[r[f] for f in NAMES] for r in records], dtype=np.float64).reshape(n, len(NAMES)),
-                   np.array([r.get(NEW_PRICE.name) for r in records], dtype=np.float64).reshape(n))
+                   np.array([r.get(NEW_PRICE.name) for r in records], dtype=np.float64).reshape(n), records)
 
 
 def field(records: list[dict[str, Any]] | Columns, name: str) -> np.ndarray | list[str]:
@@ -162,7 +165,7 @@ def check(records: list[Any], batch: bool = True) -> Columns:
         clean, found = check_record(records[i], i + 1 if batch else None)
         problems.extend(found)
         if not found:
-            _put(columns, i, Columns.of([clean]))
+            _put(columns, i, Columns.of([clean]))  # (a str subclass, say: what the columns could not tell)
     if problems:
         raise refuse(problems, n, batch)
     return columns
