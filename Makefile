@@ -59,6 +59,7 @@ bench: $(STAMP) image-fn image-server image-tf
 	$(BIN)/python -m scripts.bench_observability --containers
 	$(BIN)/python -m scripts.bench_protocols
 	$(BIN)/python -m scripts.bench_person
+	$(BIN)/python -m scripts.bench_ratios
 	$(BIN)/python -m scripts.bench_replica
 
 # make soak SOAK_SECONDS=600 SOAK_CONNECTIONS=64: a rare fault needs minutes to show.
