@@ -86,13 +86,17 @@ def test_listing_counts_many_as_counted_as_counts_one(listed):
     assert many == [-1 if (at := counted_as(listed, v)) is None else at for v in values]
 
 
-def test_batch_warnings_as_each_record_alone(predictor):
-    rng = random.Random(1)
-    rows = []
-    while len(rows) < 300:
+def _valid_records(seed: int, count: int) -> list[dict]:
+    rng, rows = random.Random(seed), []
+    while len(rows) < count:
         record = _random_record(rng)
         if isinstance(record, dict) and not features.check_record(record)[1]:
             rows.append(record)
+    return rows
+
+
+def test_batch_warnings_as_each_record_alone(predictor):
+    rows = _valid_records(1, 300)
     rows += [with_(screen_size=6.1, os="iOS"), with_(screen_size=10.2, weight=480.0), with_(normalized_new_price=2.0)]
     checked = columns.check(rows)
     predicted = np.linspace(3.0, 6.0, len(rows))
@@ -104,12 +108,7 @@ def test_batch_warnings_as_each_record_alone(predictor):
 
 
 def test_a_record_in_a_batch_is_answered_as_alone(plane):
-    rng = random.Random(2)
-    rows = []
-    while len(rows) < 200:
-        record = _random_record(rng)
-        if isinstance(record, dict) and not features.check_record(record)[1]:
-            rows.append(record)
+    rows = _valid_records(2, 200)
     together = plane.predictions(rows, True)
     for record, answer in zip(rows[:60], together, strict=False):
         assert plane.predictions([record], False)[0] == answer
