@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fn.record.columns import Columns, field
+from fn.record.columns import Columns, field, first
 
 # The fields the expected error depends on: one weight per value of each, then two for the price.
 FIELDS = ("os", "4g", "5g", "release_year")
@@ -123,7 +123,7 @@ class Scale:
             p = min(max(float(np.asarray(predicted).reshape(-1)[0]), low), high)
             eta = self.intercept + w_p * p + w_pp * p * p
             for name, listed, weights in self.lookups:
-                eta += float(weights[listed.index(field(records, name)[0])])
+                eta += float(weights[listed.index(first(records, name))])
             return np.array([math.exp(eta)])
         p = np.minimum(np.maximum(np.asarray(predicted, dtype=np.float64).reshape(-1), low), high)
         eta = self.intercept + w_p * p + w_pp * p * p

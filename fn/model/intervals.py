@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from fn.model.expected_error import Listing, Scale
-from fn.record.columns import Columns, field
+from fn.record.columns import Columns, field, first
 
 FILE = "intervals.json"
 LEVELS = (0.8, 0.9)
@@ -178,10 +178,10 @@ class Intervals:
 
     def group_of(self, records: list[dict[str, Any]] | Columns, predicted: np.ndarray) -> np.ndarray:
         """Each record's cell: its own value's (else the nearest value's) at its predicted price's tercile."""
-        values = field(records, self.group_by)
-        if len(values) == 1:  # the usual request, without the arrays' overhead
-            return self.cell[self.key_listing.index(values[0]), bisect.bisect_right(self.edges, float(predicted[0]))][None]
-        at = self.key_listing.indices(values)
+        if len(records) == 1:  # the usual request, without the arrays' overhead
+            at = self.key_listing.index(first(records, self.group_by))
+            return self.cell[at, bisect.bisect_right(self.edges, float(predicted[0]))][None]
+        at = self.key_listing.indices(field(records, self.group_by))
         return self.cell[at, np.searchsorted(self.price_edges, np.asarray(predicted, dtype=np.float64), side="right")]
 
     def bounds(self, members: np.ndarray, level: float, records: list[dict[str, Any]] | Columns,

@@ -22,6 +22,7 @@ from fn.record.fields import ALTERNATIVE, CATEGORICAL, FIELDS, FLAGS, MAX_TEXT, 
 
 NAMES = tuple(f.name for f in NUMERIC)
 NEW = NAMES.index(ALTERNATIVE[NEW_PRICE.name])  # normalized_new_price's column
+_NUMBERED = (*FLAGS, *NAMES)
 KNOWN = frozenset(FIELDS) | {NEW_PRICE.name}
 _NUMBERS = frozenset((int, float, type(None)))  # what a numeric field may hold (bool is no number)
 _LOW = np.array([f.low for f in NUMERIC])
@@ -71,11 +72,16 @@ class Columns:
         """Cleaned records (check_record's dicts, training rows) as columns; Columns as they are."""
         if isinstance(records, Columns):
             return records
-        n = len(records)
+        # flags, numbers and the money in one array (one call), each a view of its columns
+        values = np.array([[*(r[f] for f in _NUMBERED), r.get(NEW_PRICE.name)] for r in records],
+                          dtype=np.float64).reshape(len(records), len(_NUMBERED) + 1)
         return cls([r[CATEGORICAL[0]] for r in records], [r[CATEGORICAL[1]] for r in records],
-                   np.array([[r[f] for f in FLAGS] for r in records], dtype=np.float64).reshape(n, len(FLAGS)),
-                   np.array([[r[f] for f in NAMES] for r in records], dtype=np.float64).reshape(n, len(NAMES)),
-                   np.array([r.get(NEW_PRICE.name) for r in records], dtype=np.float64).reshape(n), records)
+                   values[:, :len(FLAGS)], values[:, len(FLAGS):-1], values[:, -1], records)
+
+
+def first(records: list[dict[str, Any]] | Columns, name: str) -> Any:
+    """The first record's value of a field, as its cleaned dict holds it (one record: no arrays)."""
+    return (records.record(0) if isinstance(records, Columns) else records[0])[name]
 
 
 def field(records: list[dict[str, Any]] | Columns, name: str) -> np.ndarray | list[str]:
