@@ -177,10 +177,11 @@ def docker_run_metrics(image: str, name: str, env: dict[str, str]) -> tuple[str,
     return name, url, f"http://127.0.0.1:{port}/metrics"
 
 
-def docker_run_pinned(target_name: str, name: str, cpu: int, env: dict[str, str] | None = None) -> tuple[str, str]:
-    """A target's image, hardened, on the host network (no docker-proxy in the path) pinned to
-    `cpu` (probes.REPLICA_CPU), access log off unless `env` says otherwise; waits until it is
-    ready. (container, base URL)."""
+def docker_run_pinned(target_name: str, name: str, cpu: int, env: dict[str, str] | None = None,
+                      image: str | None = None) -> tuple[str, str]:
+    """A target's image (or `image`, a build of it), hardened, on the host network (no docker-proxy
+    in the path) pinned to `cpu` (probes.REPLICA_CPU), access log off unless `env` says otherwise;
+    waits until it is ready. (container, base URL)."""
     target = TARGETS[target_name]
     port = free_port()
     docker("rm", "-f", name, check=False)
@@ -191,7 +192,7 @@ def docker_run_pinned(target_name: str, name: str, cpu: int, env: dict[str, str]
         args += ["-e", f"{key}={value}"]
     if target_name == "tensorflow":
         args += ["--tmpfs", "/tmp"]
-    docker(*args, target.image)
+    docker(*args, image or target.image)
     url = f"http://127.0.0.1:{port}"
     wait_until_ok(url + "/_/ready", timeout=180)
     return name, url

@@ -10,7 +10,10 @@ from __future__ import annotations
 import csv
 import math
 import time
+from collections.abc import Sized
 from typing import Any, Protocol
+
+import numpy as np
 
 from fn.api import csvio
 from fn.api.body import DEFAULT, Limits, Options, read_json, read_options
@@ -18,14 +21,15 @@ from fn.api.errors import BadRequest, TooLarge, body_too_large
 from fn.api.messages import Request, Response, json_response
 from fn.model.explain import EXACT, EXACT_SINGLE, Explainer
 from fn.model.interface import Model, price
-from fn.record import advice, features
+from fn.record import advice, columns, features
+from fn.record.columns import NEW, Columns
 from fn.record.problems import ValidationError, detail, json_type, quote
 
 
 class Observer(Protocol):
     """Hears of every prediction and every refused record (the metrics, the log line)."""
 
-    def predicted(self, records: list[dict[str, Any]], batch: bool, seconds: float,
+    def predicted(self, records: Sized, batch: bool, seconds: float,
                   warnings: list[list[dict[str, str]]]) -> None:
         """the cleaned records encoded and predicted in `seconds`, and each one's warnings"""
 
@@ -69,8 +73,9 @@ class DataPlane:
         if not isinstance(value, dict):
             raise BadRequest(f"the body must be a JSON object or {{\"instances\": [...]}}, got {json_type(value)}")
         options = read_options(value, query or {}, self.model.intervals.levels)
-        if "instances" not in value:
-            return [{k: v for k, v in value.items() if k not in features.OPTIONS}], False, options
+        if "instances" not in value:  # the options taken out of the record (a copy only if it has one)
+            record = {k: v for k, v in value.items() if k not in features.OPTIONS} if _OPTIONS & value.keys() else value
+            return [record], False, options
         instances = value["instances"]
         extra = sorted(set(value) - {"instances", *features.OPTIONS})
         if extra:
@@ -87,7 +92,7 @@ class DataPlane:
     def predictions(self, records: list[Any], batch: bool = True, options: Options = DEFAULT) -> list[dict[str, Any]]:
         """Raw client records -> one answer per record; ValidationError lists every bad one."""
         try:
-            clean = features.check_records(records, batch)
+            clean = columns.check(records, batch)
         except ValidationError as e:
             if self.observe is not None:
                 self.observe.invalid([d["field"] for d in e.details])
@@ -99,15 +104,12 @@ class DataPlane:
         y = price(members)
         seconds = time.perf_counter() - started
         values = y.tolist()
-        warnings = [notes + advice.record_warnings(model.spec, record, value)
-                    for record, value, notes in zip(clean, values, unknown, strict=True)]
+        warnings = advice.warnings(model.spec, clean, y, unknown)
         if self.observe is not None:
             self.observe.predicted(clean, batch, seconds, warnings)
         level = options.level or model.intervals.default
         low, high = model.intervals.bounds(members, level, clean, y)
-        results = [answer(record, value, (lo, hi, level), notes, model.version)
-                   for record, value, lo, hi, notes in zip(clean, values, low.tolist(), high.tolist(), warnings,
-                                                           strict=True)]
+        results = answers(clean, values, (low, high, level), warnings, model.version)
         if options.explain and not batch and self.exact_single:
             reference, share = self.explainer.exact(x, values[0])
             results[0]["explanation"] = self.explainer.explanation(reference, share, EXACT)
@@ -180,6 +182,7 @@ class DataPlane:
         }
 
 
+_OPTIONS = frozenset(features.OPTIONS)
 CSV_TYPE = "text/csv; charset=utf-8"
 # Content-Types a spreadsheet's file arrives under when it is not sent as text/csv.
 CSV_LIKE = ("application/csv", "text/comma-separated-values", "application/vnd.ms-excel", "text/tab-separated-values",
@@ -220,23 +223,22 @@ OUTPUT = {
 }
 
 
-def _cents(value: float) -> float:
-    return round(value, 2)
-
-
-def answer(record: dict[str, Any], value: float, bounds: tuple[float, float, float], warnings: list[dict[str, str]],
-           version: str) -> dict[str, Any]:
-    """One prediction: the predicted log price, its range, and the prices derived from them."""
+def answers(records: Columns, values: list[float], bounds: tuple[np.ndarray, np.ndarray, float],
+            warnings: list[list[dict[str, str]]], version: str) -> list[dict[str, Any]]:
+    """Each prediction: the predicted log price, its range, and the prices derived from them
+    (math.exp and round, row by row: the same bits as ever)."""
     low, high, level = bounds
-    new = record["normalized_new_price"]
-    return {
-        "used_price": _cents(math.exp(value)),
-        "used_price_range": {"level": level, "low": _cents(math.exp(low)), "high": _cents(math.exp(high))},
+    exp = math.exp
+    return [{
+        "used_price": round(exp(value), 2),
+        "used_price_range": {"level": level, "low": round(exp(lo), 2), "high": round(exp(hi), 2)},
         "normalized_used_price": value,
-        "normalized_used_price_range": {"level": level, "low": low, "high": high},
-        "new_price": _cents(record.get(features.NEW_PRICE.name) or math.exp(new)),
+        "normalized_used_price_range": {"level": level, "low": lo, "high": hi},
+        "new_price": round(money if money == money else exp(new), 2),  # NaN: not sent as money
         "normalized_new_price": new,
-        "retained_fraction": math.exp(value - new),
+        "retained_fraction": exp(value - new),
         "model_version": version,
-        "warnings": warnings,
-    }
+        "warnings": notes,
+    } for value, lo, hi, new, money, notes in zip(values, low.tolist(), high.tolist(),
+                                                   records.numbers[:, NEW].tolist(), records.money.tolist(), warnings,
+                                                   strict=True)]

@@ -42,7 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from fn.model.expected_error import Scale, counted_as
+from fn.model.expected_error import Listing, Scale
+from fn.record.columns import Columns, field, first
 
 FILE = "intervals.json"
 LEVELS = (0.8, 0.9)
@@ -170,20 +171,20 @@ class Intervals:
                 raise IntervalError("malformed interval table: a value with no cell")
             row[:] = row[have[np.abs(np.arange(BINS)[:, None] - have[None, :]).argmin(axis=1)]]
         # Precomputed once, because every answer pays for them (a single record's range costs
-        # about as much as its TFLite call): each cell's CV+ rank per level, the keys as a list.
+        # about as much as its TFLite call): each cell's CV+ rank per level.
         self.ranks = {level: [_rank(len(r), level) for r in self.residuals] for level in self.levels}
-        self.key_values = self.keys.tolist()
+        self.key_listing = Listing(self.keys.tolist())
         self.edges = self.price_edges.tolist()
 
-    def group_of(self, records: list[dict[str, Any]], predicted: np.ndarray) -> list[int]:
+    def group_of(self, records: list[dict[str, Any]] | Columns, predicted: np.ndarray) -> np.ndarray:
         """Each record's cell: its own value's (else the nearest value's) at its predicted price's tercile."""
-        cells = []
-        for record, price in zip(records, np.asarray(predicted, dtype=np.float64).tolist(), strict=True):
-            at = counted_as(self.key_values, record[self.group_by])  # a value no row has: the nearest's
-            cells.append(int(self.cell[at, bisect.bisect_right(self.edges, price)]))
-        return cells
+        if len(records) == 1:  # the usual request, without the arrays' overhead
+            at = self.key_listing.index(first(records, self.group_by))
+            return self.cell[at, bisect.bisect_right(self.edges, float(predicted[0]))][None]
+        at = self.key_listing.indices(field(records, self.group_by))
+        return self.cell[at, np.searchsorted(self.price_edges, np.asarray(predicted, dtype=np.float64), side="right")]
 
-    def bounds(self, members: np.ndarray, level: float, records: list[dict[str, Any]],
+    def bounds(self, members: np.ndarray, level: float, records: list[dict[str, Any]] | Columns,
                predicted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(low, high) on the log scale for each row of members (n, K), at one of self.levels;
         `predicted` is the members' mean when the caller has it already."""
@@ -194,12 +195,11 @@ class Intervals:
         cells = self.group_of(records, predicted)
         scale = self.scale.of(records, predicted)
         if len(cells) == 1:  # one record (the usual request): its cell alone, at a third of the cost
-            g = cells[0]
+            g = int(cells[0])
             return _cv_plus(members[:1].take(self.folds[g], axis=1), self.residuals[g], ranks[g] - 1, scale)
         low, high = np.empty(len(members)), np.empty(len(members))
-        at = np.asarray(cells)
-        for g in np.unique(at):
-            rows = np.flatnonzero(at == g)
+        for g in np.unique(cells).tolist():
+            rows = np.flatnonzero(cells == g)
             low[rows], high[rows] = _cv_plus(members[rows].take(self.folds[g], axis=1), self.residuals[g], ranks[g] - 1,
                                              scale[rows])
         return low, high

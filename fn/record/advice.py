@@ -16,6 +16,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
+from fn.record.columns import NAMES, NEW, Columns
 from fn.record.features import ALTERNATIVE, NEW_PRICE, NUMERIC, NUMERIC_BY_NAME, amount, span, warning
 
 OUTSIDE = "outside_training_range"  # also what the metrics count (fn/metrics.py)
@@ -79,3 +82,42 @@ def record_warnings(spec: dict[str, Any], record: dict[str, Any], predicted: flo
                              "the predicted used price is above the new price sent; check the new price "
                              f"({field} is in {'the dataset currency' if field == NEW_PRICE.name else 'ln(price)'})"))
     return notes
+
+
+def warnings(spec: dict[str, Any], columns: Columns, predicted: np.ndarray,
+             notes: list[list[dict[str, str]]]) -> list[list[dict[str, str]]]:
+    """record_warnings for every row of `columns`, after each row's `notes` (the encoding's): the
+    rows that may warn are found on whole columns (a superset: most rows carry no warning), and
+    record_warnings words each of theirs."""
+    if len(columns) == 1:  # the usual request: no arrays to build
+        return [notes[0] + record_warnings(spec, columns.record(0), float(predicted[0]))]
+    low, high = _quiet(spec)
+    numbers = columns.numbers
+    size = numbers[:, _SCREEN]
+    # quiet: every number sent and within the training data, a screen that reads like no inches,
+    # a price below the new price (NaN, an optional field not sent, is never within)
+    maybe = ~((numbers >= low) & (numbers <= high)).all(axis=1) | ((size >= _SIZES[0]) & (size <= _SIZES[1]))
+    maybe |= predicted - numbers[:, NEW] > 0
+    if not maybe.any():
+        return notes
+    values = predicted.tolist()
+    for i in np.flatnonzero(maybe).tolist():
+        notes[i] = notes[i] + record_warnings(spec, columns.record(i), values[i])
+    return notes
+
+
+_SCREEN = NAMES.index("screen_size")
+_SIZES = (min(INCHES[0], TABLET_INCHES[0]), max(INCHES[1], TABLET_INCHES[1]))  # every size likely_inches may flag
+_QUIET: dict[int, tuple[dict[str, Any], np.ndarray, np.ndarray]] = {}
+
+
+def _quiet(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the values that give no imputed or outside_training_range warning (a required
+    field, never missing, with no training range: any), worked out once per specification."""
+    cached = _QUIET.get(id(spec))
+    if cached is None or cached[0] is not spec:
+        ranges = spec.get("training_range") or {}
+        low = [ranges[f.name][0] if f.name in ranges else -math.inf for f in NUMERIC]
+        high = [ranges[f.name][1] if f.name in ranges else math.inf for f in NUMERIC]
+        cached = _QUIET[id(spec)] = spec, np.array(low), np.array(high)
+    return cached[1], cached[2]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from fn.record.columns import Columns
 from fn.record.features import warning
 from fn.record.fields import CATEGORICAL, FIELDS, FLAGS, NUMERIC, OTHERS, REQUIRED, YES_NO
 from fn.record.problems import quote
@@ -88,44 +89,41 @@ class Encoder:
         self.impute = np.array([spec["impute"][f.name] for f in NUMERIC])
         self.logged = np.array([f.name in spec["log1p"] for f in NUMERIC])
         self.width = self.brand_width + len(self.systems) + len(FLAGS) + len(NUMERIC)
+        # a row of each identity is a value's one-hot block
+        self.one_hot = np.eye(len(self.brands)), np.eye(len(self.systems))
         self.mean = np.asarray(spec["mean"]) if spec.get("mean") else None
         self.std = np.asarray(spec["std"]) if spec.get("std") else None
 
-    def raw(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
+    def raw(self, records: list[dict[str, Any]] | Columns) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
         """Cleaned records -> unscaled columns (one-hots, flags, numbers), plus warnings per row."""
-        n = len(records)
-        os_at = self.brand_width
-        others_brand, others_os = self.brands[OTHERS.lower()], self.systems[OTHERS.lower()]
-        one_hot = np.zeros((n, self.brand_width + len(self.systems)))
-        warnings: list[list[dict[str, str]]] = []
-        for i, r in enumerate(records):
-            notes = []
-            if self.brand_width:
-                j = self.brands.get(r["device_brand"].lower())
-                if j is None:
-                    j = others_brand
-                    notes.append(warning("device_brand", "unknown_value",
-                                         f"unknown device_brand {quote(r['device_brand'])} was treated as {OTHERS!r}"))
-                one_hot[i, j] = 1.0
-            k = self.systems.get(r["os"].lower())
-            if k is None:
-                k = others_os
-                notes.append(warning("os", "unknown_value", f"unknown os {quote(r['os'])} was treated as {OTHERS!r}"))
-            one_hot[i, os_at + k] = 1.0
-            warnings.append(notes)
-        rest = np.array(
-            [[r[f] for f in FLAGS] + [r[f.name] if r[f.name] is not None else np.nan for f in NUMERIC]
-             for r in records],
-            dtype=np.float64,
-        ).reshape(n, len(FLAGS) + len(NUMERIC))
-        numbers = rest[:, len(FLAGS):]
+        columns = Columns.of(records)
+        warnings: list[list[dict[str, str]]] = [[] for _ in range(len(columns))]
+        blocks = []  # the brand's notes before the os's
+        if self.brand_width:
+            blocks.append(self.one_hot[0][self._lookup(columns.brand, self.brands, "device_brand", warnings)])
+        blocks += [self.one_hot[1][self._lookup(columns.os, self.systems, "os", warnings)], columns.flags]
+        numbers = columns.numbers
         missing = np.isnan(numbers)
         if missing.any():
-            numbers[missing] = np.broadcast_to(self.impute, numbers.shape)[missing]
-        numbers[:, self.logged] = np.log1p(numbers[:, self.logged])
-        return np.hstack([one_hot, rest]), warnings
+            numbers = np.where(missing, self.impute, numbers)
+        # log1p over every column, kept where logged: one call, and no value is below -1
+        return np.concatenate(blocks + [np.where(self.logged, np.log1p(numbers), numbers)], axis=1), warnings
 
-    def encode(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
+    @staticmethod
+    def _lookup(values: list[str], known: dict[str, int], field: str, warnings: list[list[dict[str, str]]]) -> list[int]:
+        """Each value's one-hot column (case does not matter); a value never seen is OTHERS's, with
+        a warning on its row."""
+        found = [known.get(v.lower()) for v in values]
+        if None in found:
+            others = known[OTHERS.lower()]
+            for i, j in enumerate(found):
+                if j is None:
+                    found[i] = others
+                    warnings[i].append(warning(field, "unknown_value",
+                                               f"unknown {field} {quote(values[i])} was treated as {OTHERS!r}"))
+        return found  # type: ignore[return-value]
+
+    def encode(self, records: list[dict[str, Any]] | Columns) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
         """Cleaned records -> standardised float32 model input, plus warnings per row."""
         if self.mean is None or self.std is None:
             raise ValueError("the specification has no scaling statistics yet (fit_spec makes them)")

@@ -197,11 +197,16 @@ def check_records(records: list[Any], batch: bool = True) -> list[dict[str, Any]
         cleaned.append(clean)
         problems.extend(found)
     if problems:
-        rows = {p["row"] for p in problems}
-        what = (f"{len(rows)} of {counted(len(records), 'row')} {'is' if len(rows) == 1 else 'are'} invalid" if batch
-                else "the record is invalid")
-        raise ValidationError(what, problems)
+        raise refuse(problems, len(records), batch)
     return cleaned
+
+
+def refuse(problems: list[dict], records: int, batch: bool) -> ValidationError:
+    """The refusal of `records` records of which `problems` (check_record's) were found."""
+    rows = {p["row"] for p in problems}
+    what = (f"{len(rows)} of {counted(records, 'row')} {'is' if len(rows) == 1 else 'are'} invalid" if batch
+            else "the record is invalid")
+    return ValidationError(what, problems)
 
 
 def schema() -> dict[str, Any]:

@@ -17,7 +17,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from typing import Any
 
 from fn.api.operations import PROBES
@@ -51,7 +51,7 @@ class Observer:
     def __init__(self, metrics: metrics.Metrics | None):
         self.metrics = metrics
 
-    def predicted(self, records: list[dict[str, Any]], batch: bool, seconds: float,
+    def predicted(self, records: Sized, batch: bool, seconds: float,
                   warnings: list[list[dict[str, str]]]) -> None:
         request = logs.REQUEST.get()
         if request is not None:

@@ -1,0 +1,153 @@
+"""What a prediction costs beside what it cannot avoid, as two ratios (issue 33):
+
+- in process: DataPlane.predictions over the TFLite call of the ten fold members alone
+  (Predictor.predict_members), for one record and for a 1,000-row batch, in thread CPU time;
+- over HTTP: POST of one record over GET /_/health, the same container answering both, at 8
+  connections, for the function and the server (one worker and two), access log on as shipped.
+
+    python -m scripts.bench_ratios [--function IMAGE] [--server IMAGE] [--duration 5] [--rounds 3]
+        [--in-process-only] [--json docs/bench/ratios.json]
+
+In process, this process is pinned to one core; the prediction and the members' call run in
+alternating blocks (--blocks of --calls calls; a batch block is --calls / 100 calls), and each
+figure is the median over blocks of the thread's CPU time per call, which other jobs on the
+machine inflate far less than the wall clock. Over HTTP each container runs as users run it
+(read-only root, no capabilities) on the host network pinned to CPU 1, and wrk is pinned to CPU 0;
+predict and health alternate for --rounds rounds, each figure the median over rounds, with p50
+and p99 beside the rate. Goals (issue 33): one record within 4x the members, a batch within 5x,
+predict at least 0.6x health.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fn.record.fields import EXAMPLE
+from harness import cli, launch, probes
+from harness.load import run_wrk
+from harness.probes import CLIENT_CPU, REPLICA_CPU
+from harness.stats import median_of
+from harness.targets import TARGETS
+
+OUT = launch.ROOT / "docs" / "bench" / "ratios.json"
+BATCH = 1000
+CONNECTIONS = 8
+GOALS = {"one_record": 4.0, "batch": 5.0, "predict_over_health": 0.6}
+
+
+def _cpu_us(call: Callable[[], Any], calls: int) -> float:
+    """Thread CPU time per call, in µs."""
+    started = time.thread_time_ns()
+    for _ in range(calls):
+        call()
+    return (time.thread_time_ns() - started) / calls / 1000
+
+
+def in_process(blocks: int, calls: int) -> dict[str, Any]:
+    """Per case (one record, a batch): the median µs of the prediction and of the members' call,
+    and their ratio, over alternating blocks."""
+    from fn.api.dataplane import DataPlane
+    from fn.model.tflite import Predictor
+    from fn.record import features
+
+    probes.pin(0, REPLICA_CPU)
+    model = Predictor()
+    plane = DataPlane(model)
+    # a batch as a client sends one: the example's device at each age and release year
+    batch = [dict(EXAMPLE, days_used=30 + 7 * i % 1000, release_year=2013 + i % 8) for i in range(BATCH)]
+    out = {}
+    for case, records, n in (("one_record", [dict(EXAMPLE)], calls), ("batch", batch, max(1, calls // 100))):
+        x, _ = model.encoder.encode(features.check_records(records))
+        single = case == "one_record"
+
+        def predict(records: list[Any] = records, single: bool = single) -> Any:
+            return plane.predictions(records, not single)
+
+        def members(x: Any = x) -> Any:
+            return model.predict_members(x)
+
+        for call in (predict, members):  # warm: each batch size allocated once
+            _cpu_us(call, 3)
+        runs: dict[str, list[float]] = {"prediction_us": [], "members_us": []}
+        for _ in range(blocks):
+            runs["prediction_us"].append(_cpu_us(predict, n))
+            runs["members_us"].append(_cpu_us(members, n))
+        median = {k: statistics.median(v) for k, v in runs.items()}
+        out[case] = {"rows": len(records), **median, "ratio": median["prediction_us"] / median["members_us"],
+                     "goal": GOALS[case], "blocks": runs}
+    return out
+
+
+def over_http(image: str, workers: int, duration: float, rounds: int) -> dict[str, Any]:
+    """Predict and health alternating on one container: medians, and predict / health."""
+    name, url = launch.docker_run_pinned(launch.image_target(image).name, launch.own_name("device-price-ratios"),
+                                         REPLICA_CPU, {"access_log": "1", "workers": str(workers)}, image=image)
+    paths = {"predict": ("POST", launch.image_target(image).predict_path), "health": ("GET", "/_/health")}
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in paths}
+    try:
+        for method, path in paths.values():  # warm-up, not counted
+            run_wrk(url + path, CONNECTIONS, 1, method=method)
+        for _ in range(rounds):
+            for kind, (method, path) in paths.items():
+                runs[kind].append(run_wrk(url + path, CONNECTIONS, duration, method=method))
+    finally:
+        launch.stop_container(name)
+    median = {kind: median_of(rs) for kind, rs in runs.items()}
+    return {"image": image, "workers": workers, "median": median,
+            "ratio": median["predict"]["throughput_rps"] / median["health"]["throughput_rps"],
+            "goal": GOALS["predict_over_health"], "runs": runs}
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = ["In process (thread CPU time, medians over blocks):", "",
+             "| case | prediction µs | members µs | ratio | goal |", "|---|---|---|---|---|"]
+    for case, r in result["in_process"].items():
+        lines.append(f"| {case} ({r['rows']} rows) | {r['prediction_us']:,.1f} | {r['members_us']:,.1f} | "
+                     f"{r['ratio']:.1f}× | ≤ {r['goal']:g}× |")
+    if result.get("over_http"):
+        lines += ["", f"Over HTTP ({CONNECTIONS} connections, access log on, server on CPU {REPLICA_CPU}, wrk on CPU "
+                  f"{CLIENT_CPU}; medians over {result['rounds']} rounds of {result['duration_s']:g} s):", "",
+                  "| program | workers | predict req/s | p50 / p99 ms | health req/s | p50 / p99 ms | predict / health |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in result["over_http"]:
+            p, h = r["median"]["predict"], r["median"]["health"]
+            lines.append(f"| {r['image']} | {r['workers']} | {p['throughput_rps']:,.0f} | {p['p50_ms']:.2f} / "
+                         f"{p['p99_ms']:.2f} | {h['throughput_rps']:,.0f} | {h['p50_ms']:.2f} / {h['p99_ms']:.2f} | "
+                         f"{r['ratio']:.2f} (goal ≥ {r['goal']:g}) |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = cli.parser(__spec__, __file__, __doc__)
+    p.add_argument("--function", default=TARGETS["function"].image, help="the function's image")
+    p.add_argument("--server", default=TARGETS["server"].image, help="the server's image")
+    p.add_argument("--blocks", type=int, default=15, help="alternating blocks in process (default 15)")
+    p.add_argument("--calls", type=int, default=2000, help="one-record calls per block (default 2000)")
+    p.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
+    p.add_argument("--rounds", type=int, default=3, help="predict/health rounds per container (default 3)")
+    p.add_argument("--in-process-only", action="store_true", help="no containers: the in-process ratios only")
+    p.add_argument("--json", type=Path, default=OUT, help=f"where to write (default {OUT.relative_to(launch.ROOT)})")
+    args = p.parse_args(argv)
+    result: dict[str, Any] = {"date": cli.now(),
+                              "in_process": in_process(args.blocks, args.calls)}
+    if not args.in_process_only:
+        probes.pin()  # this process and wrk, started from here, on CLIENT_CPU
+        result.update(duration_s=args.duration, rounds=args.rounds, connections=CONNECTIONS, over_http=[])
+        try:
+            for image, workers in ((args.function, 1), (args.server, 1), (args.server, 2)):
+                result["over_http"].append(over_http(image, workers, args.duration, args.rounds))
+        except (RuntimeError, TimeoutError, OSError) as e:
+            print(f"bench_ratios: {e}", file=sys.stderr)
+            return 1
+    print(table(result))
+    cli.write_json(args.json, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
