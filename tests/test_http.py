@@ -17,7 +17,7 @@ from tests.cases import CASES, Case, check, with_
 TARGETS = {
     # fixture: (prediction path, metadata path)
     "fn_url": ("/", "/"),
-    "fn_container": ("/function/device-price/anything", "/"),
+    "fn_container": ("/predict", "/"),
     "baseline_url": ("/predict", "/metadata"),
     "server_container": ("/predict", "/metadata"),
     "reference_url": ("/", "/"),
