@@ -109,6 +109,7 @@ def test_fn_batch_runs_in_a_virtualenv_of_the_serve_time_packages_only(tmp_path)
     """`pip install -e .` without the train extra, as README's "Pricing a CSV" says: numpy,
     tflite-runtime, Waitress and prometheus-client from PyPI, then fn.batch on a German CSV."""
     clone = tmp_path / "device-price"
+    clone.mkdir()
     for name in PACKAGE:
         copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy2
         copy(ROOT / name, clone / name, **({"ignore": shutil.ignore_patterns("__pycache__")}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 import shutil
 import subprocess
@@ -21,29 +20,10 @@ from fn.api import csvio
 from fn.api.csvformat import BOM, Format
 from fn.api.messages import Headers, Request
 from fn.record import features
-from tests.cases import with_
+from scripts.bench_batch import GERMAN, NAMES
+from scripts.bench_batch import inventory as table
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = ["id", *(n for n in features.FIELDS if n != "normalized_new_price"), "new_price", "Notiz"]
-GERMAN = Format(";", ",", True, "\r\n")  # Excel's "CSV UTF-8" in a German locale
-
-
-def table(rows: int, fmt: Format = GERMAN, whole: bool = False) -> bytes:
-    """`rows` devices written as a spreadsheet in `fmt` writes them, each with its own id (`whole`:
-    every number rounded to a whole one, so that the file shows no decimal mark)."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=fmt.separator, lineterminator=fmt.newline)
-    writer.writerow(NAMES)
-    for i in range(rows):
-        record = with_(days_used=100 + i, ram=None if i % 3 == 0 else 4.0)
-        record["new_price"] = round(math.exp(record.pop("normalized_new_price")), 2)
-        record |= {"id": f"A-{i + 1:03d}", "Notiz": "Gerät geprüft, Hülle"}
-        if whole:
-            record = {n: round(v) if isinstance(v, float) else v for n, v in record.items()}
-        writer.writerow(["" if record.get(n) is None else fmt.decimal_text(str(record[n])) for n in NAMES])
-    return ((BOM if fmt.bom else "") + out.getvalue()).encode()
-
-
 def post(plane, body: bytes, query: dict[str, str] | None = None):
     return plane.predict(Request("POST", "/", body, Headers({"content-type": "text/csv"}), query or {}))
 
