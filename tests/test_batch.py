@@ -144,3 +144,13 @@ def test_the_function_image_prices_10000_rows_from_stdin_on_its_read_only_root(f
     lines = proc.stdout.split(b"\r\n")
     assert len(lines) == 10_002 and lines[-1] == b""  # the header, 10,000 rows, CRLF after each
     assert b"\r\n".join(lines[:1001]) + b"\r\n" == post(plane, table(1000)).body  # the first 1,000 as the API
+
+
+def test_the_image_entrypoint_takes_batch(plane):
+    """`python -m fn batch ...` (the image's ENTRYPOINT plus `batch`) is fn.batch; without it, the server."""
+    proc = subprocess.run([sys.executable, "-m", "fn", "batch", "-", "--invalid-rows", "mark"], input=with_typo(3, 2),
+                          cwd=ROOT, capture_output=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout == post(plane, with_typo(3, 2), {"invalid_rows": "mark"}).body
+    served = subprocess.run([sys.executable, "-m", "fn", "--help"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert served.returncode == 0 and "--max-inflight" in served.stdout
