@@ -435,8 +435,8 @@ def test_batch_command_streams_a_large_file_like_the_api(tmp_path, plane):
     assert "2500/2500" in proc.stderr  # the progress bar
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
     assert len(rows) == 2500 and [int(r["days_used"]) for r in rows[998:1002]] == [1098, 1099, 1100, 1101]
-    table, chunk = csvio.parse(inventory(1000), 1000)
-    expected = csvio.rows(table.names, chunk.cells, plane.predictions(chunk.records, True))
+    table, cells, records, _ = csvio.parse(inventory(1000), 1000)
+    expected = csvio.rows(table.names, cells, plane.predictions(records, True))
     assert proc.stdout.startswith(expected)
 
 

@@ -260,7 +260,7 @@ def price(chunk: Chunk, table: Table, predict: Callable[[list[Any]], list[dict[s
     return results
 
 
-def parse(text: str, max_rows: int, id_column: str | None = None, mark: bool = False) -> tuple[Table, Chunk]:
+def read(text: str, max_rows: int, id_column: str | None = None, mark: bool = False) -> tuple[Table, Chunk]:
     """CSV text -> (the table, its rows as one chunk); OverflowError past max_rows."""
     table = open_table(io.StringIO(text), id_column)
     chunk = next(chunks(table, max_rows + 1, mark), Chunk())
@@ -269,6 +269,12 @@ def parse(text: str, max_rows: int, id_column: str | None = None, mark: bool = F
     if not chunk.records:
         raise no_rows()
     return table, chunk
+
+
+def parse(text: str, max_rows: int) -> tuple[Table, list[list[str]], list[dict[str, Any] | None], list[int]]:
+    """CSV text -> (the table, the rows' cells, their records, their CSV lines), all or nothing."""
+    table, chunk = read(text, max_rows)
+    return table, chunk.cells, chunk.records, chunk.lines
 
 
 def no_rows() -> ValidationError:

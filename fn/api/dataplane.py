@@ -145,7 +145,7 @@ class DataPlane:
         choices = csvio.read_choices(request.query)
         options = read_options({}, request.query, self.model.intervals.levels)
         try:
-            table, chunk = csvio.parse(text, limits.max_batch_rows, choices.id_column, choices.mark)
+            table, chunk = csvio.read(text, limits.max_batch_rows, choices.id_column, choices.mark)
             results = csvio.price(chunk, table, lambda records: self.predictions(records, True, options), choices.mark)
         except OverflowError:
             raise TooLarge(f"the CSV has more than {limits.max_batch_rows} rows; the limit is {limits.max_batch_rows} "
