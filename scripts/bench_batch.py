@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import math
 import statistics
 import subprocess
@@ -26,9 +27,8 @@ if __package__ in (None, ""):  # run as a file: import the project from the repo
 
 from fn.api.csvformat import BOM, Format
 from fn.record import features
-from scripts import cli
 
-ROOT = cli.ROOT
+ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["id", *(n for n in features.FIELDS if n != "normalized_new_price"), "new_price", "Notiz"]
 GERMAN = Format(";", ",", True, "\r\n")  # Excel's "CSV UTF-8" in a German locale
 
@@ -69,7 +69,7 @@ def timed(command: list[str], data: bytes, rows: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog=cli.prog(__spec__, __file__), description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m scripts.bench_batch", description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=10_000)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--venv", type=Path, default=ROOT / ".venv-serve", help="the serve-time virtualenv")
@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                                 "batch", "-"],
     }
     seconds: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in cli.progress(list(range(args.runs)), "runs"):
+    for run in range(args.runs):
+        print(f"run {run + 1}/{args.runs}", file=sys.stderr)
         for name, command in commands.items():  # interleaved: a load change hits both alike
             seconds[name].append(timed(command, data, args.rows))
     results = {name: {"median_s": statistics.median(s), "rows_per_s": args.rows / statistics.median(s), "runs_s": s}
@@ -94,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:36} {r['median_s']:8.2f} {r['rows_per_s']:9,.0f}")
     first, second = (r["rows_per_s"] for r in results.values())
     print(f"ratio (virtualenv / image): {first / second:.2f}")
-    cli.write_json(args.json, {"rows": args.rows, "runs": args.runs, "results": results})
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"rows": args.rows, "runs": args.runs, "results": results}, indent=1) + "\n")
+    print(f"wrote {args.json}")
     return 0
 
 

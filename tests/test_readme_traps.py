@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 from fn.server import settings
-from tests.conftest import ROOT
 
+ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 UP = ROOT.parent / "shared" / "openfaas" / "up.sh"
 
