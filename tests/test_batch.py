@@ -68,6 +68,10 @@ def test_a_row_with_the_wrong_number_of_cells_is_marked_too(plane):
     rows = read(post(plane, "\r\n".join(lines).encode(), {"invalid_rows": "mark"}).body)
     width = len(NAMES)
     assert rows[1]["problem"] == f"has {width + 1} cells, expected {width}" and rows[0]["used_price"]
+    with pytest.raises(features.ValidationError) as refused:  # by default: refused, naming its line and id
+        post(plane, "\r\n".join(lines).encode())
+    assert refused.value.details == [{"row": 2, "line": 3, "id": "A-002", "field": None,
+                                      "reason": f"has {width + 1} cells, expected {width}"}]
 
 
 def test_the_id_column_can_be_named_and_a_wrong_one_is_refused(plane):

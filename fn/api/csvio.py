@@ -179,7 +179,7 @@ def chunks(table: Table, size: int, mark: bool = False) -> Iterator[Chunk]:
             chunk.records.append(record(table.names, row, number, line, table.format))
         except ValidationError as e:
             if not mark:
-                raise _labelled(e, table, [row]) from None
+                raise _labelled(e, table, [row], number - 1) from None
             chunk.problems[len(chunk.records)] = e.details
             chunk.records.append(None)
         chunk.cells.append(row)
