@@ -63,8 +63,8 @@ def test_the_openapi_document_says_unknown_paths_are_refused(plane):
     assert "predicts on a POST to any other path" not in description
 
 
-@pytest.mark.parametrize("url_fixture", ["fn_url", "baseline_url"])
-def test_both_processes_refuse_unknown_paths_over_http(request, url_fixture):
+@pytest.mark.parametrize("url_fixture", ["fn_url", "baseline_url", "fn_container"])
+def test_the_processes_and_the_image_refuse_unknown_paths_over_http(request, url_fixture):
     url = request.getfixturevalue(url_fixture)
     for method in METHODS:
         for path in UNKNOWN:
