@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint model image-fn image-lambda image-server image-tf report bench soak chaos fuzz contract simulate clean
 
 $(STAMP): pyproject.toml requirements/lock.txt
-	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is needed (tflite-runtime 2.14 has no wheel for %d.%d)" % sys.version_info[:2]) if sys.version_info[:2] != (3, 11) else None'
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is needed (tflite-runtime 2.14 has no wheel for %d.%d): make ... PYTHON=python3.11" % sys.version_info[:2]) if sys.version_info[:2] != (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c requirements/lock.txt -e '.[train,dev]'
 	touch $@

@@ -1,7 +1,7 @@
 """The server-based baseline: a long-running Waitress server on the function's own modules.
 
-Only the answer to an unlisted path (fn/api/routes.py) and the defaults differ from the function:
-routes, parsing, validation, prediction, errors, health, drain and workers all come from fn/,
+Only the defaults differ from the function: routes (fn/api/routes.py), parsing, validation,
+prediction, errors, health, drain and workers all come from fn/,
 so the comparison isolates the deployment model, not the code.
 """
 

@@ -1,25 +1,28 @@
-"""Price a CSV file of any size: python -m fn.batch IN.csv [-o OUT.csv]
+"""Price a CSV file of any size: python -m fn.batch IN.csv [-o OUT.csv] [--invalid-rows mark]
 
 The same rows in, the same columns out, as `POST` with Content-Type: text/csv, through the same
-reader (fn/api/csvio.py), without the request's row limit: the file is read twice, streaming. The
-first pass checks every row and stops, naming the CSV lines, if any is invalid (all or nothing,
-like the API); the second predicts CHUNK rows at a time with a progress bar on stderr. `-` reads
-standard input (kept in a temporary file for the two passes). An output file is written beside
-itself under a temporary name and renamed only once every row is priced, so a failed run leaves
-an earlier output as it was; an output that is the input is refused. Uses the committed model in
-this process (no server needed).
+reader and writer (fn/api/csvio.py): the file's separator, decimal mark, byte order mark and line
+ending come back as they went in; no row limit. By default (all or nothing, like the API) a first
+pass checks every row and stops, naming the CSV lines and the rows' ids, if any is invalid; the
+second predicts CHUNK rows at a time with a progress bar on stderr. With `--invalid-rows mark` one
+pass prices every good row and writes each bad row's problem in its `problem` column. `-` reads
+standard input, held in memory (nothing is written to disk: the function image has a read-only
+root and no /tmp). An output file is written beside itself under a temporary name and renamed
+only once every row is priced, so a failed run leaves an earlier output as it was; an output that
+is the input is refused. Uses the committed model in this process (no server, no TensorFlow).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
-import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,33 +42,32 @@ class Refused(Exception):
     """The command line asks for something unsafe (an output that is the input)."""
 
 
-@contextmanager
-def table(path: Path) -> Iterator[csvio.Table]:
-    with open(path, newline="", encoding=csvio.ENCODING) as f:
-        yield csvio.open_table(f)
+Opener = Callable[[], IO[str]]  # a fresh text stream over the input, from its start
 
 
-def check(path: Path, size: int) -> tuple[int, int]:
+def check(opener: Opener, size: int, id_column: str | None) -> tuple[int, int]:
     """Every row checked: (rows, blank rows skipped), or ValidationError naming the bad lines."""
     problems = []
-    with table(path) as t:
-        for _, records, lines, first in csvio.chunks(t, size):
+    with opener() as stream:
+        t = csvio.open_table(stream, id_column)
+        for chunk in csvio.chunks(t, size):
             try:
-                features.check_records(records)
+                features.check_records(chunk.records)
             except ValidationError as e:
-                problems += csvio.with_lines(e, lines, first).details
+                problems += csvio.with_lines(e, chunk, t).details
             if len(problems) >= MAX_PROBLEMS:
                 break
-        rows, blank = t.rows_read, t.blank_rows
+        rows, blank, mixed = t.rows_read, t.blank_rows, t.format.mixed
     if problems:
-        lines = csvio.invalid_lines(problems)
-        raise ValidationError(f"invalid CSV lines: {csvio.shown(lines, MAX_PROBLEMS)}; nothing was priced", problems)
+        raise ValidationError(f"invalid CSV lines: {csvio.shown(csvio.labels(problems), MAX_PROBLEMS)}; nothing was "
+                              "priced (--invalid-rows mark prices the other rows and marks these)"
+                              + (f"; {mixed}" if mixed else ""), problems)
     if not rows:
         raise csvio.no_rows()
     return rows, blank
 
 
-def progress(total: int) -> Any:
+def progress(total: int | None) -> Any:
     """A tqdm bar on stderr where tqdm is installed (the project's train extra), else a silent one."""
     try:
         from tqdm import tqdm
@@ -77,39 +79,61 @@ def progress(total: int) -> Any:
     return tqdm(total=total, unit="row", desc="pricing", file=sys.stderr)
 
 
-def run(path: Path, out: IO[str], plane: DataPlane, options: Options, size: int = CHUNK) -> tuple[int, int]:
-    """Price `path` into `out`: (rows priced, blank rows skipped)."""
-    total, blank = check(path, size)
-    bar = progress(total)
+@dataclass
+class Summary:
+    priced: int = 0
+    refused: list[str] = field(default_factory=list)  # each refused row's line (and id)
+    blank: int = 0
+
+    def __str__(self) -> str:
+        text = f"priced {features.counted(self.priced, 'row')}"
+        if self.refused:
+            text += f", refused {features.counted(len(self.refused), 'row')} (lines {csvio.shown(self.refused)})"
+        return text + (f"; skipped {features.counted(self.blank, 'blank row')}" if self.blank else "")
+
+
+def run(opener: Opener, out: IO[str], plane: DataPlane, options: Options, size: int = CHUNK, mark: bool = False,
+        id_column: str | None = None) -> Summary:
+    """Price the input into `out`: every row, or with `mark` the good ones and each bad one's problem."""
+    bar = progress(None if mark else check(opener, size, id_column)[0])
+    summary = Summary()
     try:
-        with table(path) as t:
-            for cells, records, _, first in csvio.chunks(t, size):
-                answers = plane.predictions(records, True, options)
-                out.write(csvio.rows(t.names, cells, answers, with_header=first == 0, sep=t.separator))
-                bar.update(len(records))
+        with opener() as stream:
+            t = csvio.open_table(stream, id_column)
+            for chunk in csvio.chunks(t, size, mark):
+                results = csvio.price(chunk, t, lambda records: plane.predictions(records, True, options), mark)
+                out.write(csvio.rows(t.names, chunk.cells, results, chunk.first == 0, t.format, mark))
+                summary.refused += csvio.refused(t, chunk, results)
+                bar.update(len(results))
+            summary.priced, summary.blank = t.rows_read - len(summary.refused), t.blank_rows
     finally:
         bar.close()
-    return total, blank
+    if not summary.priced and not summary.refused:
+        raise csvio.no_rows()
+    return summary
 
 
-@contextmanager
-def source(name: str, spool: Path) -> Iterator[Path]:
-    """The input's path; standard input (`-`) copied to `spool` first, since it is read twice."""
+def opener(name: str) -> Opener:
+    """The input: a file, or standard input (`-`) read once into memory, since it is read twice."""
     if name != "-":
-        yield Path(name)
-        return
-    with open(spool, "wb") as f:
-        shutil.copyfileobj(sys.stdin.buffer, f)
-    yield spool
+        return lambda: open(name, newline="", encoding=csvio.ENCODING)
+    text = sys.stdin.buffer.read().decode(csvio.ENCODING)
+    return lambda: io.StringIO(text, newline="")
 
 
 @contextmanager
-def destination(output: Path | None, path: Path) -> Iterator[IO[str]]:
-    """Standard output, or a temporary file beside `output` renamed over it only on success."""
+def destination(output: Path | None, path: Path | None) -> Iterator[IO[str]]:
+    """Standard output, or a temporary file beside `output` renamed over it only on success; UTF-8,
+    the line endings as written (the input's)."""
     if output is None:
-        yield sys.stdout
+        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+        try:
+            yield out
+        finally:
+            out.flush()
+            out.detach()
         return
-    if output.exists() and path.exists() and os.path.samefile(output, path):
+    if output.exists() and path is not None and path.exists() and os.path.samefile(output, path):
         raise Refused(f"the output {output} is the input: write to another file (it would be emptied before "
                       "it is read)")
     fd, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
@@ -139,6 +163,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="where to write, replaced only once every row is priced "
                    "(default: standard output)")
     p.add_argument("--level", help="the price range's level (default: the model's, GET /metadata default_level)")
+    p.add_argument("--invalid-rows", choices=csvio.INVALID_ROWS, default="refuse",
+                   help="refuse (the default): a bad row stops the run, nothing is priced; mark: price every good "
+                   "row and write each bad row's problem in a problem column")
+    p.add_argument("--id-column", help="the column holding each row's own id, named beside its line in every "
+                   "problem (default: a column called id or sku)")
     p.add_argument("--chunk", type=int, default=CHUNK, help=f"rows per model call (default {CHUNK})")
     p.add_argument("--model-dir", default=MODEL_DIR, help=f"the model to price with (default: the committed one, "
                    f"{MODEL_DIR})")
@@ -151,9 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         plane = DataPlane(Predictor(args.model_dir))
         # --level is text, as in a query string: the one rule for options (fn/api/body.py)
         options = read_options({}, {} if args.level is None else {"level": args.level}, plane.model.intervals.levels)
-        with tempfile.TemporaryDirectory(prefix="fn-batch-") as spool, source(args.csv, Path(spool) / "in.csv") as path:
-            with destination(args.output, path) as out:
-                rows, blank = run(path, out, plane, options, max(1, args.chunk))
+        source = opener(args.csv)
+        with destination(args.output, None if args.csv == "-" else Path(args.csv)) as out:
+            summary = run(source, out, plane, options, max(1, args.chunk), args.invalid_rows == "mark", args.id_column)
     except (ValidationError, Refused) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -163,8 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ModelError, OSError, csv.Error) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"priced {features.counted(rows, 'row')}" + (f"; skipped {features.counted(blank, 'blank row')}"
-                                                       if blank else ""), file=sys.stderr)
+    print(summary, file=sys.stderr)
     return 0
 
 

@@ -24,7 +24,7 @@ _route: routes.Routes | None = None
 def use(plane: DataPlane) -> DataPlane:
     """Serve through this data plane (the entry makes it once the model is loaded)."""
     global _plane, _route
-    _plane, _route = plane, routes.Routes(plane, function=True)
+    _plane, _route = plane, routes.Routes(plane)
     return _plane
 
 
@@ -41,7 +41,7 @@ def plane() -> DataPlane:
 
 
 def respond(event: Any) -> Response:
-    """The protocols' paths (fn/api/operations.py); a POST on any other path predicts, a GET describes the model."""
+    """The paths of fn/api/operations.py; any other is a 404 naming them (fn/api/routes.py)."""
     plane()
     assert _route is not None
     try:

@@ -15,7 +15,7 @@ from fn.model.tflite import Predictor
 from fn.server import start
 from fn.server.app import Route
 
-DESCRIPTION = "The device-price function: POST a device record (or {\"instances\": [...]}) to any path."
+DESCRIPTION = "The device-price function: POST a device record (or {\"instances\": [...]}) to / or /predict."
 
 
 def serve_handler(plane: DataPlane) -> Route:

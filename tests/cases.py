@@ -131,7 +131,7 @@ def check(case: Case, status: int, headers: Any, text: str) -> dict[str, Any] | 
     for name in case.fields:
         assert name in named, f"{case.name}: {name} not named in {error['details']}"
     for d in error["details"]:
-        assert set(d) - {"line"} == {"row", "field", "reason"}  # CSV problems also name their line
+        assert set(d) - {"line", "id"} == {"row", "field", "reason"}  # CSV problems also name their line and id
         assert d["row"] is None or d["row"] >= 1  # rows count from 1 (fn/record/problems.py)
     if case.words:
         said = error["message"] + " " + " ".join(d["reason"] for d in error["details"])

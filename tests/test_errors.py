@@ -75,7 +75,7 @@ def _wsgi(app: App, path: str, body: bytes) -> tuple[str, bytes]:
 def test_a_protocol_validation_failure_is_counted_as_validation(plane):
     """A wrong value answers 400 in v1 and v2 (their rule) but counts as validation, as in the native API."""
     tally = Tally()
-    app = App(Routes(plane, function=False), metrics=tally)  # type: ignore[arg-type]
+    app = App(Routes(plane), metrics=tally)  # type: ignore[arg-type]
     bad = dict(EXAMPLE, ram=-1)
     status, _ = _wsgi(app, f"/v2/models/{v2.NAME}/infer", json.dumps({"inputs": v2.tensors([bad])}).encode())
     assert status.startswith("400 ")
@@ -89,7 +89,7 @@ def test_a_protocol_validation_failure_is_counted_as_validation(plane):
 
 
 def test_every_operation_is_routed_to_an_answer(plane):
-    routes = Routes(plane, function=False)
+    routes = Routes(plane)
     for op in OPERATIONS:
         assert callable(getattr(routes, op.answer)), op
     probe = routes(Request("GET", "/healthz"))
@@ -97,5 +97,3 @@ def test_every_operation_is_routed_to_an_answer(plane):
     assert routes(Request("HEAD", "/metadata")).status == 200
     with pytest.raises(errors.MethodNotAllowed):
         routes(Request("POST", "/metadata"))
-    function = Routes(plane, function=True)  # an OpenFaaS function answers any other method as any path
-    assert function(Request("POST", "/metadata", json.dumps(EXAMPLE).encode())).status == 200

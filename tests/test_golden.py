@@ -82,7 +82,7 @@ def _answer(app: App, method: str, path: str, data: bytes, headers: dict[str, st
 
 def answers(plane: DataPlane) -> dict[str, dict[str, Any]]:
     """Every case's answer from the function (at /) and the server (at /predict, and the protocols' paths)."""
-    apps = {"fn": App(routes.Routes(plane, function=True)), "server": App(routes.server_route(plane))}
+    apps = {"fn": App(routes.Routes(plane)), "server": App(routes.server_route(plane))}
     out = {}
     for target, app in apps.items():
         for case in CASES:

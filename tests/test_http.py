@@ -18,7 +18,7 @@ from tests.helpers import with_
 TARGETS = {
     # fixture: (prediction path, metadata path)
     "fn_url": ("/", "/"),
-    "fn_container": ("/function/device-price/anything", "/"),
+    "fn_container": ("/predict", "/"),
     "baseline_url": ("/predict", "/metadata"),
     "server_container": ("/predict", "/metadata"),
     "reference_url": ("/", "/"),

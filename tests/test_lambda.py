@@ -202,7 +202,7 @@ def test_coldstart_lambda_mode_writes_its_figures(lambda_image, tmp_path):
 @pytest.fixture(scope="module")
 def app(predictor):
     config = defaults()
-    return start.make_app(config, predictor, lambda plane: Routes(plane, function=True), BearerToken(config.token_file),
+    return start.make_app(config, predictor, lambda plane: Routes(plane), BearerToken(config.token_file),
                           too_large_hint=lambda_events.TOO_LARGE_HINT)
 
 

@@ -118,6 +118,11 @@ def test_every_protocol_through_the_gateway_answers_as_the_function_does(stack, 
     card = requests.get(gw + "/model", timeout=10)
     assert card.status_code == 200 and card.json() == requests.get(fn_url + "/model", timeout=10).json()
 
+    for method in ("GET", "POST", "HEAD"):  # the gateway strips /function/device-price; the rest is refused
+        unknown = requests.request(method, gw + "/nonexistent", timeout=10)
+        assert unknown.status_code == 404, method
+    assert "POST /predict" in requests.get(gw + "/nonexistent", timeout=10).json()["error"]["message"]
+
 
 def test_coldstart_openfaas_mode_agrees_with_an_independent_timing(stack, deployed, tmp_path, monkeypatch):
     """Interleaved: the tool's runs (scale from zero, deploy, docker run; it redeploys the function as

@@ -136,29 +136,30 @@ class DataPlane:
 
     def predict_csv(self, request: Request) -> Response:
         """POST text/csv: the rows (a header of the dataset's column names) -> the same rows with the
-        answer's columns appended, in input order; all or nothing, errors naming CSV lines."""
+        answer's columns appended, in input order and the file's own conventions; all or nothing,
+        errors naming CSV lines and ids, unless invalid_rows=mark asks to price the good rows."""
         body, limits = request.body, self.limits
         self.check_size(body)
         try:
             text = body.decode(csvio.ENCODING)
         except UnicodeDecodeError as e:
             raise BadRequest(csvio.not_utf8("the CSV", e)) from None
-        csvio.check_options(request.query)
+        choices = csvio.read_choices(request.query)
         options = read_options({}, request.query, self.model.intervals.levels)
         try:
-            table, cells, records, lines = csvio.parse(text, limits.max_batch_rows)
-            try:
-                answers = self.predictions(records, True, options)
-            except ValidationError as e:
-                raise csvio.with_lines(e, lines) from None
+            table, chunk = csvio.read(text, limits.max_batch_rows, choices.id_column, choices.mark)
+            results = csvio.price(chunk, table, lambda records: self.predictions(records, True, options), choices.mark)
         except OverflowError:
             raise TooLarge(f"the CSV has more than {limits.max_batch_rows} rows; the limit is {limits.max_batch_rows} "
                            "(python -m fn.batch prices files of any size)",
                            [detail(None, f"at most {limits.max_batch_rows} rows")]) from None
         except csv.Error as e:
             raise BadRequest(f"the body is not valid CSV: {e}") from None
-        return Response(200, csvio.rows(table.names, cells, answers, sep=table.separator).encode(),
-                        [("Content-Type", CSV_TYPE), (csvio.BLANK_ROWS_HEADER, str(table.blank_rows))])
+        refused = sum(not isinstance(r, dict) for r in results)
+        answer = csvio.rows(table.names, chunk.cells, results, fmt=table.format, mark=choices.mark)
+        return Response(200, answer.encode(), [
+            ("Content-Type", CSV_TYPE), (csvio.BLANK_ROWS_HEADER, str(table.blank_rows)),
+            (csvio.PRICED_HEADER, str(len(results) - refused)), (csvio.REFUSED_HEADER, str(refused))])
 
     def batch(self, records: list[Any], options: Options = DEFAULT) -> list[dict[str, Any]]:
         """A batch's answers, in input order, without the model version each (the batch says it once)."""

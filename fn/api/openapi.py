@@ -14,7 +14,7 @@ from typing import Any
 from fn import __version__
 from fn.api import v2
 from fn.api.body import Limits
-from fn.api.csvio import ANSWER_COLUMNS, BLANK_ROWS_HEADER
+from fn.api.csvio import ANSWER_COLUMNS, BLANK_ROWS_HEADER, INVALID_ROWS, PRICED_HEADER, PROBLEM_COLUMN, REFUSED_HEADER
 from fn.api.csvio import MEDIA_TYPE as CSV
 from fn.api.dataplane import OUTPUT
 from fn.api.errors import REFUSALS, Overloaded, Unauthorized
@@ -137,13 +137,25 @@ def _responses() -> dict[str, dict[str, Any]]:
 
 def _requests(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
     native = _content({"oneOf": [_ref("RecordWithOptions"), _ref("Batch")]}, **{CSV: {"schema": {
-        "type": "string", "description": "a header of column names, then one device per line"}}})
+        "type": "string", "description": "a header of column names, then one device per line; separator, decimal "
+                                          "mark, BOM and line endings are the file's own (docs/api.md, CSV files)"}}})
     native[JSON]["example"] = EXAMPLE
     v1 = _content(_ref("V1Request"))
     v1[JSON]["example"] = {"instances": [EXAMPLE]}
     infer = _content(_ref("V2InferenceRequest"))
     infer[JSON]["example"] = {"id": "example", "inputs": v2.tensors([EXAMPLE])}
     return {"Native": native, "V1Request": v1, "V2InferenceRequest": infer}
+
+
+CSV_PARAMETERS = [
+    {"name": "invalid_rows", "in": "query", "required": False, "schema": {"enum": list(INVALID_ROWS), "default": "refuse"},
+     "description": "text/csv only. refuse: a bad row refuses the whole file (422 naming each bad line and id); "
+                    f"mark: every good row is priced and each bad row's problem is written in a {PROBLEM_COLUMN} "
+                    "column (field: reason)"},
+    {"name": "id_column", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "text/csv only: the column holding each row's own id, named beside its line in every problem "
+                    "(default: a column called id or sku, any case)"},
+]
 
 
 def _paths(options: dict[str, Any]) -> dict[str, Any]:
@@ -156,14 +168,16 @@ def _paths(options: dict[str, Any]) -> dict[str, Any]:
         operation: dict[str, Any] = {"summary": op.summary}
         if op.request == "Native":
             operation["parameters"] = [{"name": name, "in": "query", "required": False, "schema": schema}
-                                       for name, schema in options.items()]
+                                       for name, schema in options.items()] + CSV_PARAMETERS
         if op.request:
             operation["requestBody"] = {"required": True, "content": requests[op.request]}
         operation["responses"] = {"200": {"description": "OK", "content": responses[op.response]}, **_refusals(op)}
-        if op.response == "Prediction":  # a CSV answer counts the blank rows it skipped
-            operation["responses"]["200"]["headers"] = {BLANK_ROWS_HEADER: {
-                "description": "text/csv answers: how many blank rows of the request were skipped",
-                "schema": {"type": "integer", "minimum": 0}}}
+        if op.response == "Prediction":  # a CSV answer counts its rows
+            operation["responses"]["200"]["headers"] = {name: {
+                "description": f"text/csv answers: how many rows of the request were {what}",
+                "schema": {"type": "integer", "minimum": 0}} for name, what in (
+                    (BLANK_ROWS_HEADER, "blank (skipped)"), (PRICED_HEADER, "priced"),
+                    (REFUSED_HEADER, f"refused (invalid_rows=mark: their {PROBLEM_COLUMN} column says why)"))}
         item[op.method.lower()] = operation
         if "{model_version}" in op.path:
             item["parameters"] = version
@@ -183,7 +197,8 @@ def document(limits: Limits, levels: tuple[float, ...], default_level: float) ->
             "contributions": {"type": "object", "additionalProperties": {"type": "number"}}}}}
     detail = {"type": "object", "required": ["row", "field", "reason"], "properties": {
         "row": {"type": ["integer", "null"]}, "field": {"type": ["string", "null"]}, "reason": {"type": "string"},
-        "line": {"type": "integer", "description": "the CSV line (text/csv requests)"}}}
+        "line": {"type": "integer", "description": "the CSV line (text/csv requests)"},
+        "id": {"type": "string", "description": "the row's own id (text/csv requests: its id, sku or id_column cell)"}}}
     # exactly one of the new price's two forms
     new_price = [{"required": [ALTERNATIVE[NEW_PRICE.name]]}, {"required": [NEW_PRICE.name]}]
     schemas: dict[str, Any] = {
@@ -261,7 +276,8 @@ def document(limits: Limits, levels: tuple[float, ...], default_level: float) ->
         "info": {"title": "device-price", "version": __version__,
                  "description": "The used price of a phone or tablet from its specifications. Three protocols on "
                                 "one port: the native API, KServe v1 / TensorFlow Serving and the Open Inference "
-                                "Protocol v2. The function also predicts on a POST to any other path."},
+                                "Protocol v2. Any path not listed here answers 404 with an Error naming the "
+                                "paths that are (under /v1/ and /v2: a ProtocolError), whatever the method."},
         "paths": _paths(options),
         "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{}, {"bearer": []}],

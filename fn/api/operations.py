@@ -69,6 +69,4 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("POST", V1 + ":predict", "v1_predict", "KServe v1 / TensorFlow Serving predict: {\"instances\": [records]}",
         "V1Response", request="V1Request", refuses=(NotFound, *PREDICT)),
 )
-# The native API's own answers: on the function, any other method there is any other path's.
-NATIVE = ("root", "predict", "metadata")
 PROBES = tuple(sorted({op.path for op in OPERATIONS if op.probe}))

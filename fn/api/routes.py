@@ -3,10 +3,11 @@ table of operations (fn/api/operations.py), which also makes the OpenAPI documen
 
 Three protocols on one port, all over the one data plane (fn/api/dataplane.py): the native
 API, KServe v1 / TensorFlow Serving and the Open Inference Protocol v2 (fn/api/v2.py); plus the
-OpenAPI document, the model card and, for a browser, the page. The function and the server
-differ only in what an unlisted path does: the function, like any OpenFaaS function, predicts on
-a POST to any other path and describes itself on a GET; the server answers 404. Probes are
-answered here too, but the HTTP layer (fn/server/app.py) lets them skip the token and the metrics.
+OpenAPI document, the model card and, for a browser, the page. The function and the server route
+alike: a path not in the table is a 404 naming the paths that are (a client pointed at the wrong
+URL gets a clear failure, never the metadata as if it had asked). Behind OpenFaaS the gateway
+strips /function/<name> and passes `/` or one of these paths. Probes are answered here too, but
+the HTTP layer (fn/server/app.py) lets them skip the token and the metrics.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from fn.api.body import read_options
 from fn.api.dataplane import DataPlane
 from fn.api.errors import BadRequest, MethodNotAllowed, NotFound
 from fn.api.messages import Request, Response, json_response
-from fn.api.operations import NATIVE, OPERATIONS, Operation
+from fn.api.operations import OPERATIONS, Operation
 from fn.model import card
 from fn.record.fields import OPTIONS
 from fn.record.problems import detail, quote
@@ -52,47 +53,34 @@ def match(path: str) -> tuple[dict[str, Operation], dict[str, str]] | None:
     return None
 
 
-def _allowed(methods: dict[str, Operation] | tuple[str, ...]) -> tuple[str, ...]:
-    names = tuple(methods)
-    return names + (("HEAD",) if "GET" in names else ())
-
-
-def _refuse_method(request: Request, methods: dict[str, Operation] | tuple[str, ...]) -> None:
-    if request.method not in _allowed(methods):
-        raise MethodNotAllowed(request.method, ", ".join(methods))
+def not_found(path: str) -> NotFound:
+    """The answer to a path no operation is declared at: it names the paths that are (under /v1/ and
+    /v2 the protocols' own; elsewhere the native API's, then where the protocols start)."""
+    if errors.is_protocol(path):
+        known = [p for p in PATHS if errors.is_protocol(p)]
+    else:
+        known = [f"{op.method} {op.path}" for op in OPERATIONS if not op.probe and not op.protocol]
+        known += [f"/v1/models/{v2.NAME}", f"/v2/models/{v2.NAME}"]
+    return NotFound(f"no route {quote(path)}; the paths are " + ", ".join(known),
+                    [detail("path", f"is not served: {quote(path)}")])
 
 
 class Routes:
-    """A route (Request -> Response) over one data plane; `function` picks the unlisted paths' answer."""
+    """A route (Request -> Response) over one data plane."""
 
-    def __init__(self, plane: DataPlane, function: bool):
+    def __init__(self, plane: DataPlane):
         self.plane = plane
-        self.function = function
         self._page: bytes | None = None
 
     def __call__(self, request: Request) -> Response:
         found = match(request.path)
         if found is None:
-            return self.unlisted(request)
+            raise not_found(request.path)
         methods, params = found
         method = "GET" if request.method == "HEAD" else request.method
         if method not in methods:
-            if self.function and all(op.answer in NATIVE for op in methods.values()):
-                return self.unlisted(request)
-            _refuse_method(request, methods)
+            raise MethodNotAllowed(request.method, ", ".join(methods))
         return getattr(self, methods[method].answer)(request, params)
-
-    def unlisted(self, request: Request) -> Response:
-        path = request.path
-        if errors.is_protocol(path):
-            raise NotFound(f"no route {quote(path)}; the protocols' paths are "
-                           + ", ".join(p for p in PATHS if errors.is_protocol(p)))
-        if not self.function:
-            raise NotFound(f"no route {quote(path)}; use " + ", ".join(
-                f"{op.method} {op.path}" for op in OPERATIONS if not op.probe and not op.protocol)
-                + f", /v1/models/{v2.NAME} or /v2/models/{v2.NAME}")
-        _refuse_method(request, ("GET", "POST"))  # an OpenFaaS function answers on any path
-        return self.predict(request, {}) if request.method == "POST" else self.metadata(request, {})
 
     # -- the native API ------------------------------------------------------------------------
 
@@ -190,4 +178,4 @@ class Routes:
 
 
 def server_route(plane: DataPlane) -> Callable[[Request], Response]:
-    return Routes(plane, function=False)
+    return Routes(plane)

@@ -82,7 +82,9 @@ class ValidationError(ClientError):
 
 
 def _where(d: dict[str, Any]) -> str:
-    """Where a problem is, as a command line prints it: "line 4, ram" (a CSV line), "row 3, ram" (a
-    record of a batch), "ram" (the request's one record), "line 2" (a line as a whole)."""
+    """Where a problem is, as a command line prints it: "line 4, ram" (a CSV line; "line 4 (A-003), ram"
+    with the row's own id), "row 3, ram" (a record of a batch), "ram" (the request's one record),
+    "line 2" (a line as a whole)."""
     place = f"line {d['line']}" if d.get("line") else f"row {d['row']}" if d.get("row") is not None else ""
+    place += f" ({d['id']})" if place and d.get("id") else ""  # a CSV row's own id
     return ", ".join(part for part in (place, d["field"]) if part)
