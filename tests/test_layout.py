@@ -1,11 +1,13 @@
-"""The shape of fn/: layers that import only downward (import-linter's contract in
-pyproject.toml), and files short enough to read."""
+"""The shape of fn/: layers that import only downward (import-linter's contract in pyproject.toml),
+and files short enough to read, in fn/ and convert/."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 300
@@ -28,7 +30,8 @@ def test_every_module_of_fn_belongs_to_a_layer():
         assert f'"fn.{package.name}"' in contract, f"fn/{package.name}/ is in no layer of [tool.importlinter]"
 
 
-def test_no_file_under_fn_exceeds_300_lines():
-    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "fn").rglob("*.py")
+@pytest.mark.parametrize("package", ["fn", "convert"])
+def test_no_file_exceeds_300_lines(package):
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / package).rglob("*.py")
             if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert not long, f"split these by concern: {long}"
