@@ -28,11 +28,19 @@ def choice_table(choice: dict[str, Any]) -> list[str]:
              f"{p['max_epochs']} epochs with patience {p['patience']} (cheaper than training's protocol, for a shared "
              "2-core machine; the same folds and member seeds for every configuration, so the comparison is paired). "
              "\"Free\" is the network with the age constraints alone; each row adds one field's constraint. A field "
-             "is constrained unless leaving it free scores lower.", "",
-             "| field | free | non-decreasing | non-decreasing − free | chosen |", "|---|---|---|---|---|"]
+             "is constrained unless leaving it free scores lower by more than chance, that is unless the 95% paired "
+             "bootstrap interval of the difference (resampling the training rows) lies above 0: a constraint is what "
+             "a seller can trust, so the data has to show that it costs.", "",
+             "| field | free | non-decreasing | non-decreasing − free (95%) | chosen |", "|---|---|---|---|---|"]
     for field, r in choice["fields"].items():
-        lines.append(f"| `{field}` | {r['free']:.4f} | {r['constrained']:.4f} | {r['constrained'] - r['free']:+.4f} "
-                     f"| {r['chosen']} |")
+        d = r["difference"]
+        lines.append(f"| `{field}` | {r['free']:.4f} | {r['constrained']:.4f} | {d['difference']:+.4f} "
+                     f"({d['low']:+.4f} to {d['high']:+.4f}) | {r['chosen']} |")
+    together = choice["together"]
+    d = together["minus_free"]
+    lines += ["", f"The chosen constraints together, by the same protocol: out-of-fold RMSE "
+              f"{together['out_of_fold_rmse']:.4f}, {d['difference']:+.4f} against free ({d['low']:+.4f} to "
+              f"{d['high']:+.4f}: {d['verdict']}). The committed network's test scores are in [Scores](#scores)."]
     return lines
 
 

@@ -35,9 +35,10 @@ def test_the_committed_model_is_constrained_as_training_chose(predictor):
     specs docs/bench/constraint_choice.json chose by out-of-fold RMSE on the training rows."""
     choice = json.loads(constraints.CHOICE.read_text())
     assert list(train.SPEC_MONOTONE) == choice["constrained"]
-    for field, figures in choice["fields"].items():
-        better = "non-decreasing" if figures["constrained"] <= figures["free"] else "free"
-        assert figures["chosen"] == better, field
+    for field, figures in choice["fields"].items():  # free only where the constraint costs more than chance
+        costs = figures["difference"]["low"] > 0
+        assert figures["chosen"] == ("free" if costs else "non-decreasing"), field
+        assert figures["difference"]["difference"] == pytest.approx(figures["constrained"] - figures["free"])
     assert predictor.metrics["encoding"]["monotone_fields"] == train.MONOTONE
     assert train.MONOTONE["release_year"] == 1 and train.MONOTONE["days_used"] == -1
 
@@ -77,12 +78,13 @@ def test_reasons_never_contradict_a_constraint(rows, plane):
     checked = 0
     for field, sign in train.MONOTONE.items():
         at = network.column(field, columns)
+        # +1 where the constraint lets the price only rise from the reference's value to the row's
         above = np.sign(x[:, at] - explainer.reference_x[0, at]) * sign
-        shown = np.array([a["explanation"]["contributions"][field] for a in answers]) * sign
+        shown = np.array([a["explanation"]["contributions"][field] for a in answers])
         prices = np.array([a["used_price"] for a in answers])
         assert (shown[above > 0] >= -ROUNDING * prices[above > 0]).all(), field
         assert (shown[above < 0] <= ROUNDING * prices[above < 0]).all(), field
-        assert (shown[above == 0] == 0).all(), field
+        assert (np.abs(shown[above == 0]) <= ROUNDING * prices[above == 0]).all(), field
         checked += int((above != 0).sum())
     assert checked > len(test) and set(train.MONOTONE) <= set(FIELD_ORDER)
 
@@ -102,9 +104,10 @@ def test_the_page_says_it(predictor):
 
     said = page.promise(predictor.spec)
     assert said in page.render(predictor.spec, predictor.version)
-    assert "a higher release year" in said and "never lowers the price" in said and "never raise it" in said
+    assert "raising the release year, RAM" in said and "never lowers the price" in said
+    assert "more days used never raises it" in said
     for field in train.MONOTONE:
-        assert page.LABELS[field].lower() in said, field
+        assert page.LABELS[field].lower() in said.lower(), field
 
 
 def test_the_committed_probe_and_its_section_in_docs_are_current(dataset, predictor):

@@ -69,10 +69,13 @@ def facts(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def promise(spec: dict[str, Any]) -> str:
     """The network's monotone fields (spec["monotone"], +1 rising, -1 falling) in a person's words."""
-    rising = [LABELS[f].lower() for f, sign in spec["monotone"].items() if sign > 0]
-    falling = [LABELS[f].lower() for f, sign in spec["monotone"].items() if sign < 0]
-    return (f"All else equal, a higher {', '.join(rising)} never lowers the price, and more "
-            f"{', '.join(falling)} never raise it: the model is built so. ")
+    def words(sign: int) -> str:  # "release year", but "RAM" and "4G" as written
+        said = [LABELS[f] if LABELS[f][:2].isupper() else LABELS[f].lower() for f, s in spec["monotone"].items()
+                if s == sign]
+        return ", ".join(said[:-1]) + " or " + said[-1] if len(said) > 1 else said[0]
+
+    return (f"All else equal, raising the {words(1)} never lowers the price, and more {words(-1)} never "
+            "raises it: the model is built so. ")
 
 
 def render(spec: dict[str, Any], version: str) -> str:
