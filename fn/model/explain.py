@@ -79,7 +79,9 @@ class Explainer:
         predicted = self.model.predict_matrix(rows)
         reference = float(predicted[0])
         prices = np.empty((n, k, d + 1))
-        prices[:, :, 0] = math.exp(reference)
+        # np.exp as for every other row: math.exp may differ in the last bit, and a field equal to the
+        # reference, first in an order, would then get a step of that bit instead of exactly 0
+        prices[:, :, 0] = np.exp(predicted[0])
         prices[:, :, 1:d] = np.exp(predicted[1:]).reshape(n, k, d - 1)
         prices[:, :, d] = np.exp(y)[:, None]
         steps = np.diff(prices, axis=2)  # steps[i, k, j]: the effect of order k's j-th field
