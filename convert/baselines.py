@@ -53,6 +53,15 @@ def candidates() -> dict[str, tuple[Any, dict[str, list]]]:
     return out
 
 
+def scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE and R² of predictions p against targets y (the network's and the baselines' alike)."""
+    err = np.asarray(p, dtype=np.float64) - np.asarray(y, dtype=np.float64)
+    rmse = float(np.sqrt(np.mean(err**2)))
+    mae = float(np.mean(np.abs(err)))
+    r2 = float(1 - np.sum(err**2) / np.sum((y - np.mean(y)) ** 2))
+    return {"rmse": rmse, "mae": mae, "r2": r2}
+
+
 def tuned(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
           searches: int = SEARCHES) -> dict[str, dict[str, Any]]:
     """name -> {"params", "cv_rmse", "predicted" (on x_test)}, linear regression included untuned."""

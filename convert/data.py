@@ -6,8 +6,10 @@ requests, so a value the function would refuse cannot train it either.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,19 @@ def find_data(path: str | os.PathLike | None = None) -> Path:
     """--data, else $DEVICE_PRICE_DATA, else ../shared/data beside the repository."""
     chosen = path or os.environ.get("DEVICE_PRICE_DATA") or DEFAULT_DATA
     return Path(chosen)
+
+
+def command(description: str) -> argparse.ArgumentParser:
+    """A convert command's parser, with its --data; TensorFlow's C++ logging quietened for it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", help="the CSV (default: $DEVICE_PRICE_DATA, else ../shared/data/used_device_data.csv)")
+    return parser
+
+
+def write_json(path: Path, value: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=1) + "\n")
 
 
 def sha256(path: Path) -> str:

@@ -58,7 +58,7 @@ def test_the_image_predicts_what_keras_does(fn_container, dataset):
     import keras
     import numpy as np
 
-    from convert import data, train
+    from convert import data, network, train
     from fn.model.tflite import MODEL_DIR
     from fn.record import features
     from tests.helpers import body
@@ -73,7 +73,7 @@ def test_the_image_predicts_what_keras_does(fn_container, dataset):
     x, _ = encoding.encode(spec, features.check_records(rows))
     # one column per fold member: the served price is their mean
     expected = np.asarray(keras.models.load_model(MODEL_DIR / "model.keras").predict_on_batch(x)).mean(axis=1)
-    assert len(served) == len(rows) == math.ceil(len(records) * train.TEST_SIZE)
+    assert len(served) == len(rows) == math.ceil(len(records) * network.TEST_SIZE)
     assert np.max(np.abs(served - expected)) <= 1e-5
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import requests
 
-from convert import data, train
+from convert import calibrate, data, train
 from fn.api.dataplane import Options
 from fn.model import expected_error, intervals
 from fn.model.tflite import MODEL_DIR
@@ -55,7 +55,7 @@ def test_cv_plus_ranges_cover_as_promised_in_each_group_on_fresh_rows():
 
 
 def test_a_rare_kind_that_errs_more_gets_a_wider_range_and_keeps_its_level():
-    """The expected-error scale (train.expected_error, expected_error.Scale): one device in ten runs
+    """The expected-error scale (calibrate.expected_error, expected_error.Scale): one device in ten runs
     another os and errs three times as much; without the scale its range holds its price well
     below the level, with it within a few points, and Android's too."""
     rng = np.random.default_rng(1)
@@ -71,7 +71,7 @@ def test_a_rare_kind_that_errs_more_gets_a_wider_range_and_keeps_its_level():
                for y, r in zip(year, rare, strict=True)]
     cal, fresh = slice(0, 4000), slice(4000, None)
     plain = intervals.Intervals(intervals.fit(oof[cal], actual[cal], fold[cal], year[cal], "release_year"))
-    scaled = intervals.Intervals(train.ranges_table(oof[cal], actual[cal], fold[cal], records[cal]))
+    scaled = intervals.Intervals(calibrate.ranges_table(oof[cal], actual[cal], fold[cal], records[cal]))
     for level in intervals.LEVELS:
         before = plain.score(members[fresh], actual[fresh], records[fresh])[f"{level:g}"]["groups"]
         after = scaled.score(members[fresh], actual[fresh], records[fresh])[f"{level:g}"]["groups"]
@@ -120,10 +120,10 @@ def test_committed_ranges_reproduce_their_out_of_fold_coverage_on_the_training_r
     train_idx, _ = train.split(len(records))
     clean = features.check_records([data.as_sent(records[i]) for i in train_idx])
     members = predictor.predict_members(predictor.encoder.encode(clean)[0])
-    fold = train.folds(train_idx, members.shape[1])
+    fold = calibrate.folds(train_idx, members.shape[1])
     oof = members[np.arange(len(fold)), fold]
-    measured = train.out_of_fold_coverage(oof, np.asarray(targets)[train_idx], fold, clean,
-                                          predictor.intervals.price_edges)
+    measured = calibrate.out_of_fold_coverage(oof, np.asarray(targets)[train_idx], fold, clean,
+                                              predictor.intervals.price_edges)
     committed = json.loads((MODEL_DIR / "metrics.json").read_text())["intervals_out_of_fold"]
     for level, scored in measured.items():
         assert scored["rows"] == len(train_idx) and abs(scored["coverage"] - float(level)) <= 0.02

@@ -9,14 +9,14 @@ import math
 import numpy as np
 import pytest
 
-from convert import baselines, convert, data, synthetic, train
+from convert import baselines, calibrate, convert, data, network, synthetic, train
 from fn.model import intervals
 from fn.model.tflite import MODEL_DIR, Predictor
 from fn.record import encoding, features
 
 ROWS, MEMBERS = 300, 3  # generated rows the small model trains on, and its fold members
 # scikit-learn's train_test_split holds out ceil(n * test_size) rows
-TEST_ROWS = math.ceil(ROWS * train.TEST_SIZE)
+TEST_ROWS = math.ceil(ROWS * network.TEST_SIZE)
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +62,10 @@ def test_training_writes_model_spec_and_metrics(small_model):
 
 def test_recalibrating_from_the_saved_members_reproduces_the_ranges(small_model):
     """Member k's predictions on fold k are the out-of-fold ones: the saved model alone gives the
-    same table (python -m convert.train --recalibrate)."""
+    same table (python -m convert.calibrate, or convert.train --recalibrate)."""
     out, csv, metrics = small_model
     before = json.loads((out / "intervals.json").read_text())
-    again = train.recalibrate(str(csv), out)
+    again = calibrate.recalibrate(str(csv), out)
     after = json.loads((out / "intervals.json").read_text())
     for old, new in zip(before["groups"], after["groups"], strict=True):
         assert old["fold"] == new["fold"] and np.allclose(old["residual"], new["residual"], atol=1e-6)
@@ -95,7 +95,7 @@ def test_parity_check_fails_loudly_on_a_wrong_model(small_model, tmp_path, monke
     out, csv, _ = small_model
     real = convert.to_tflite
     spec = json.loads((out / "feature_spec.json").read_text())
-    wrong = train.ensemble([train.build_model(spec["columns"], 0.0)] * 3)  # as many members, untrained
+    wrong = network.ensemble([network.build_model(spec["columns"], 0.0, train.MONOTONE)] * 3)  # as many members, untrained
     monkeypatch.setattr(convert, "to_tflite", lambda model, precision: real(wrong, precision))
     with pytest.raises(convert.ConversionError, match="differs from Keras"):
         convert.convert(out, "float32", str(csv), tmp_path / "report.json")

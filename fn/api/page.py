@@ -67,6 +67,17 @@ def facts(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def promise(spec: dict[str, Any]) -> str:
+    """The network's monotone fields (spec["monotone"], +1 rising, -1 falling) in a person's words."""
+    def words(sign: int) -> str:  # "release year", but "RAM" and "4G" as written
+        said = [LABELS[f] if LABELS[f][:2].isupper() else LABELS[f].lower() for f, s in spec["monotone"].items()
+                if s == sign]
+        return ", ".join(said[:-1]) + " or " + said[-1] if len(said) > 1 else said[0]
+
+    return (f"All else equal, raising the {words(1)} never lowers the price, and more {words(-1)} never "
+            "raises it: the model is built so. ")
+
+
 def render(spec: dict[str, Any], version: str) -> str:
     """The page for the model whose spec (brands, os, impute, training_range) is `spec`."""
     fields = [_select("device_brand", spec["brands"], EXAMPLE["device_brand"]),
@@ -91,7 +102,7 @@ def render(spec: dict[str, Any], version: str) -> str:
         "<main><h1>What is a used phone or tablet worth?</h1>"
         "<p>Fill in the device's specifications; prices are in the currency of the data the model learnt from "
         "(the dataset does not name it). Leave a field you do not know empty: the price then uses a typical "
-        "value, and says so. "
+        "value, and says so. " + html.escape(promise(spec)) +
         f'Model {html.escape(version)}: <a id="card" href="model">model card</a>.</p>'
         f'<form id="device" novalidate>{"".join(fields)}<button type="submit">Estimate the price</button></form>'
         '<section id="answer" aria-live="polite"></section></main>'

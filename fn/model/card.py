@@ -18,6 +18,8 @@ def known_limits(spec: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
     years, days = span["release_year"], span["days_used"]
     new = [math.exp(v) for v in span["normalized_new_price"]]
     rmse = metrics["network"]["rmse"]
+    choice = metrics["encoding"]["constraint_choice"]
+    free = [f for f, c in choice["fields"].items() if c["chosen"] == "free"] if choice else []
     return [
         f"It learnt from {metrics['split']['train_rows']} devices released {years[0]:.0f}-{years[1]:.0f}, used "
         f"{days[0]:.0f}-{days[1]:.0f} days, new prices {new[0]:.2f}-{new[1]:.2f}: beyond these it extrapolates "
@@ -35,8 +37,9 @@ def known_limits(spec: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
         "more often.",
         "used_price is a median-type estimate (exp of the predicted log price): on the test rows the mean of the "
         f"predicted prices is {-metrics['network']['mean_price_bias']:.1%} below the mean real price.",
-        f"By construction {metrics['encoding']['monotone']}; release_year enters freely (a later release may price "
-        "higher or lower, as the data says).",
+        f"By construction {metrics['encoding']['monotone']}." + (
+            f" {', '.join(free)} enter freely (chosen by out-of-fold RMSE on the training rows): at the same new "
+            "price a higher value may price a little lower, as the data says." if free else ""),
     ]
 
 
@@ -46,7 +49,8 @@ def card(model: Model) -> dict[str, Any]:
         "model_version": model.version,
         "task": "the used price of a phone or tablet from its specifications (regression on the log price)",
         "network": f"mean of {metrics['network']['members']} Keras fold members (hidden layers "
-                   f"{metrics['hyperparameters']['hidden']} and a monotone days_used branch; device_brand "
+                   f"{metrics['hyperparameters']['hidden']} and a monotone branch over "
+                   f"{', '.join(metrics['encoding']['monotone_fields'])}; device_brand "
                    f"{metrics['encoding']['brand']}), served as TensorFlow Lite",
         "trained_at": metrics.get("trained_at"),
         "dataset_sha256": metrics["dataset_sha256"],

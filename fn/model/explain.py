@@ -8,6 +8,12 @@ error). Along each order the steps telescope from the reference price to the rec
 the contributions add up to (price - reference price) exactly, whatever the sample; a field
 equal to the reference contributes exactly 0.
 
+The reasons agree with the network's constraints (convert/network.py): each step along an order
+changes one field with every other field fixed, and the network never lowers the price as a
+constrained field rises (never raises it, for days_used), so each of that field's steps, and their
+mean, has the sign of (record's value - reference value): a newer release never shows as lowering
+the price against an older reference. tests/test_constraints.py holds it on every test row.
+
 Why this method: exact Shapley values (`exact`) need a model row for every subset of the fields
 that have columns: 2^13 = 8,192 per record here (2^14 with the brand), and the ten members
 compute each. They are served for a single record only where the whole explained request stays
@@ -73,7 +79,9 @@ class Explainer:
         predicted = self.model.predict_matrix(rows)
         reference = float(predicted[0])
         prices = np.empty((n, k, d + 1))
-        prices[:, :, 0] = math.exp(reference)
+        # np.exp as for every other row: math.exp may differ in the last bit, and a field equal to the
+        # reference, first in an order, would then get a step of that bit instead of exactly 0
+        prices[:, :, 0] = np.exp(predicted[0])
         prices[:, :, 1:d] = np.exp(predicted[1:]).reshape(n, k, d - 1)
         prices[:, :, d] = np.exp(y)[:, None]
         steps = np.diff(prices, axis=2)  # steps[i, k, j]: the effect of order k's j-th field
