@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from importlib.machinery import ModuleSpec
 from pathlib import Path
@@ -56,3 +56,18 @@ def parser(spec: ModuleSpec | None, file: str, doc: str | None) -> argparse.Argu
     """A command's parser: named as it was run, its module docstring as the description."""
     return argparse.ArgumentParser(prog=prog(spec, file), description=doc,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def finish(command: str, measure: Callable[[], Any], render: Callable[[Any], str], path: Path | None,
+           expected: tuple[type[BaseException], ...] = (RuntimeError, TimeoutError, OSError)) -> int:
+    """A measuring command's end: measure, print the table, write the JSON where asked, 0; a failure
+    it expects is one line on stderr, `command: why`, and 1."""
+    try:
+        result = measure()
+    except expected as e:
+        print(f"{command}: {e}", file=sys.stderr)
+        return 1
+    print(render(result))
+    if path:
+        write_json(path, result)
+    return 0

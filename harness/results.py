@@ -206,13 +206,7 @@ def results_md(data: dict[str, Any]) -> str:
                 f"`python -m scripts.rollout`: the real CE gateway with faas-swarm on one node; the idler emulated "
                 f"with `docker service scale`; seconds after the one request, medians of "
                 f"{len(woken['docker_run']['runs'])} interleaved runs)", "",
-                "| start | first 200 | container created | started | healthy | gateway ready |", "|---|---|---|---|---|---|"]
-        for way, label in (("scale_from_zero", "scaled to zero, woken by one request"),
-                           ("deploy", "deploy, then one request")):
-            b = woken[way]["breakdown_median_s"]
-            out.append(f"| {label} | {woken[way]['median_s']:.3f} | " + " | ".join(
-                f"{b[k]:.3f}" if b[k] is not None else "–" for k in ("created", "started", "healthy", "ready")) + " |")
-        out += [f"| `docker run` of the same image | {woken['docker_run']['median_s']:.3f} | | | | |", ""]
+                *tables.cold_starts(woken), ""]
     out += ["## Latency and throughput", "", "![latency and throughput](load.png)", "",
             "The reference report's run (100 requests, 10 in flight, python-requests keep-alive sessions; "
             "median of 3 runs), then wrk for 5 s at 1 and 8 connections (median of 3), each against the container.",

@@ -1,5 +1,6 @@
 """Tables of results that more than one command prints or writes: the concurrency benchmark's
-(its own table, docs/benchmarks.md, docs/results.md)."""
+(its own table, docs/benchmarks.md, docs/results.md) and the cold starts through the OpenFaaS
+gateway with their breakdowns (docs/deploy.md's rollout section, docs/results.md)."""
 
 from __future__ import annotations
 
@@ -26,4 +27,16 @@ def markdown(result: dict[str, Any]) -> list[str]:
     lines = ["| configuration | connections | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|"]
     lines += [f"| {name} | {c} | {m['throughput_rps']:,.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | "
               f"{m['error_rate']:.2%} |" for name, c, m in rows(result)]
+    return lines
+
+
+def cold_starts(result: dict[str, Any]) -> list[str]:
+    """coldstart --mode openfaas's medians: each start's first 200 and its breakdown, in seconds
+    after the request, and `docker run` of the same image from the same run, in Markdown."""
+    lines = ["| start | first 200 | container created | started | healthy | gateway ready |", "|---|---|---|---|---|---|"]
+    for way, label in (("scale_from_zero", "scaled to zero, woken by one request"), ("deploy", "deploy, then one request")):
+        b = result[way]["breakdown_median_s"]
+        lines.append(f"| {label} | {result[way]['median_s']:.2f} s | " + " | ".join(
+            f"{b[k]:.2f} s" if b[k] is not None else "–" for k in ("created", "started", "healthy", "ready")) + " |")
+    lines.append(f"| `docker run` of the same image | {result['docker_run']['median_s']:.2f} s | | | | |")
     return lines

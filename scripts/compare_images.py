@@ -70,15 +70,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="the containers' access log (default 1, as shipped)")
     p.add_argument("--json", type=Path, help="write the result here")
     args = p.parse_args(argv)
-    try:
-        result = compare([args.before, args.after], args.connections, args.duration, args.rounds, args.access_log)
-    except (RuntimeError, TimeoutError, OSError) as e:
-        print(f"compare_images: {e}", file=sys.stderr)
-        return 1
-    print(table(result))
-    if args.json:
-        cli.write_json(args.json, result)
-    return 0
+    return cli.finish("compare_images", lambda: compare([args.before, args.after], args.connections, args.duration,
+                                                        args.rounds, args.access_log), table, args.json)
 
 
 if __name__ == "__main__":

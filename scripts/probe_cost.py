@@ -125,10 +125,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--image", default="device-price-fn:latest", help="the function image (default: make image-fn's)")
     p.add_argument("--probe", action="append", choices=tuple(PROBES), help="a probe (repeat; default both)")
     p.add_argument("--interval", action="append", help=f"an interval (repeat; default {', '.join(INTERVALS)})")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--runs", type=int, default=5, help="wakes per probe and interval (default 5)")
     p.add_argument("--idle", type=float, default=30.0, help="seconds of idling measured (default 30)")
     p.add_argument("--json", type=Path, help="write the rows here (docs/bench/probe_cost.json)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -138,15 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     if not launch.docker("images", "-q", args.image, check=False):
         print(f"probe_cost: {args.image} is not built (make image-fn)", file=sys.stderr)
         return 1
-    try:
-        result = measure(args, swarm.stack_function())
-    except (RuntimeError, TimeoutError, subprocess.SubprocessError) as e:
-        print(f"probe_cost: {e}", file=sys.stderr)
-        return 1
-    print(table(result))
-    if args.json:
-        cli.write_json(args.json, result)
-    return 0
+    return cli.finish("probe_cost", lambda: measure(args, swarm.stack_function()), table, args.json,
+                      (RuntimeError, TimeoutError, OSError, subprocess.SubprocessError))
 
 
 if __name__ == "__main__":

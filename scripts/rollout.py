@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import cli, coldstart, launch, openfaas, readme
+from harness import cli, coldstart, launch, openfaas, readme, tables
 from harness.load import run_wrk
 from harness.probes import cgroup_cpu_seconds, container_id
 from harness.registry import layers
@@ -165,13 +165,7 @@ def table(rollout: dict[str, Any], gateway: dict[str, Any], cold: dict[str, Any]
                      f"{a['throughput_ratio']:.0%} of the direct throughput.")
     lines += ["", f"Cold starts through the gateway, medians of {len(cold['docker_run']['runs'])} interleaved runs, "
                   "seconds after the request (the breakdown: Docker's events and the gateway's log):", "",
-              "| start | first 200 | created | started | healthy | gateway ready |", "|---|---|---|---|---|---|"]
-    for way, label in (("scale_from_zero", "scaled to zero, woken by one request"),
-                       ("deploy", "deploy, then one request")):
-        b = cold[way]["breakdown_median_s"]
-        lines.append(f"| {label} | {cold[way]['median_s']:.2f} s | " + " | ".join(
-            f"{b[k]:.2f} s" if b[k] is not None else "-" for k in ("created", "started", "healthy", "ready")) + " |")
-    lines.append(f"| `docker run` of the same image | {cold['docker_run']['median_s']:.2f} s | | | | |")
+              *tables.cold_starts(cold)]
     return "\n".join(lines)
 
 

@@ -284,7 +284,7 @@ def test_report_from_sample_results(tmp_path, monkeypatch):
     assert "| the student report (Flask, EKS) | > 3 GB | about 2 s | – | – |" in head
     # the report's scenario beside docker run of the same image in that run: 0.25 s apart, within 0.3 s
     assert targets["cold start, scaled to zero and woken through the OpenFaaS gateway (median)"] is True
-    assert "| scaled to zero, woken by one request | 0.700 | 0.100 | 0.250 | 0.500 | – |" in text
+    assert "| scaled to zero, woken by one request | 0.70 s | 0.10 s | 0.25 s | 0.50 s | – |" in text
 
 
 # Every command: a module under scripts/ that runs as a program (a new one is covered when it lands).
@@ -414,7 +414,7 @@ def test_rollout_table_shows_every_figure_it_was_given():
     assert "adds 3.63 ms at p50 with 8 connection(s) and keeps 32% of the direct throughput" in text
     assert "medians of 3 interleaved runs" in text
     assert "| scaled to zero, woken by one request | 0.71 s | 0.12 s | 0.31 s | 0.58 s | 0.62 s |" in text
-    assert "| deploy, then one request | 0.93 s | 0.12 s | 0.31 s | 0.58 s | - |" in text
+    assert "| deploy, then one request | 0.93 s | 0.12 s | 0.31 s | 0.58 s | – |" in text
     assert "| `docker run` of the same image | 0.45 s |" in text
 
 
