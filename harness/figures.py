@@ -143,9 +143,24 @@ def serverless(readme_line: Callable[[dict[str, Any]], str]) -> str:
     return f"{readme_line(json.loads(simulation_path.read_text()))} {GENERATED}"
 
 
+def health_check() -> str:
+    """The health check's trade-off (python -m scripts.probe_cost), from docs/bench/probe_cost.json."""
+    path = ROOT / "docs" / "bench" / "probe_cost.json"
+    if not path.exists():
+        return "Not measured yet: `python -m scripts.probe_cost --json docs/bench/probe_cost.json`."
+    b = json.loads(path.read_text())
+    return "\n".join([f"Measured {b['date'][:10]} (`python -m scripts.probe_cost`): each probe and interval an image "
+                      f"FROM {b['image']} with only its HEALTHCHECK changed, on Docker's swarm mode as faas-swarm "
+                      f"deploys it, woken from zero through the gateway stand-in ({len(b['rows'][0]['runs'])} wakes "
+                      f"each, medians), then idle for {b['idle_s']:g} s; `docker run` -> first 200 of the same image "
+                      f"in the same run: {b['docker_run_s']['median']:.2f} s.", "", *tables.probe_costs(b), "",
+                      GENERATED])
+
+
 def sections(readme_line: Callable[[dict[str, Any]], str]) -> list[tuple[Path, str, Callable[[], str]]]:
     """(file, section, renderer) of every figure section."""
     return [(ROOT / "docs" / "model.md", "scores", scores), (ROOT / "docs" / "benchmarks.md", "figures", benchmarks),
+            (ROOT / "docs" / "deploy.md", "health_check", health_check),
             (readme.README, "serverless", lambda: serverless(readme_line))]
 
 

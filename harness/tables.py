@@ -1,6 +1,7 @@
 """Tables of results that more than one command prints or writes: the concurrency benchmark's
 (its own table, docs/benchmarks.md, docs/results.md) and the cold starts through the OpenFaaS
-gateway with their breakdowns (docs/deploy.md's rollout section, docs/results.md)."""
+gateway with their breakdowns (docs/deploy.md's rollout section, docs/results.md), the health
+check's trade-off (scripts/probe_cost.py, docs/deploy.md)."""
 
 from __future__ import annotations
 
@@ -39,4 +40,15 @@ def cold_starts(result: dict[str, Any]) -> list[str]:
         lines.append(f"| {label} | {result[way]['median_s']:.2f} s | " + " | ".join(
             f"{b[k]:.2f} s" if b[k] is not None else "–" for k in ("created", "started", "healthy", "ready")) + " |")
     lines.append(f"| `docker run` of the same image | {result['docker_run']['median_s']:.2f} s | | | | |")
+    return lines
+
+
+def probe_costs(result: dict[str, Any]) -> list[str]:
+    """scripts/probe_cost.py's rows: probe and interval against the scale-from-zero cold start (and
+    its distance from `docker run` of the same image in the same run) and the idle CPU, in Markdown."""
+    floor = result["docker_run_s"]["median"]
+    lines = ["| probe | interval | scaled to zero -> first 200 | minus `docker run` | first passing check | "
+             "idle replica, % of a core | Docker's daemons meanwhile, % of a core |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['probe']} | {r['interval']} | {r['scale_from_zero_s']:.2f} s | {r['scale_from_zero_s'] - floor:+.2f} s "
+              f"| {r['healthy_s']:.2f} s | {r['replica_pct']:.2f} | {r['daemons_pct']:.2f} |" for r in result["rows"]]
     return lines

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import cli, launch, openfaas, swarm
+from harness import cli, launch, openfaas, swarm, tables
 from harness.coldstart import time_docker
 from harness.probes import cgroup_cpu_seconds, cpu_seconds
 from harness.stats import spread
@@ -108,16 +108,9 @@ def measure(args: argparse.Namespace, function: dict[str, Any]) -> dict[str, Any
 
 
 def table(result: dict[str, Any]) -> str:
-    floor = result["docker_run_s"]["median"]
-    lines = [f"docker run -> first 200 of {result['image']}: {floor:.3f} s (median of {result['docker_run_s']['n']})",
-             f"{'probe':<8}{'interval':>9}{'scale from 0':>14}{'minus docker run':>18}{'healthy':>9}"
-             f"{'idle replica':>14}{'daemons':>9}",
-             f"{'':<8}{'':>9}{'s':>14}{'s':>18}{'s':>9}{'% core':>14}{'% core':>9}"]
-    for r in result["rows"]:
-        lines.append(f"{r['probe']:<8}{r['interval']:>9}{r['scale_from_zero_s']:>14.3f}"
-                     f"{r['scale_from_zero_s'] - floor:>18.3f}{r['healthy_s']:>9.3f}{r['replica_pct']:>14.2f}"
-                     f"{r['daemons_pct']:>9.2f}")
-    return "\n".join(lines)
+    floor = result["docker_run_s"]
+    return "\n".join([f"`docker run` -> first 200 of {result['image']}: {floor['median']:.2f} s (median of {floor['n']})",
+                      "", *tables.probe_costs(result)])
 
 
 def parser() -> argparse.ArgumentParser:
