@@ -128,11 +128,12 @@ def wait(done: Any, what: str, timeout: float = 120) -> float:
 
 
 def wait_running(name: str, count: int = 1, timeout: float = 120) -> float:
-    """Until `count` containers of the function run and each is healthy."""
+    """Until `count` containers of the function run and each is healthy (or has no check)."""
     def healthy() -> bool:
         ids = running(name)
-        return len(ids) == count and all(
-            launch.docker("inspect", "-f", "{{.State.Health.Status}}", i, check=False) == "healthy" for i in ids)
+        return len(ids) == count and all(launch.docker(
+            "inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{else}}no check{{end}}", i, check=False)
+            in ("healthy", "no check") for i in ids)
     return wait(healthy, f"{count} healthy replica(s) of {name}", timeout)
 
 

@@ -45,10 +45,20 @@ def cold_starts(result: dict[str, Any]) -> list[str]:
 
 def probe_costs(result: dict[str, Any]) -> list[str]:
     """scripts/probe_cost.py's rows: probe and interval against the scale-from-zero cold start (and
-    its distance from `docker run` of the same image in the same run) and the idle CPU, in Markdown."""
+    its distance from `docker run` of the same image in the same run), the wakes refused, and the
+    idle CPU, in Markdown."""
     floor = result["docker_run_s"]["median"]
+
+    def seconds(value: float | None, sign: str = "") -> str:
+        return "–" if value is None else f"{value:{sign}.2f} s"
+
     lines = ["| probe | interval | scaled to zero -> first 200 | minus `docker run` | first passing check | "
-             "idle replica, % of a core | Docker's daemons meanwhile, % of a core |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['probe']} | {r['interval']} | {r['scale_from_zero_s']:.2f} s | {r['scale_from_zero_s'] - floor:+.2f} s "
-              f"| {r['healthy_s']:.2f} s | {r['replica_pct']:.2f} | {r['daemons_pct']:.2f} |" for r in result["rows"]]
+             "wakes refused | idle replica, % of a core | Docker's daemons meanwhile, % of a core |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        cold = r["scale_from_zero_s"]
+        lines.append(f"| {r['probe']} | {r['interval']} | {seconds(cold)} | "
+                     f"{seconds(None if cold is None else cold - floor, '+')} | {seconds(r['healthy_s'])} | "
+                     f"{r.get('refused', 0)} of {len(r['runs']) + r.get('refused', 0)} | {r['replica_pct']:.2f} | "
+                     f"{r['daemons_pct']:.2f} |")
     return lines

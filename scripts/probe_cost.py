@@ -10,11 +10,14 @@ to a cold start, and every replica, idle or not, runs the check once per interva
 
 For each probe and interval, an image FROM --image with only its HEALTHCHECK changed:
 - probes: `c`, the images' own (probe/health.c, /usr/local/bin/health); `python`, a check as the
-  images had it before, one interpreter start (python3 -S) per check, asking /_/ready the same way.
+  images had it before, one interpreter start (python3 -S) per check, asking /_/ready the same way;
+  `none`, no check at all (HEALTHCHECK NONE; the interval does not apply): swarm then reports the
+  task running, and routes to it, as soon as its process starts, before the server listens.
 - each is deployed on Docker's swarm mode as faas-swarm deploys stack.yml's function, behind the
   gateway stand-in (harness/swarm.py, harness/gateway_standin.py), and:
   - woken from zero --runs times by one request (harness/swarm.py wake): the median seconds to the
-    first 200 and to the replica's first passing check;
+    first 200 and to the replica's first passing check, and how many wakes were refused (a 502:
+    the request reached the task before it listened);
   - left idle with one replica for --idle seconds: the CPU its cgroup used (the service and every
     check, which runs inside it) and that Docker's daemons used meanwhile (dockerd, containerd and
     the shims carry out each check as an exec), each as % of one core. The daemons' share also
@@ -44,7 +47,7 @@ from harness.stats import spread
 PYTHON_CHECK = (r"import _socket,sys;s=_socket.socket();s.settimeout(2);s.connect(('127.0.0.1',8080));"
                 r"s.sendall(b'GET /_/ready HTTP/1.0\r\n\r\n');sys.exit(0 if s.recv(64)[9:12]==b'200' else 1)")
 PROBES = {"c": json.dumps(["/usr/local/bin/health"]),
-          "python": json.dumps(["/usr/bin/python3", "-S", "-c", PYTHON_CHECK])}
+          "python": json.dumps(["/usr/bin/python3", "-S", "-c", PYTHON_CHECK]), "none": None}
 INTERVALS = ("1s", "500ms", "250ms", "100ms")
 DAEMONS = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2", "runc")
 
@@ -53,9 +56,9 @@ def variant(image: str, probe: str, interval: str) -> str:
     """--image with only its HEALTHCHECK changed, as a local tag of this run."""
     tag = f"device-price-probe:{probe}-{interval}"
     with tempfile.TemporaryDirectory() as context:
-        (Path(context) / "Dockerfile").write_text(
-            f"FROM {image}\nHEALTHCHECK --interval={interval} --timeout=2s --start-period=30s --retries=3 "
-            f"CMD {PROBES[probe]}\n")
+        check = ("NONE" if PROBES[probe] is None else
+                 f"--interval={interval} --timeout=2s --start-period=30s --retries=3 CMD {PROBES[probe]}")
+        (Path(context) / "Dockerfile").write_text(f"FROM {image}\nHEALTHCHECK {check}\n")
         launch.docker("build", "-q", "-t", tag, context)
     return tag
 
@@ -86,21 +89,25 @@ def idle_cpu(name: str, seconds: float) -> dict[str, float]:
 
 def measure(args: argparse.Namespace, function: dict[str, Any]) -> dict[str, Any]:
     rows, floor = [], []
-    combos = [(p, i) for p in args.probe for i in args.interval]
+    combos = [(p, i) for p in args.probe for i in (args.interval if PROBES[p] else ["never"])]
     with swarm.Swarm(), swarm.StandIn(args.image) as gateway:
         for probe, interval in cli.progress(combos, "probes × intervals", args.quiet):
             name = f"device-price-probe-{probe}-{interval}"
             swarm.remove(name)
             swarm.deploy(name, variant(args.image, probe, interval), function)
             try:
-                wakes = []
+                wakes, refused = [], []
                 for _ in range(args.runs):
-                    wakes.append(swarm.wake(gateway.url, name, gateway.logs))
+                    try:
+                        wakes.append(swarm.wake(gateway.url, name, gateway.logs))
+                    except RuntimeError as e:  # the waking call's answer was not a 200
+                        refused.append(str(e))
                     floor.append(time_docker(args.image)["seconds"])
+                checks = [w["breakdown_s"]["healthy"] for w in wakes if w["breakdown_s"]["healthy"] is not None]
                 rows.append({"probe": probe, "interval": interval,
-                             "scale_from_zero_s": statistics.median(w["seconds"] for w in wakes),
-                             "healthy_s": statistics.median(w["breakdown_s"]["healthy"] for w in wakes),
-                             **idle_cpu(name, args.idle), "runs": wakes})
+                             "scale_from_zero_s": statistics.median(w["seconds"] for w in wakes) if wakes else None,
+                             "healthy_s": statistics.median(checks) if checks else None,
+                             "refused": len(refused), **idle_cpu(name, args.idle), "runs": wakes, "refusals": refused})
             finally:
                 swarm.remove(name)
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "image": args.image, "idle_s": args.idle,

@@ -12,7 +12,7 @@ retrained model changes it) and C (a one-line change to fn/). Then, writing docs
   requests, when the new version first and the old one last answered, when only the new
   replica was left; and per update the compressed bytes a node holding A pulls (registry blob
   sizes) and the image sizes. Also what the image's health check costs the replica at rest: the
-  CPU of the deployed replica (its health check every second) against a container of the same image run
+  CPU of the deployed replica (its health check every interval) against a container of the same image run
   with --no-healthcheck, both idle side by side.
 - gateway.json: wrk with 1 and 8 connections through the gateway (faas-swarm proxying to the
   replica) against the same replica directly, interleaved, --rounds times: req/s, p50, p99, the

@@ -428,3 +428,20 @@ def test_the_openfaas_summary_gives_each_way_its_median_and_each_step_of_its_bre
     assert out["scale_from_zero"]["breakdown_median_s"] == {"created": 0.15, "started": 0.35, "healthy": 0.6,
                                                            "ready": 0.8, "first_200": 0.9}
     assert "breakdown_median_s" not in out["docker_run"] and out["docker_run"]["runs"] == runs["docker_run"]
+
+
+def test_the_health_checks_trade_off_shows_every_row_a_check_less_one_included():
+    from harness import tables
+
+    wake = {"seconds": 0.8, "breakdown_s": {}}
+    result = {"docker_run_s": {"median": 0.4}, "rows": [
+        {"probe": "c", "interval": "250ms", "scale_from_zero_s": 0.85, "healthy_s": 0.78, "refused": 0,
+         "replica_pct": 4.71, "daemons_pct": 3.2, "runs": [wake] * 5},
+        {"probe": "none", "interval": "never", "scale_from_zero_s": 0.55, "healthy_s": None, "refused": 3,
+         "replica_pct": 0.17, "daemons_pct": 0.4, "runs": [wake] * 2},
+        {"probe": "none", "interval": "never", "scale_from_zero_s": None, "healthy_s": None, "refused": 2,
+         "replica_pct": 0.1, "daemons_pct": 0.3, "runs": []}]}
+    lines = tables.probe_costs(result)
+    assert lines[2] == "| c | 250ms | 0.85 s | +0.45 s | 0.78 s | 0 of 5 | 4.71 | 3.20 |"
+    assert lines[3] == "| none | never | 0.55 s | +0.15 s | – | 3 of 5 | 0.17 | 0.40 |"
+    assert lines[4] == "| none | never | – | – | – | 2 of 2 | 0.10 | 0.30 |"
