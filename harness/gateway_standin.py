@@ -15,7 +15,9 @@ handlers/replica_reader.go and proxy.go):
   `[Scale 1/20] function=NAME 0 => 1 requested`; then poll every 100 ms until one is available, log
   `[Ready] function=NAME waited for - S s`, and pass the request on; no replica within 60 s: 502;
 - the request goes to port 8080 of one address of `tasks.NAME` (dnsrr), with /function/NAME
-  stripped from the path, its method, headers and body as they came.
+  stripped from the path, its method, headers and body as they came; only GET, POST, PUT, PATCH
+  and DELETE are passed on: any other method (HEAD) gets 405 with no body once the function is
+  ready, as faas-provider's proxy.go answers it.
 What it does not do: the REST API (/system/*), authentication, metrics, queues. Tests hold only
 what it copies (tests/test_swarm.py); tests/test_openfaas.py holds the same against the real one.
 """
@@ -34,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 DOCKER_SOCKET = "/var/run/docker.sock"
 POLL_SECONDS = 0.1  # the gateway's FunctionPollInterval
 MAX_WAIT_SECONDS = 60.0
+PASSED_ON = {"GET", "POST", "PUT", "PATCH", "DELETE"}  # faas-provider proxy.go; the rest: 405
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 
@@ -114,6 +117,8 @@ class Proxy(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if not ready(function):
             return self.reply(502, f"no replica of {function} became available\n".encode())
+        if self.command not in PASSED_ON:
+            return self.reply(405, b"")
         try:
             address = random.choice(socket.getaddrinfo(f"tasks.{function}", 8080, socket.AF_INET,
                                                        socket.SOCK_STREAM))[4][0]
@@ -133,7 +138,7 @@ class Proxy(BaseHTTPRequestHandler):
         self.wfile.write(data)
         upstream.close()
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = handle_any
 
     def reply(self, status: int, body: bytes) -> None:
         self.send_response(status)

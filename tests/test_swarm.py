@@ -76,6 +76,9 @@ def test_every_path_through_the_gateway_answers_as_the_function_does(gateway, fu
     kserve = requests.post(base + "/v1/models/device-price:predict", json={"instances": [EXAMPLE]}, timeout=30)
     assert kserve.status_code == 200
     assert kserve.json()["predictions"][0]["used_price"] == one.json()["used_price"]
+    assert requests.get(base + "/nonexistent", timeout=30).status_code == 404
+    # HEAD is refused by the provider's proxy (405), as on the real gateway (tests/test_openfaas.py).
+    assert requests.head(base + "/nonexistent", timeout=30).status_code == 405
 
 
 def test_a_start_first_update_under_load_fails_no_request(gateway, function):
