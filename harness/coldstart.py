@@ -116,7 +116,7 @@ def table(result: dict[str, Any]) -> str:
 def run(mode: str, runs: int, targets: list[str] | None = None, site: Path | None = None, floor: bool = False,
         images: list[str] | tuple[str, ...] = (), registry_address: str | None = None,
         gateway_url: str = "http://127.0.0.1:8080", function: str = "device-price", edition: str = "auto",
-        gateway_container: str = "openfaas-gateway", memory_mb: int = 512, cpu_share: bool = False,
+        gateway_container: str = "openfaas-gateway", memory_mb: int = 1769, cpu_share: bool = False,
         quiet: bool = False) -> dict[str, Any]:
     """`runs` cold starts of each target in one mode: every run and its statistics, dated.
     RuntimeError, TimeoutError, KeyError or OSError when one fails."""

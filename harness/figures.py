@@ -150,17 +150,36 @@ def health_check() -> str:
         return "Not measured yet: `python -m scripts.probe_cost --json docs/bench/probe_cost.json`."
     b = json.loads(path.read_text())
     return "\n".join([f"Measured {b['date'][:10]} (`python -m scripts.probe_cost`): each probe and interval an image "
-                      f"FROM {b['image']} with only its HEALTHCHECK changed, on Docker's swarm mode as faas-swarm "
-                      f"deploys it, woken from zero through the gateway stand-in ({len(b['rows'][0]['runs'])} wakes "
-                      f"each, medians), then idle for {b['idle_s']:g} s; `docker run` -> first 200 of the same image "
+                      f"FROM {b['image']} with only its HEALTHCHECK changed (`none`: HEALTHCHECK NONE), on "
+                      f"Docker's swarm mode as faas-swarm deploys it, woken from zero through the "
+                      f"gateway stand-in ({len(b['rows'][0]['runs']) + b['rows'][0].get('refused', 0)} wakes each, "
+                      f"medians), then idle for {b['idle_s']:g} s; `docker run` -> first 200 of the same image "
                       f"in the same run: {b['docker_run_s']['median']:.2f} s.", "", *tables.probe_costs(b), "",
                       GENERATED])
+
+
+def lambda_start() -> str:
+    """The Lambda cold start and an invocation's cost under AWS's emulator (python -m scripts.coldstart
+    --mode lambda), from docs/bench/coldstart-lambda.json."""
+    path = ROOT / "docs" / "bench" / "coldstart-lambda.json"
+    if not path.exists():
+        return "Not measured yet: the first command above writes `docs/bench/coldstart-lambda.json`."
+    b = json.loads(path.read_text())
+    own, http, call = b["lambda"], b["function"], b["invocation"]
+    cpu = "that size's share of a CPU" if b["cpu_share"] else "a whole CPU (without `--cpu-share`)"
+    return (f"Measured {b['date'][:10]} ({b['stats']['lambda']['n']} interleaved runs each, medians; memory limit "
+            f"{b['memory_mb']} MB, {cpu}): `docker run` under the emulator -> first answered invocation "
+            f"{own['median_s']:.2f} s, against {http['median_s']:.2f} s for `docker run` -> first 200 of the same image "
+            f"as the HTTP function ({own['median_s'] - http['median_s']:+.3f} s); the emulator's INIT duration "
+            f"{own['init_ms_median']:.0f} ms; a warm invocation's REPORT duration {call['duration_ms_median']:.2f} ms; "
+            f"the container's peak memory {call['max_memory_mb']:.0f} MB.\n\n{GENERATED}")
 
 
 def sections(readme_line: Callable[[dict[str, Any]], str]) -> list[tuple[Path, str, Callable[[], str]]]:
     """(file, section, renderer) of every figure section."""
     return [(ROOT / "docs" / "model.md", "scores", scores), (ROOT / "docs" / "benchmarks.md", "figures", benchmarks),
             (ROOT / "docs" / "deploy.md", "health_check", health_check),
+            (ROOT / "docs" / "deploy.md", "lambda_start", lambda_start),
             (readme.README, "serverless", lambda: serverless(readme_line))]
 
 

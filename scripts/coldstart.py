@@ -4,7 +4,7 @@
     python scripts/coldstart.py --mode docker --image device-price-fn --image device-price-tf
     python scripts/coldstart.py --mode pull --image device-price-fn --image device-price-tf [--registry HOST:PORT]
     python scripts/coldstart.py --mode openfaas --gateway URL [--function device-price]
-    python scripts/coldstart.py --mode lambda [--image device-price-lambda] [--memory-mb 512] [--cpu-share]
+    python scripts/coldstart.py --mode lambda [--image device-price-lambda] [--memory-mb 1769] [--cpu-share]
 
 (or python -m scripts.coldstart). The docker, pull and openfaas modes need only the
 standard library: a bare python3 on a host with Docker runs them.
@@ -85,7 +85,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gateway-container", default="openfaas-gateway",
                    help="openfaas mode: the gateway's container, whose log says when it found the function "
                         "ready (default openfaas-gateway, as ../shared/openfaas/up.sh names it)")
-    p.add_argument("--memory-mb", type=int, default=512, help="lambda mode: Lambda's memory size (default 512, "
+    p.add_argument("--memory-mb", type=int, default=1769, help="lambda mode: Lambda's memory size (default 1769, "
                                                                 "deploy/lambda/template.yaml's)")
     p.add_argument("--cpu-share", action="store_true", help="lambda mode: the CPU Lambda gives --memory-mb too")
     p.add_argument("--json", type=Path, help="write every run and the statistics here")

@@ -401,6 +401,12 @@ def test_the_caps_in_the_tables_equal_the_deploy_files():
     assert policies.POLICIES["lambda"].max_replicas == prices.f("lambda_quota") == 1000
 
 
+def test_lambda_is_priced_at_the_memory_size_its_template_deploys():
+    text = (ROOT / "deploy" / "lambda" / "template.yaml").read_text()
+    (size,) = [line.split(":")[1].strip() for line in text.splitlines() if line.strip().startswith("MemorySize:")]
+    assert int(size) == prices.f("lambda_memory_mb")
+
+
 def test_a_binding_cap_is_reported_as_the_replicas_the_load_needs_priced_at_that_size():
     from scripts.fleet import grid, tables
 
