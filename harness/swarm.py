@@ -191,6 +191,18 @@ def ready_at(gateway_logs: str, name: str, since: float) -> float | None:
     return None
 
 
+def logs_with_ready(gateway_logs: Any, name: str, sent: float, wait_s: float = 2.0) -> str:
+    """The gateway's log since the request, once its `[Ready]` line for `name` is in it: Docker's log
+    driver writes a line a little after the process printed it, so a log read right after the
+    answer may not hold it yet. After `wait_s` without it, the log as it is."""
+    deadline = time.monotonic() + wait_s
+    text = gateway_logs(sent - 1)
+    while ready_at(text, name, sent) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        text = gateway_logs(sent - 1)
+    return text
+
+
 def breakdown(name: str, sent: float, answered: float, gateway_logs: str) -> dict[str, float | None]:
     """Seconds from the request's sending to each step of the start it caused."""
     seen = events(name, sent, answered + 1)
@@ -214,6 +226,6 @@ def wake(gateway: str, name: str, gateway_logs: Any, timeout: float = 180) -> di
     answered = time.time()
     if status != 200:
         raise RuntimeError(f"the waking call answered {status}: {body[:200].decode(errors='replace')}")
-    steps = breakdown(name, sent, answered, gateway_logs(sent - 1))
+    steps = breakdown(name, sent, answered, logs_with_ready(gateway_logs, name, sent))
     return {"seconds": round(answered - sent, 4), "breakdown_s": steps,
             "date": datetime.now(UTC).isoformat(timespec="seconds")}
