@@ -397,8 +397,7 @@ def test_rollout_table_shows_every_figure_it_was_given():
     result = {"date": "2026-12-01", "machine": "2 cores", "clients": 4, "update": switch,
               "rollback": {**switch, "last_old_s": None}, "pulled_bytes": {"model": 41_000, "code": 120_000},
               "image_bytes": {"B": 47_000_000, "C": 47_100_000}, "layers": {"B": 3, "C": 3},
-              "health_check": {"interval_s": 2.0, "check_cpu_ms": 12.5, "core_share": 0.00625, "seconds": 30,
-                               "replica_core_share": 0.0065, "cpu_ms_per_s": {"replica": 6.5, "no_healthcheck": 0.25}}}
+              "health_check": {"interval_s": 2.0, "check_cpu_ms": 12.5, "core_share": 0.00625, "seconds": 30}}
     path = {"throughput_rps": 1450.0, "p50_ms": 5.3, "p99_ms": 11.0, "platform_cpu_ms_per_request": 0.9}
     gateway = {"median": {"gateway_c8": path, "direct_c8": {**path, "throughput_rps": 4584.0, "p50_ms": 1.67}},
                "added_by_gateway": {"c8": {"p50_ms": 3.63, "throughput_ratio": 0.316}}}
@@ -417,10 +416,6 @@ def test_rollout_table_shows_every_figure_it_was_given():
     assert "| scaled to zero, woken by one request | 0.71 s | 0.12 s | 0.31 s | 0.58 s | 0.62 s |" in text
     assert "| deploy, then one request | 0.93 s | 0.12 s | 0.31 s | 0.58 s | – |" in text
     assert "| `docker run` of the same image | 0.45 s |" in text
-    unchecked = {**result, "health_check": {**result["health_check"], "interval_s": None, "check_cpu_ms": None,
-                                            "core_share": None}}
-    assert "No Docker health check: the idle replica used 0.65% of one core (its cgroup over 30 s, beside the " \
-           "same image run with `--no-healthcheck`: 0.03%)." in rollout.table(unchecked, gateway, cold)
 
 
 def test_the_openfaas_summary_gives_each_way_its_median_and_each_step_of_its_breakdown():
