@@ -108,8 +108,7 @@ def answered(gateway: Gateway, started: float, logs: Callable[[float], str]) -> 
     if code != 200:
         raise RuntimeError(f"the first call answered {code}: {body[:200].decode(errors='replace')}")
     return {"seconds": round(done - started, 4),
-            "breakdown_s": swarm.breakdown(gateway.function, started, done,
-                                           swarm.logs_with_ready(logs, gateway.function, started))}
+            "breakdown_s": swarm.breakdown(gateway.function, started, done, logs)}
 
 
 def time_scale_from_zero(gateway: Gateway, edition: str, logs: Callable[[float], str]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import json
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,29 +192,29 @@ def ready_at(gateway_logs: str, name: str, since: float) -> float | None:
     return None
 
 
-def logs_with_ready(gateway_logs: Any, name: str, sent: float, wait_s: float = 2.0) -> str:
-    """The gateway's log since the request, once its `[Ready]` line for `name` is in it: Docker's log
-    driver writes a line a little after the process printed it, so a log read right after the
-    answer may not hold it yet. After `wait_s` without it, the log as it is."""
+def _ready_logged_at(gateway_logs: Callable[[float], str], name: str, sent: float, wait_s: float = 2.0) -> float | None:
+    """When the gateway logged `[Ready]` for `name` after `sent`. Docker's log driver writes a line a
+    little after the process printed it, so a log read right after the answer may not hold it yet:
+    the log is read again for up to `wait_s`."""
     deadline = time.monotonic() + wait_s
-    text = gateway_logs(sent - 1)
-    while ready_at(text, name, sent) is None and time.monotonic() < deadline:
+    while (at := ready_at(gateway_logs(sent - 1), name, sent)) is None and time.monotonic() < deadline:
         time.sleep(0.05)
-        text = gateway_logs(sent - 1)
-    return text
+    return at
 
 
-def breakdown(name: str, sent: float, answered: float, gateway_logs: str) -> dict[str, float | None]:
-    """Seconds from the request's sending to each step of the start it caused."""
+def breakdown(name: str, sent: float, answered: float,
+              gateway_logs: Callable[[float], str]) -> dict[str, float | None]:
+    """Seconds from the request's sending to each step of the start it caused; `gateway_logs(since)`
+    gives the gateway's log with timestamps."""
     seen = events(name, sent, answered + 1)
     first = {action: at for action, at in reversed(seen)}  # the earliest of each kind
     steps = {"created": first.get("create"), "started": first.get("start"),
-             "healthy": first.get("health_status: healthy"), "ready": ready_at(gateway_logs, name, sent),
+             "healthy": first.get("health_status: healthy"), "ready": _ready_logged_at(gateway_logs, name, sent),
              "first_200": answered}
     return {k: None if v is None else round(v - sent, 4) for k, v in steps.items()}
 
 
-def wake(gateway: str, name: str, gateway_logs: Any, timeout: float = 180) -> dict[str, Any]:
+def wake(gateway: str, name: str, gateway_logs: Callable[[float], str], timeout: float = 180) -> dict[str, Any]:
     """One scale-from-zero cold start through `gateway` (its URL); `gateway_logs(since)` gives the
     gateway's log with timestamps. The idler's step first: scale to 0 and wait until no replica runs."""
     scale(name, 0)
@@ -226,6 +227,6 @@ def wake(gateway: str, name: str, gateway_logs: Any, timeout: float = 180) -> di
     answered = time.time()
     if status != 200:
         raise RuntimeError(f"the waking call answered {status}: {body[:200].decode(errors='replace')}")
-    steps = breakdown(name, sent, answered, logs_with_ready(gateway_logs, name, sent))
+    steps = breakdown(name, sent, answered, gateway_logs)
     return {"seconds": round(answered - sent, 4), "breakdown_s": steps,
             "date": datetime.now(UTC).isoformat(timespec="seconds")}
