@@ -63,3 +63,7 @@ def render() -> str:
              "row has it.", "", *probe.markdown(measured["probe"]), "", *free_curves(measured["free_curves"]),
              "", GENERATED]
     return "\n".join(lines)
+
+
+# (file, markers, renderer) as python -m scripts.render takes its sections.
+SECTION = (DOC, "constraints", render)

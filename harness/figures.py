@@ -152,7 +152,7 @@ def health_check() -> str:
     return "\n".join([f"Measured {b['date'][:10]} (`python -m scripts.probe_cost`): each probe and interval an image "
                       f"FROM {b['image']} with only its HEALTHCHECK changed (`none`: HEALTHCHECK NONE), on "
                       f"Docker's swarm mode as faas-swarm deploys it, woken from zero through the "
-                      f"gateway stand-in ({len(b['rows'][0]['runs']) + b['rows'][0].get('refused', 0)} wakes each, "
+                      f"gateway stand-in ({tables.wakes(b['rows'][0])} wakes each, "
                       f"medians), then idle for {b['idle_s']:g} s; `docker run` -> first 200 of the same image "
                       f"in the same run: {b['docker_run_s']['median']:.2f} s.", "", *tables.probe_costs(b), "",
                       GENERATED])

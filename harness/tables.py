@@ -43,6 +43,11 @@ def cold_starts(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def wakes(row: dict[str, Any]) -> int:
+    """How many wakes a row of scripts/probe_cost.py made: those answered and those refused."""
+    return len(row["runs"]) + row["refused"]
+
+
 def probe_costs(result: dict[str, Any]) -> list[str]:
     """scripts/probe_cost.py's rows: probe and interval against the scale-from-zero cold start (and
     its distance from `docker run` of the same image in the same run), the wakes refused, and the
@@ -59,6 +64,6 @@ def probe_costs(result: dict[str, Any]) -> list[str]:
         cold = r["scale_from_zero_s"]
         lines.append(f"| {r['probe']} | {r['interval']} | {seconds(cold)} | "
                      f"{seconds(None if cold is None else cold - floor, '+')} | {seconds(r['healthy_s'])} | "
-                     f"{r.get('refused', 0)} of {len(r['runs']) + r.get('refused', 0)} | {r['replica_pct']:.2f} | "
+                     f"{r['refused']} of {wakes(r)} | {r['replica_pct']:.2f} | "
                      f"{r['daemons_pct']:.2f} |")
     return lines

@@ -1,7 +1,8 @@
 """Render every generated document from the committed inputs (the code, model/, docs/bench/): the
 README's example, headline table and serverless line, docs/operating.md's tables, docs/model.md's
 scores and its monotone fields (convert/report.py), docs/benchmarks.md's figures, docs/results.md
-and docs/openapi.json. make runs it after every measurement; `--check` (make lint, so CI) says which are not current.
+and docs/openapi.json. make runs it after every measurement; `--check` (make lint, so CI) says
+which are not current.
 
     python -m scripts.render [--check]
 """
@@ -14,11 +15,9 @@ from convert import report
 from harness import render
 from scripts.fleet.report import readme_line
 
-MONOTONE_FIELDS = (report.DOC, "constraints", report.render)
-
 
 def main(argv: list[str] | None = None) -> int:
-    return render.main(__spec__, __file__, __doc__, [*render.every_section(readme_line), MONOTONE_FIELDS], argv)
+    return render.main(__spec__, __file__, __doc__, [*render.every_section(readme_line), report.SECTION], argv)
 
 
 if __name__ == "__main__":
