@@ -150,7 +150,8 @@ def health_check() -> str:
         return "Not measured yet: `python -m scripts.probe_cost --json docs/bench/probe_cost.json`."
     b = json.loads(path.read_text())
     return "\n".join([f"Measured {b['date'][:10]} (`python -m scripts.probe_cost`): each probe and interval an image "
-                      f"FROM {b['image']} with only its HEALTHCHECK changed (`none`: HEALTHCHECK NONE), on "
+                      f"FROM {b['image']} with only its HEALTHCHECK changed (`none`: HEALTHCHECK NONE, as the function "
+                      f"ships), on "
                       f"Docker's swarm mode as faas-swarm deploys it, woken from zero through the "
                       f"gateway stand-in ({tables.wakes(b['rows'][0])} wakes each, "
                       f"medians), then idle for {b['idle_s']:g} s; `docker run` -> first 200 of the same image "

@@ -4,7 +4,8 @@ The emulator is a static binary inside PyPI's aws-sam-cli wheel: `binary()` down
 once (pip download --no-deps, checked against requirements/lambda-rie.txt's hash) into
 build/lambda-rie/ and takes out that one file; LAMBDA_RIE=PATH uses a binary already at hand.
 `start()` runs the image with the emulator bind-mounted as its entrypoint, which starts the
-image's own `python -m fn` with AWS_LAMBDA_RUNTIME_API set and takes invocations on port 8080.
+image's own entrypoint (listen-first, then `python -m fn`) with AWS_LAMBDA_RUNTIME_API set and
+takes invocations on port 8080.
 The events are those a Function URL (payload 2.0) and a REST API (payload 1.0) send. Standard
 library only, as scripts/launch.py.
 """
@@ -31,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "requirements" / "lambda-rie.txt"
 CACHE = ROOT / "build" / "lambda-rie"
 INVOKE = "/2015-03-31/functions/function/invocations"
-COMMAND = ("/usr/bin/python3", "-m", "fn")  # the image's entrypoint, run by the emulator
 # Lambda gives a function one vCPU at 1,769 MB of memory, and CPU in proportion below it
 # (docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
 LAMBDA_VCPU_MB = 1769
@@ -69,7 +69,9 @@ def start(image: str, name: str, env: dict[str, str] | None = None, memory_mb: i
         extra += ["--memory", f"{memory_mb}m"]
         if cpu_share:
             extra += ["--cpus", f"{memory_mb / LAMBDA_VCPU_MB:.3f}"]
-    name, url = launch.docker_run(image, name, env, tmpfs=False, command=COMMAND, extra=tuple(extra))
+    # The emulator runs what Lambda would: the image's own entrypoint.
+    command = tuple(json.loads(launch.docker("image", "inspect", "-f", "{{json .Config.Entrypoint}}", image)))
+    name, url = launch.docker_run(image, name, env, tmpfs=False, command=command, extra=tuple(extra))
     return name, url + INVOKE
 
 

@@ -239,7 +239,11 @@ def variant(dest: Path, model_version: str | None = None, code_note: str | None 
     model/manifest.json (what a retrained model changes, file for file) and/or one more comment
     line in fn/__init__.py (a code change); everything else links to the repository."""
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("stack.yml", "template", "deploy", "requirements", "wheelhouse", "scripts", "probe", "fn", "model"):
+    # What faas-cli reads (the stack, the template, the handler folder) and what stack.yml copies.
+    import yaml
+
+    copied = {Path(p).parts[0] for p in yaml.safe_load((ROOT / "stack.yml").read_text())["configuration"]["copy"]}
+    for name in sorted({"stack.yml", "template", "deploy"} | copied):
         (dest / name).symlink_to(ROOT / name)
     if model_version is not None:
         (dest / "model").unlink()

@@ -9,10 +9,12 @@ and swarm routes to a task only once a check has passed: so the interval bounds 
 to a cold start, and every replica, idle or not, runs the check once per interval for ever.
 
 For each probe and interval, an image FROM --image with only its HEALTHCHECK changed:
-- probes: `c`, the images' own (probe/health.c, /usr/local/bin/health); `python`, a check as the
-  images had it before, one interpreter start (python3 -S) per check, asking /_/ready the same way;
-  `none`, no check at all (HEALTHCHECK NONE; the interval does not apply): swarm then reports the
-  task running, and routes to it, as soon as its process starts, before the server listens.
+- probes: `c`, the server image's own (probe/health.c, /usr/local/bin/health, in both images);
+  `python`, a check as the images had it before, one interpreter start (python3 -S) per check,
+  asking /_/ready the same way; `none`, no check at all (HEALTHCHECK NONE; the interval does not
+  apply), as the function image ships: swarm then reports the task running, and routes to it, as
+  soon as its process starts, and the image's entrypoint (launcher/listen_first.c) has bound the
+  port by then, so a request waits in the backlog while the model loads.
 - each is deployed on Docker's swarm mode as faas-swarm deploys stack.yml's function, behind the
   gateway stand-in (harness/swarm.py, harness/gateway_standin.py), and:
   - woken from zero --runs times by one request (harness/swarm.py wake): the median seconds to the

@@ -29,10 +29,14 @@ def test_slim_dockerfiles_differ_only_where_they_must():
     fn, server = ((ROOT / f).read_text().splitlines() for f in ("Dockerfile.fn", "Dockerfile.server"))
     changed = [line[1:] for line in difflib.unified_diff(fn, server, lineterm="", n=0)
                if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-    health = '  CMD ["/usr/local/bin/health"'  # the server's port
-    allowed = ("#", "COPY baseline/", "EXPOSE ", "ENTRYPOINT ", health)
+    # The server keeps a health check (its port in it); the function listens first instead
+    # (launcher/listen_first.c, built and copied only there).
+    health = ("HEALTHCHECK ", '  CMD ["/usr/local/bin/health"')
+    launcher = ("COPY launcher/listen_first.c ", "COPY probe/health.c ", "COPY --from=probe /build/health ",
+                "RUN gcc -O2 -Wall -Wextra -Werror -s -o /build/listen-first ")
+    allowed = ("#", "COPY baseline/", "EXPOSE ", "ENTRYPOINT ", *health, *launcher)
     assert changed and all(line.startswith(allowed) for line in changed), changed
-    assert copy_sources("Dockerfile.server") == copy_sources("Dockerfile.fn") | {"baseline"}
+    assert copy_sources("Dockerfile.server") == copy_sources("Dockerfile.fn") - {"launcher/listen_first.c"} | {"baseline"}
 
 
 def test_dockerignore_lets_in_exactly_what_the_slim_images_copy():

@@ -1,6 +1,6 @@
 """Docker's own swarm mode, the orchestrator OpenFaaS's faas-swarm provider drives, in CI: the
-function deployed as faas-swarm deploys it from stack.yml's own values (harness/swarm.py), its
-health check, a start-first update under load, and a scale from zero woken by one request.
+function deployed as faas-swarm deploys it from stack.yml's own values (harness/swarm.py), with
+no health check and its port bound first, a start-first update under load, and a scale from zero woken by one request.
 
 The gateway is harness/gateway_standin.py: CI has no OpenFaaS binaries (no registry has them). It
 does what the CE gateway 0.27.14 (scale_from_zero=true) and faas-swarm do in what these tests hold:
@@ -51,7 +51,7 @@ def inspect(container: str) -> dict:
     return json.loads(launch.docker("inspect", container))[0]
 
 
-def test_the_replica_runs_as_stack_yml_says_and_its_own_probe_finds_it_healthy(function, fn_image):
+def test_the_replica_runs_as_stack_yml_says_with_no_check_listening_first(function, fn_image):
     spec = swarm.stack_function()
     (container,) = swarm.running(function)
     seen = inspect(container)
@@ -61,10 +61,11 @@ def test_the_replica_runs_as_stack_yml_says_and_its_own_probe_finds_it_healthy(f
     assert any(m["Type"] == "tmpfs" and m["Target"] == "/tmp" for m in seen["HostConfig"]["Mounts"])
     assert seen["HostConfig"]["Memory"] == int(swarm._bytes(spec["limits"]["memory"]))
     assert seen["Config"]["Labels"][swarm.FUNCTION_LABEL] == function
-    assert seen["Config"]["Healthcheck"] == inspect(fn_image)["Config"]["Healthcheck"]
-    assert seen["Config"]["Healthcheck"]["Test"][0] == "CMD"  # exec form: the image has no shell
-    assert seen["State"]["Health"]["Status"] == "healthy"
-    assert seen["State"]["Health"]["Log"][-1]["ExitCode"] == 0
+    # No check to wait for (Dockerfile.fn): swarm routes once the task runs, and the entrypoint has
+    # bound the port before Python starts (launcher/listen_first.c).
+    assert seen["Config"]["Healthcheck"] == inspect(fn_image)["Config"]["Healthcheck"] == {"Test": ["NONE"]}
+    assert "Health" not in seen["State"]
+    assert [seen["Path"], *seen["Args"][:3]] == ["/usr/local/bin/listen-first", "/usr/bin/python3", "-m", "fn"]
 
 
 def test_every_path_through_the_gateway_answers_as_the_function_does(gateway, function, fn_url):
@@ -83,8 +84,8 @@ def test_every_path_through_the_gateway_answers_as_the_function_does(gateway, fu
 
 def test_a_start_first_update_under_load_fails_no_request(gateway, function):
     """A new task (another environment: swarm replaces the task) while 4 clients call through the
-    gateway: swarm starts it, routes to it once its health check passes, then stops the old one,
-    which drains; no request fails."""
+    gateway: swarm starts it, routes to it once it runs (its port listens from the start, and a
+    request waits there while the model loads), then stops the old one, which drains; no request fails."""
     (old,) = swarm.running(function)
     with openfaas.Load(f"{gateway.url}/function/{function}") as load:
         launch.docker("service", "update", "--detach", "--env-add", "update_marker=1", function)
@@ -100,7 +101,8 @@ def test_a_function_scaled_to_zero_is_woken_by_one_request(gateway, function):
     and answers 200; each step of the start is seen in Docker's events, in order."""
     run = swarm.wake(gateway.url, function, gateway.logs)
     assert f"function={function} 0 => 1 requested" in gateway.logs()
-    steps = [run["breakdown_s"][k] for k in swarm.BREAKDOWN]
-    assert None not in steps, run
+    # no "healthy": the image has no check (Dockerfile.fn)
+    steps = [run["breakdown_s"][k] for k in swarm.BREAKDOWN if k != "healthy"]
+    assert None not in steps and run["breakdown_s"]["healthy"] is None, run
     assert steps == sorted(steps) and 0 < steps[0] and steps[-1] == run["seconds"], run
     assert len(swarm.running(function)) == 1

@@ -1,7 +1,8 @@
 """A process's life as a server: listen, serve on the socket, drain.
 
-- The socket listens only once the model is loaded (the caller loads it first), so
-  readiness is simply "the port answers".
+- Python listens only once the model is loaded (the caller loads it first), so readiness is
+  simply "the port answers"; in the function image the launcher (launcher/listen_first.c) bound
+  the port before Python started, and a connection made meanwhile waits in its backlog.
 - SIGTERM or Ctrl-C: health turns 503 at once; serving goes on for drain_delay while the
   platform stops routing here; then the listener closes, accepted requests finish within
   write_timeout, and the process exits 0.
@@ -68,7 +69,37 @@ def cannot_listen(host: str, port: int, e: OSError) -> str:
     return f"cannot listen on {host}:{port} ({os.strerror(e.errno) if e.errno else e})"
 
 
+# Where the image's launcher (launcher/listen_first.c) leaves the socket it bound before Python
+# started, by systemd's convention: LISTEN_FDS sockets from fd 3, for the process LISTEN_PID.
+INHERITED_FD = 3
+
+
+def inherited(host: str, port: int) -> socket.socket | None:
+    """The listening socket the launcher passed, if it is bound to the address asked for; one that
+    is not (a --port flag moved the service) is closed, so the port it held is free again."""
+    fds, pid = os.environ.pop("LISTEN_FDS", None), os.environ.pop("LISTEN_PID", None)  # not for workers
+    if fds != "1" or pid != str(os.getpid()):
+        return None
+    try:
+        sock = socket.socket(fileno=INHERITED_FD)
+    except OSError:  # not a socket after all: bind as without the launcher
+        return None
+    try:
+        wanted = {a[4][:2] for a in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)}
+    except OSError:
+        wanted = set()
+    if sock.getsockname()[:2] in wanted:
+        return sock
+    sock.close()
+    return None
+
+
 def listen(host: str, port: int) -> socket.socket:
+    """The launcher's socket when it holds host:port, else a new one listening there."""
+    sock = inherited(host, port)
+    if sock is not None:
+        sock.set_inheritable(True)
+        return sock
     try:
         sock = socket.create_server((host, port), backlog=2048, reuse_port=False)
     except OSError as e:
