@@ -397,7 +397,7 @@ def test_rollout_table_shows_every_figure_it_was_given():
     result = {"date": "2026-12-01", "machine": "2 cores", "clients": 4, "update": switch,
               "rollback": {**switch, "last_old_s": None}, "pulled_bytes": {"model": 41_000, "code": 120_000},
               "image_bytes": {"B": 47_000_000, "C": 47_100_000}, "layers": {"B": 3, "C": 3},
-              "health_check": {"interval_s": 2.0, "check_cpu_ms": 12.5, "core_share": 0.00625, "seconds": 30}}
+              "at_rest": {"health_check": "none", "core_share": 0.0019, "seconds": 30}}
     path = {"throughput_rps": 1450.0, "p50_ms": 5.3, "p99_ms": 11.0, "platform_cpu_ms_per_request": 0.9}
     gateway = {"median": {"gateway_c8": path, "direct_c8": {**path, "throughput_rps": 4584.0, "p50_ms": 1.67}},
                "added_by_gateway": {"c8": {"p50_ms": 3.63, "throughput_ratio": 0.316}}}
@@ -409,7 +409,7 @@ def test_rollout_table_shows_every_figure_it_was_given():
     assert "| update | 12,000 | 0 | 1.50 s | 7.25 s | 7.50 s (0 old answers after) |" in text
     assert "| rollback | 12,000 | 0 | 1.50 s | none |" in text
     assert "| new model | 41.0 kB | 47.0 MB (3 layers) |" in text
-    assert "12.5 ms of CPU per check, 0.62% of one core" in text
+    assert "spent 0.19% of one core over 30 s without requests (its cgroup; health check: none)" in text
     assert "| gateway, 8 connections | 1,450 | 5.30 ms | 11.00 ms | 0.900 ms |" in text
     assert "adds 3.63 ms at p50 with 8 connection(s) and keeps 32% of the direct throughput" in text
     assert "medians of 3 interleaved runs" in text
