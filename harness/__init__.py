@@ -1,12 +1,12 @@
 """The measuring library: what the commands in scripts/ share, one module per concern.
 
-- targets: the three things measured (process module, image, port, paths) and the server
-  configurations the benchmarks compare
-- launch: a target as a process or a hardened container; one HTTP request; waiting for an answer
-- load: one wrk driver (closed and open loop), one Python client, one sequential timer, and
-  closed-loop clients as threads
-- probes: a container's memory and CPU, a process tree's CPU, the CPU-pinning rule
-- stats: percentiles, medians over runs, one bootstrap interval
+- launch: the three things measured (process module, image, port, paths) and the server
+  configurations the benchmarks compare; a target as a process or a hardened container; one HTTP
+  request; waiting for an answer
+- load: one wrk driver (closed and open loop) and the table of its figures, one Python client,
+  one sequential timer, and closed-loop clients as threads
+- stats: a measurement's figures: the CPU-pinning rule, a process tree's and a container's CPU
+  and memory; percentiles, medians over runs, one bootstrap
 - coldstart, registry: cold starts (process, docker, pull) and the local registry behind pulls
 - openfaas, gateway: the OpenFaaS stack on this machine and its gateway's REST API
 - readme: the generated sections of README.md and docs/

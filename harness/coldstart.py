@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from harness import cli, gateway, lambda_rie, launch, registry, swarm
+from harness.launch import FLOOR, TARGETS
 from harness.stats import spread
-from harness.targets import TARGETS
 
 PROCESS_TARGETS = ("function", "tensorflow")
-FLOOR = "floor"
 
 
 def with_site(site: Path | None) -> dict[str, str]:

@@ -1,7 +1,8 @@
-"""Start a target as a process or a hardened container, wait until it answers, stop it; one
-HTTP request; the Docker calls every command and test shares. Standard library only, so the
-cold-start command's docker, pull and openfaas modes run under a bare python3 on a host that
-only has Docker."""
+"""What is measured and how it starts: the three targets (process module, image, port, paths)
+and the server configurations the benchmarks compare; a target as a process or a hardened
+container, waiting until it answers, stopping it; one HTTP request; the Docker calls every
+command and test shares. Standard library only, so the cold-start command's docker, pull and
+openfaas modes run under a bare python3 on a host that only has Docker."""
 
 from __future__ import annotations
 
@@ -17,12 +18,69 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from fn.record.fields import EXAMPLE
 from fn.server.settings import BY_NAME
 from harness import ROOT
-from harness.targets import TARGETS, Target, by_module
+
+# -- what is measured ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    module: str  # python -m MODULE starts it as a process
+    build: str  # scripts/build_image.sh BUILD makes its image
+    image: str
+    port: int  # where it listens, as a process and in its container
+    predict_path: str
+    metadata_path: str
+
+
+def _port(program: str) -> int:
+    return BY_NAME["port"].default_for(program)
+
+
+TARGETS: dict[str, Target] = {t.name: t for t in (
+    Target("function", "fn", "fn", "device-price-fn:latest", _port("fn"), "/", "/"),
+    Target("server", "baseline", "server", "device-price-server:latest", _port("baseline"), "/predict", "/metadata"),
+    Target("tensorflow", "reference", "tf", "device-price-tf:latest", _port("reference"), "/", "/"),
+)}
+
+
+def by_module(module: str) -> Target:
+    for target in TARGETS.values():
+        if target.module == module:
+            return target
+    raise KeyError(f"no target runs python -m {module}")
+
+
+# What no server can beat, measured beside the targets' cold starts under this name (a bare
+# interpreter importing numpy and tflite-runtime; a `docker run` that exits at once).
+FLOOR = "floor"
+
+
+# configuration -> (target, settings); "shipped" ones are the defaults users get: metrics on
+# and one JSON access-log line per request (to /dev/null here; its cost in a container's log
+# driver is apart, see docs/benchmarks.md). "observability off" measures what those two cost.
+CONFIGURATIONS: dict[str, tuple[str, dict[str, str]]] = {
+    "function (shipped: 1 worker, 1 thread)": ("function", {}),
+    "server (shipped: 2 workers, 1 thread each)": ("server", {}),
+    "function, observability off (no metrics, no access log)": ("function", {"metrics_port": "0", "access_log": "0"}),
+    "server, observability off (no metrics, no access log)": ("server", {"metrics_port": "0", "access_log": "0"}),
+    "function, 4 threads": ("function", {"threads": "4"}),
+    "function, stock Waitress settings, 4 threads": ("function", {"threads": "4", "waitress_tuning": "0"}),
+    "server, 2 workers, 2 threads each": ("server", {"threads": "2"}),
+}
+# The shipped configuration of each target against the same with observability off.
+PAIRS = {"function": ("function (shipped: 1 worker, 1 thread)",
+                      "function, observability off (no metrics, no access log)"),
+         "server": ("server (shipped: 2 workers, 1 thread each)",
+                    "server, observability off (no metrics, no access log)")}
+
+
+# -- starting them ---------------------------------------------------------------------------
 
 EXAMPLE_BODY = json.dumps(EXAMPLE).encode()
 # What every measurement turns off unless it says otherwise: no drain wait when stopped,
@@ -180,7 +238,7 @@ def docker_run_metrics(image: str, name: str, env: dict[str, str]) -> tuple[str,
 def docker_run_pinned(target_name: str, name: str, cpu: int, env: dict[str, str] | None = None,
                       image: str | None = None) -> tuple[str, str]:
     """A target's image (or `image`, a build of it), hardened, on the host network (no docker-proxy
-    in the path) pinned to `cpu` (probes.REPLICA_CPU), access log off unless `env` says otherwise;
+    in the path) pinned to `cpu` (stats.REPLICA_CPU), access log off unless `env` says otherwise;
     waits until it is ready. (container, base URL)."""
     target = TARGETS[target_name]
     port = free_port()

@@ -205,6 +205,32 @@ def sequential(url: str, requests: dict[str, tuple[str, bytes]], count: int, war
     return times
 
 
+# -- wrk's figures as a table: the concurrency benchmark's, printed by it and rendered again in
+# docs/benchmarks.md and docs/results.md ---------------------------------------------------
+
+def concurrency_rows(result: dict[str, Any]) -> list[tuple[str, str, dict[str, float]]]:
+    """(configuration, connections, median figures), wrk's own ceiling last."""
+    out = [(name, c, r["median"]) for name, per in result["targets"].items() for c, r in per.items()]
+    out.append((f"wrk's own ceiling: GET /_/health on {result['client_ceiling_target']}", "8",
+                result["client_ceiling_health_c8"]["median"]))
+    return out
+
+
+def concurrency_table(result: dict[str, Any]) -> str:
+    lines = [f"{'configuration':<48}{'conns':>6}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}"]
+    lines += [f"{name:<48}{c:>6}{m['throughput_rps']:>9.0f}{m['p50_ms']:>8.2f}{m['p99_ms']:>8.2f}{m['error_rate']:>8.2%}"
+              for name, c, m in concurrency_rows(result)]
+    return "\n".join(lines)
+
+
+def concurrency_markdown(result: dict[str, Any]) -> list[str]:
+    """The same table in Markdown, for docs/benchmarks.md and docs/results.md."""
+    lines = ["| configuration | connections | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|"]
+    lines += [f"| {name} | {c} | {m['throughput_rps']:,.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | "
+              f"{m['error_rate']:.2%} |" for name, c, m in concurrency_rows(result)]
+    return lines
+
+
 # -- closed-loop clients as threads ---------------------------------------------------------
 
 class Clients:

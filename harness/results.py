@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from harness import ROOT, tables
-from harness.coldstart import FLOOR
-from harness.targets import TARGETS
+from harness.launch import FLOOR, TARGETS
+from harness.load import concurrency_markdown
 
 BENCH = ROOT / "docs" / "bench"
 IMAGES = {name: target.image for name, target in TARGETS.items()}
@@ -39,7 +39,7 @@ def collect(bench: Path = BENCH) -> dict[str, Any]:
     return {name: load(name, bench) for name in COLLECTED}
 
 
-# One name per thing measured, in every chart and table: the targets as harness/targets.py names them.
+# One name per thing measured, in every chart and table: the targets as harness/launch.py names them.
 NAMES = {key: target.name for target in TARGETS.values() for key in (target.image, target.build)}
 
 
@@ -227,7 +227,7 @@ def results_md(data: dict[str, Any]) -> str:
         out += ["", "## Processes on loopback (`python -m scripts.bench_concurrency`)", "",
                 f"{conc['tool']}; {conc['runs']} runs of {conc['duration_s']:g} s, {conc['date'][:10]}; "
                 f"hypervisor steal after the run {conc['machine']['steal_percent_after']}%.", "",
-                *tables.markdown(conc)]
+                *concurrency_markdown(conc)]
     soak = data.get("soak")
     if soak:
         out += ["", "## Soak (`python -m scripts.soak`)", "", "| target | req/s | non-2xx | socket errors | p99 ms "

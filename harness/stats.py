@@ -1,12 +1,141 @@
-"""Summary statistics the measuring commands share: percentiles, medians over runs, one
-bootstrap. Standard library only at import."""
+"""A measurement's figures: what it reads off the machine and how it sums them up. The
+CPU-pinning rule (a replica's core and the clients' core), the CPU time of processes and of
+containers, a container's memory and the hypervisor's steal (Linux's /proc and cgroups, and the
+Docker CLI); then percentiles, medians over runs and one bootstrap. Standard library only at
+import: the cold-start command runs under a bare python3."""
 
 from __future__ import annotations
 
 import math
+import os
 import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
+from harness import launch
+
+# On a machine of two cores or more, a measured server owns one core and the load its clients
+# put on it runs on another, so that neither takes from the other's time.
+REPLICA_CPU = 1
+CLIENT_CPU = 0
+
+
+def pin(pid: int = 0, cpu: int = CLIENT_CPU) -> None:
+    """A process (default this one, and what it starts from now on) on `cpu`; nothing on one core."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(pid, {cpu})
+
+
+@contextmanager
+def held_to(cpu: int, pids: list[int]) -> Iterator[bool]:
+    """Every thread of these processes on `cpu` (threads they start inherit it), put back as it
+    was afterwards; False if this process may not move them (not root)."""
+    moved, held = {}, True
+    try:
+        for pid in pids:
+            for task in Path(f"/proc/{pid}/task").glob("*"):
+                with suppress(ProcessLookupError):  # a thread gone meanwhile
+                    moved[int(task.name)] = os.sched_getaffinity(int(task.name))
+                    os.sched_setaffinity(int(task.name), {cpu})
+    except PermissionError:
+        held = False
+    try:
+        yield held
+    finally:
+        everywhere = set(range(os.cpu_count() or 1))
+        for pid in pids:
+            for task in Path(f"/proc/{pid}/task").glob("*"):
+                with suppress(ProcessLookupError, PermissionError):
+                    os.sched_setaffinity(int(task.name), moved.get(int(task.name), everywhere))
+
+
+# -- processes ------------------------------------------------------------------------------
+
+def family(pid: int) -> list[int]:
+    """A process and its children (the server's workers), from /proc."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(c) for c in children.read_text().split()] if children.exists() else []
+    return [pid] + [p for kid in kids for p in family(kid)]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds used so far by every thread of these processes (schedstat counts nanoseconds)."""
+    total = 0
+    for pid in pids:
+        for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            try:
+                total += int(stat.read_text().split()[0])
+            except (FileNotFoundError, ProcessLookupError, IndexError):  # a thread gone meanwhile
+                pass
+    return total / 1e9
+
+
+def rss_mb(pids: list[int]) -> float:
+    """Resident memory of these processes, from /proc."""
+    total = 0
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def steal_percent(seconds: float) -> float:
+    """CPU time stolen by the hypervisor while sleeping `seconds` (noise on a shared host)."""
+    def read() -> list[int]:
+        return [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    a = read()
+    time.sleep(seconds)
+    b = read()
+    total = sum(b) - sum(a)
+    return 100 * (b[7] - a[7]) / total if total else 0.0
+
+
+# -- containers -----------------------------------------------------------------------------
+
+def container_id(name: str) -> str:
+    return launch.docker("inspect", "-f", "{{.Id}}", name)
+
+
+def container_pid(name: str) -> int:
+    """The host pid of a container's first process."""
+    return int(launch.docker("inspect", "-f", "{{.State.Pid}}", name))
+
+
+def memory_mb(name: str) -> float:
+    """The container's memory use as `docker stats` reports it (cgroup usage less page cache)."""
+    out = launch.docker("stats", "--no-stream", "--format", "{{.MemUsage}}", name).split("/")[0].strip()
+    number, unit = float(out.rstrip("KMGiB")), out.lstrip("0123456789.")
+    return number * {"KiB": 1 / 1024, "MiB": 1.0, "GiB": 1024.0, "kB": 1 / 1000, "MB": 1.0, "GB": 1000.0}[unit]
+
+
+def cgroup_cpu_seconds(cid: str) -> float:
+    """CPU seconds a container's cgroup has used (its processes and everything `docker exec` ran
+    in it, health checks included), cgroup v1 (cgroupfs driver) or v2."""
+    for path, scale in ((f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage", 1e-9),
+                        (f"/sys/fs/cgroup/cpu,cpuacct/docker/{cid}/cpuacct.usage", 1e-9)):
+        if os.path.exists(path):
+            return int(Path(path).read_text()) * scale
+    for path in (f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat", f"/sys/fs/cgroup/docker/{cid}/cpu.stat"):
+        if os.path.exists(path):
+            stats = dict(line.split() for line in Path(path).read_text().splitlines())
+            return int(stats["usage_usec"]) * 1e-6
+    raise RuntimeError(f"no cgroup CPU accounting found for container {cid[:12]}")
+
+
+def workers_replaced(metrics_url: str) -> int:
+    """How many workers the server's supervisor has replaced since it started (its own count)."""
+    from prometheus_client.parser import text_string_to_metric_families  # here: the rest is standard library
+
+    _, text = launch.http("GET", metrics_url, timeout=10)
+    return int(sum(s.value for family in text_string_to_metric_families(text.decode()) for s in family.samples
+                   if s.name == "device_price_workers_replaced_total"))
+
+
+# -- summaries ------------------------------------------------------------------------------
 
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100) of a non-empty list."""

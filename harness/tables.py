@@ -1,34 +1,11 @@
-"""Tables of results that more than one command prints or writes: the concurrency benchmark's
-(its own table, docs/benchmarks.md, docs/results.md) and the cold starts through the OpenFaaS
-gateway with their breakdowns (docs/deploy.md's rollout section, docs/results.md), the health
-check's trade-off (scripts/probe_cost.py, docs/deploy.md)."""
+"""Tables of results that more than one command prints or writes: the cold starts through the
+OpenFaaS gateway with their breakdowns (docs/deploy.md's rollout section, docs/results.md), the
+health check's trade-off (scripts/probe_cost.py, docs/deploy.md). The concurrency benchmark's
+table is wrk's figures, beside wrk in harness/load.py."""
 
 from __future__ import annotations
 
 from typing import Any
-
-
-def rows(result: dict[str, Any]) -> list[tuple[str, str, dict[str, float]]]:
-    """(configuration, connections, median figures), wrk's own ceiling last."""
-    out = [(name, c, r["median"]) for name, per in result["targets"].items() for c, r in per.items()]
-    out.append((f"wrk's own ceiling: GET /_/health on {result['client_ceiling_target']}", "8",
-                result["client_ceiling_health_c8"]["median"]))
-    return out
-
-
-def table(result: dict[str, Any]) -> str:
-    lines = [f"{'configuration':<48}{'conns':>6}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}"]
-    lines += [f"{name:<48}{c:>6}{m['throughput_rps']:>9.0f}{m['p50_ms']:>8.2f}{m['p99_ms']:>8.2f}{m['error_rate']:>8.2%}"
-              for name, c, m in rows(result)]
-    return "\n".join(lines)
-
-
-def markdown(result: dict[str, Any]) -> list[str]:
-    """The same table in Markdown, for docs/benchmarks.md and docs/results.md."""
-    lines = ["| configuration | connections | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|"]
-    lines += [f"| {name} | {c} | {m['throughput_rps']:,.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | "
-              f"{m['error_rate']:.2%} |" for name, c, m in rows(result)]
-    return lines
 
 
 def cold_starts(result: dict[str, Any]) -> list[str]:

@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from harness import ROOT, cli, launch
-from harness.load import run_wrk
-from harness.probes import steal_percent
-from harness.stats import median_of
-from harness.tables import table
-from harness.targets import CONFIGURATIONS, TARGETS
+from harness.launch import CONFIGURATIONS, TARGETS
+from harness.load import concurrency_table, run_wrk
+from harness.stats import median_of, steal_percent
 
 OUT = ROOT / "docs" / "bench" / "concurrency.json"
 CONNECTIONS = (1, 8)
@@ -77,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     targets = [n for n in CONFIGURATIONS if "shipped" in n or not args.only_shipped]
     result = bench(args.runs, args.duration, targets)
-    print(table(result))
+    print(concurrency_table(result))
     cli.write_json(args.json, result)
     return 0
 

@@ -29,12 +29,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from harness import ROOT, cli, launch, probes
+from harness import ROOT, cli, launch, stats
+from harness.launch import CONFIGURATIONS, PAIRS, TARGETS
 from harness.load import run_wrk
-from harness.probes import CLIENT_CPU, cpu_seconds, family, held_to, pin
-from harness.probes import REPLICA_CPU as SERVER_CPU
-from harness.stats import bootstrap
-from harness.targets import CONFIGURATIONS, PAIRS, TARGETS
+from harness.stats import CLIENT_CPU, bootstrap, cpu_seconds, family, held_to, pin
+from harness.stats import REPLICA_CPU as SERVER_CPU
 
 OUT = ROOT / "docs" / "bench" / "observability.json"
 AT_ONCE = f"on and off at once, both pinned to CPU {SERVER_CPU}, each with its own wrk -t1 -c8 pinned to CPU {CLIENT_CPU}"
@@ -85,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.containers:
                 procs[name], url = launch.docker_run_pinned(target, f"device-price-observability-{i}", SERVER_CPU,
                                                              {"access_log": "1", **env})
-                pids[name] = family(probes.container_pid(procs[name]))
+                pids[name] = family(stats.container_pid(procs[name]))
             else:
                 procs[name], url = launch.serve_process(TARGETS[target], {"drain_delay": "0", **env})
                 pids[name] = family(procs[name].pid)

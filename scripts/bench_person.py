@@ -22,7 +22,7 @@ from pathlib import Path
 from fn.record.fields import EXAMPLE
 from harness import ROOT, cli, launch
 from harness.load import sequential
-from harness.probes import REPLICA_CPU, pin
+from harness.stats import REPLICA_CPU, pin
 
 OUT = ROOT / "docs" / "bench" / "person.json"
 PROCESS_ONLY = OUT.with_name("person-process.json")

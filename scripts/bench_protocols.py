@@ -15,9 +15,9 @@ from pathlib import Path
 from fn.api import v2
 from fn.record.fields import EXAMPLE
 from harness import ROOT, cli, launch
+from harness.launch import TARGETS
 from harness.load import run_wrk, sequential
 from harness.stats import median_of
-from harness.targets import TARGETS
 
 OUT = ROOT / "docs" / "bench" / "protocols.json"
 BATCH_ROWS = 1000

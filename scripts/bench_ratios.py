@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from fn.record.fields import EXAMPLE
-from harness import cli, launch, probes
+from harness import cli, launch, stats
+from harness.launch import TARGETS
 from harness.load import run_wrk
-from harness.probes import CLIENT_CPU, REPLICA_CPU
-from harness.stats import median_of
-from harness.targets import TARGETS
+from harness.stats import CLIENT_CPU, REPLICA_CPU, median_of
 
 OUT = launch.ROOT / "docs" / "bench" / "ratios.json"
 BATCH = 1000
@@ -55,7 +54,7 @@ def in_process(blocks: int, calls: int) -> dict[str, Any]:
     from fn.model.tflite import Predictor
     from fn.record import features
 
-    probes.pin(0, REPLICA_CPU)
+    stats.pin(0, REPLICA_CPU)
     model = Predictor()
     plane = DataPlane(model)
     # a batch as a client sends one: the example's device at each age and release year
@@ -136,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"date": cli.now(),
                               "in_process": in_process(args.blocks, args.calls)}
     if not args.in_process_only:
-        probes.pin()  # this process and wrk, started from here, on CLIENT_CPU
+        stats.pin()  # this process and wrk, started from here, on CLIENT_CPU
         result.update(duration_s=args.duration, rounds=args.rounds, connections=CONNECTIONS, over_http=[])
         try:
             for image, workers in ((args.function, 1), (args.server, 1), (args.server, 2)):

@@ -19,9 +19,9 @@ from typing import Any
 
 from fn.record.fields import EXAMPLE
 from harness import ROOT, cli, launch
+from harness.launch import TARGETS
 from harness.load import open_loop, run_wrk, sequential
-from harness.probes import CLIENT_CPU, REPLICA_CPU, memory_mb, pin
-from harness.targets import TARGETS
+from harness.stats import CLIENT_CPU, REPLICA_CPU, memory_mb, pin
 
 OUT = ROOT / "docs" / "bench" / "replica.json"
 IMAGES = {target.build: name for name, target in TARGETS.items()}  # --image fn, server, tf

@@ -28,8 +28,7 @@ from pathlib import Path
 
 from harness import cli
 from harness.launch import EXAMPLE_BODY, ROOT
-from harness.probes import REPLICA_CPU, pin
-from harness.stats import bootstrap
+from harness.stats import REPLICA_CPU, bootstrap, pin
 
 MODES = ("on", "on, multiprocess")
 OUT = ROOT / "docs" / "bench" / "request.json"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import cli, launch
-from harness.targets import TARGETS
+from harness.launch import TARGETS
 
 # What headless Chromium needs here: no sandbox as root, no GPU, no network calls of its own.
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

@@ -33,9 +33,9 @@ import requests
 
 from fn.server.settings import BY_NAME
 from harness import ROOT, cli, launch
+from harness.launch import TARGETS
 from harness.load import Clients
-from harness.probes import workers_replaced
-from harness.targets import TARGETS
+from harness.stats import workers_replaced
 
 OUT = ROOT / "docs" / "bench" / "chaos.json"
 FAULTS = {"SIGKILL": signal.SIGKILL, "SIGSTOP": signal.SIGSTOP}

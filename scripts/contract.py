@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from harness import cli, launch
-from harness.targets import TARGETS
+from harness.launch import TARGETS
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance")

@@ -14,8 +14,8 @@ from fn.api.dataplane import DataPlane
 from fn.model.tflite import Predictor
 from fn.record.features import EXAMPLE
 from harness import cli, coldstart, launch
+from harness.launch import TARGETS
 from harness.load import python_client
-from harness.targets import TARGETS
 
 
 def show(label: str, result: dict) -> None:

@@ -43,8 +43,7 @@ from typing import Any
 
 from harness import cli, launch, openfaas, swarm, tables
 from harness.coldstart import time_docker
-from harness.probes import cgroup_cpu_seconds, cpu_seconds
-from harness.stats import spread
+from harness.stats import cgroup_cpu_seconds, cpu_seconds, spread
 
 PYTHON_CHECK = (r"import _socket,sys;s=_socket.socket();s.settimeout(2);s.connect(('127.0.0.1',8080));"
                 r"s.sendall(b'GET /_/ready HTTP/1.0\r\n\r\n');sys.exit(0 if s.recv(64)[9:12]==b'200' else 1)")

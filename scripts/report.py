@@ -21,10 +21,10 @@ from typing import Any
 
 from harness import ROOT, cli, coldstart, launch, readme, results
 from harness.charts import charts
+from harness.launch import TARGETS
 from harness.load import python_client, run_wrk
 from harness.results import BENCH, IMAGES, MEASURED, file_name
 from harness.stats import median_of
-from harness.targets import TARGETS
 
 DOCS = ROOT / "docs"
 SLIM_SITE = ROOT / "build" / "slim-site"

@@ -36,8 +36,8 @@ from typing import Any
 
 from harness import cli, coldstart, launch, openfaas, readme, tables
 from harness.load import run_wrk
-from harness.probes import cgroup_cpu_seconds, container_id
 from harness.registry import layers
+from harness.stats import cgroup_cpu_seconds, container_id
 
 TAGS = {"A": "bench-a", "B": "bench-b", "C": "bench-c"}
 DEFAULT_OUT = launch.ROOT / "docs" / "bench"

@@ -21,10 +21,9 @@ from typing import Any
 import requests
 
 from harness import ROOT, cli, launch
+from harness.launch import TARGETS
 from harness.load import run_wrk
-from harness.probes import container_pid, family, rss_mb, workers_replaced
-from harness.stats import percentile
-from harness.targets import TARGETS
+from harness.stats import container_pid, family, percentile, rss_mb, workers_replaced
 
 OUT = ROOT / "docs" / "bench" / "soak.json"
 SOAKED = ("function", "server")

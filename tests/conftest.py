@@ -19,8 +19,7 @@ from convert.data import DataError
 from fn.api.dataplane import DataPlane
 from fn.model.tflite import Predictor
 from harness import launch
-from harness.launch import free_port
-from harness.targets import TARGETS
+from harness.launch import TARGETS, free_port
 from tests.helpers import build_image, skip_or_fail, start_process, stop_process, wait_healthy
 
 

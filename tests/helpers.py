@@ -26,8 +26,7 @@ from fn.model.tflite import MODEL_DIR
 from fn.record import features
 from fn.record.features import EXAMPLE
 from harness import launch
-from harness.launch import free_port
-from harness.targets import by_module
+from harness.launch import by_module, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # The targets that answer HTTP, as fixtures: two processes and two containers.

@@ -15,8 +15,7 @@ import requests
 from fn.record import encoding
 from fn.record.features import EXAMPLE
 from harness import launch
-from harness.launch import image_sizes
-from harness.targets import TARGETS
+from harness.launch import TARGETS, image_sizes
 from tests.helpers import wait_healthy
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from harness import coldstart as coldstart_lib
 from harness import gateway as gateway_lib
-from harness import load
+from harness import launch, load
 from harness.stats import median_of, percentile, spread
 from scripts import coldstart, loadtest
 from tests.helpers import ROOT
@@ -199,7 +199,7 @@ def test_coldstart_process_smoke(tmp_path):
     assert coldstart.main(["--mode", "process", "--target", "function", "--floor", "--runs", "1", "--json", str(out),
                            "--quiet"]) == 0
     result = json.loads(out.read_text())
-    for name in ("function", coldstart_lib.FLOOR):
+    for name in ("function", launch.FLOOR):
         assert math.isfinite(result["stats"][name]["median"]) and result["stats"][name]["median"] > 0, name
 
 
@@ -239,7 +239,7 @@ def sample_results() -> dict:
             "tensorflow": {"image": tf, "mb": 2000.0, "gzip_mb": 760.0}}},
         "coldstart-process": cold({"function": [0.1, 0.12], "tensorflow": [3.0, 3.5]}),
         "coldstart-docker": cold({fn: [0.3, 0.4], report.IMAGES["server"]: [0.3], tf: [2.5, 2.6],
-                                  coldstart_lib.FLOOR: [0.31, 0.32]}),
+                                  launch.FLOOR: [0.31, 0.32]}),
         "coldstart-pull": cold({fn: [1.4], tf: [22.0]}, compressed_bytes=30_000_000),
         "load": {"date": "2026-01-01", "targets": {label: {
             "reference_run": wrk(1000, 9), "reference_run_client_ceiling": wrk(1500, 5),

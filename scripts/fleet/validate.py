@@ -50,7 +50,7 @@ def one_replica(duration: float = 6.0, repeats: int = 10, seed: int = 1) -> list
     what this machine can distinguish. The replica's inputs are measured here, with the same
     client: its capacity and unloaded latency (one connection, back to back), and its wake-up
     (the median latency at 5% load, where requests find it idle, less that)."""
-    from harness.probes import CLIENT_CPU, REPLICA_CPU
+    from harness.stats import CLIENT_CPU, REPLICA_CPU
 
     name, url = launch.docker_run_pinned("function", "device-price-validate", REPLICA_CPU)
     if (os.cpu_count() or 1) > 1:
