@@ -86,11 +86,12 @@ fuzz: $(STAMP)
 	rm -f docs/bench/fuzz.json
 	FUZZ_CASES=10000 FUZZ_REPORT=docs/bench/fuzz.json $(BIN)/python -m pytest -q tests/test_robustness.py -k fuzz
 
-# Builds the three images, measures them side by side, writes docs/results.md and the
-# README's headline table (and collects the bench, soak and fuzz results found); then every other
+# Builds the three images and measures them side by side; then the charts, and docs/results.md,
+# the README's headline table (with the bench, soak and fuzz results found) and every other
 # generated document from the new figures.
 report: $(STAMP) image-fn image-server image-tf
 	$(BIN)/python -m scripts.report
+	$(BIN)/python -m scripts.charts
 	$(BIN)/python -m scripts.render
 
 clean:

@@ -7,8 +7,11 @@
   one sequential timer, and closed-loop clients as threads
 - stats: a measurement's figures: the CPU-pinning rule, a process tree's and a container's CPU
   and memory; percentiles, medians over runs, one bootstrap
-- coldstart, registry: cold starts (process, docker, pull) and the local registry behind pulls
-- openfaas, gateway: the OpenFaaS stack on this machine and its gateway's REST API
+- coldstart: the cold-start loop (targets interleaved, each run timed, the runs summarised), its
+  process, docker and pull modes, and the local registry behind pulls
+- openfaas, gateway, swarm: the OpenFaaS stack on this machine, its gateway's REST API and the
+  openfaas cold-start mode, Docker's swarm mode as faas-swarm drives it
+- lambda_rie: the image under AWS's Lambda runtime emulator, and the lambda cold-start mode
 - readme: the generated sections of README.md and docs/
 - cli: a command's parser, its progress bar, its JSON writer and date stamp
 

@@ -1,6 +1,7 @@
 """The generated figures, from the project's own outputs (model/metrics.json, model/manifest.json
 and docs/bench/*.json), each between its markers: the model's scores in docs/model.md, the
-benchmarks in docs/benchmarks.md, the answer to "serverless or server" in the README (through the
+benchmarks in docs/benchmarks.md, the health check's trade-off and the Lambda cold start in
+docs/deploy.md, the answer to "serverless or server" in the README (through the
 fleet simulation's own sentence, which the command passes in). `python -m scripts.figures` writes
 them."""
 

@@ -1,19 +1,21 @@
 """The OpenFaaS gateway's REST API as faas-cli uses it (status, deploy, remove, scale), and the two
 cold starts of a function through it, each one call with a caller's patience and its breakdown
 (harness/swarm.py): scaled to zero and woken by the call, and deploy -> first call (the clock
-starts once the old replica's container is gone). Standard library only (the cold-start command
-runs under a bare python3)."""
+starts once the old replica's container is gone); `cold_starts`, the cold-start command's openfaas
+mode, interleaves them with `docker run` of the same image in harness/coldstart.py's loop.
+Standard library only (the cold-start command runs under a bare python3)."""
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
-from harness import launch, openfaas, swarm
+from harness import coldstart, launch, swarm
 
 # What a deploy request (POST /system/functions) takes from a function's status.
 DEPLOY_FIELDS = ("image", "envProcess", "envVars", "labels", "annotations", "constraints", "secrets", "limits",
@@ -95,11 +97,6 @@ def swarm_fields(function: str) -> dict[str, Any]:
     return out
 
 
-def replicas_gone(function: str) -> bool:
-    """No container of the function is left, running or stopping (faas-swarm labels them)."""
-    return not openfaas.replica_images(function, running=False)
-
-
 def answered(gateway: Gateway, started: float, logs: Callable[[float], str]) -> dict[str, Any]:
     """One call as a caller makes it, timed from `started` (time.time()), with its breakdown."""
     code, body = launch.http("POST", gateway.invoke_url(), launch.EXAMPLE_BODY, {"Content-Type": "application/json"},
@@ -129,7 +126,7 @@ def time_deploy(gateway: Gateway, spec: dict[str, Any], logs: Callable[[float], 
     if gateway.status() is not None:
         gateway.api("DELETE", "/system/functions", {"functionName": gateway.function})
         gateway.wait(lambda: gateway.status() is None, "the function removed")
-    gateway.wait(lambda: replicas_gone(gateway.function), "the old replica's container gone")
+    gateway.wait(lambda: swarm.replicas_gone(gateway.function), "the old replica's container gone")
     started = time.time()
     code, body = gateway.api("POST", "/system/functions", spec)
     if code >= 300:
@@ -156,3 +153,23 @@ def detect_edition(gateway: Gateway) -> str:
         raise RuntimeError("the gateway does not say which edition it is (no X-Served-By or X-OpenFaaS-EULA "
                            "header): pass --edition ce or --edition pro")
     return edition
+
+
+def cold_starts(runs: int, url: str, function: str, edition: str, gateway_container: str,
+                quiet: bool = False) -> dict[str, Any]:
+    """The openfaas mode: `runs` rounds of scale from zero, deploy and `docker run` of the deployed
+    image; credentials as faas-cli takes them (OPENFAAS_USERNAME, OPENFAAS_PASSWORD)."""
+    api = Gateway(url, os.environ.get("OPENFAAS_USERNAME", "admin"), os.environ.get("OPENFAAS_PASSWORD"), function)
+    status = api.status()
+    if status is None:
+        raise RuntimeError(f"{function} is not deployed on {url}: deploy it first (faas-cli up -f stack.yml)")
+    spec = deployment(status, function, swarm_fields(function))
+    edition = detect_edition(api) if edition == "auto" else edition
+    logs = lambda since: swarm.container_logs(gateway_container, since)  # noqa: E731
+    ways = {"scale_from_zero": lambda: time_scale_from_zero(api, edition, logs),
+            "deploy": lambda: time_deploy(api, spec, logs),
+            "docker_run": lambda: coldstart.time_docker(status["image"])}
+    found = coldstart.measure(coldstart.interleave(list(ways), runs), lambda way: ways[way](), quiet)
+    # each way keeps its own runs, beside its median and breakdown
+    return coldstart.result("openfaas", found, {"gateway": url, "edition": edition, "image": status["image"],
+                                                **summary(found)}, keep_runs=False)

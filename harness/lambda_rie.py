@@ -6,8 +6,8 @@ build/lambda-rie/ and takes out that one file; LAMBDA_RIE=PATH uses a binary alr
 `start()` runs the image with the emulator bind-mounted as its entrypoint, which starts the
 image's own entrypoint (listen-first, then `python -m fn`) with AWS_LAMBDA_RUNTIME_API set and
 takes invocations on port 8080.
-The events are those a Function URL (payload 2.0) and a REST API (payload 1.0) send. Standard
-library only, as scripts/launch.py.
+The events are those a Function URL (payload 2.0) and a REST API (payload 1.0) send.
+`cold_starts` is the cold-start command's lambda mode. Standard library only, as harness/launch.py.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from harness import launch
+from harness import coldstart, launch
 
 ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "requirements" / "lambda-rie.txt"
@@ -178,3 +179,21 @@ def container_peak_mb(name: str) -> float | None:
         except (OSError, ValueError):
             continue
     return None
+
+
+def cold_starts(image: str, runs: int, memory_mb: int, cpu_share: bool, quiet: bool = False) -> dict[str, Any]:
+    """The cold-start command's lambda mode: the image under the emulator beside its own HTTP cold
+    start (`docker run` -> first 200), interleaved in harness/coldstart.py's loop; the result adds
+    the keys "lambda", "function" and "invocation"."""
+    one = {"lambda": lambda: time_cold(image, memory_mb, cpu_share), "function": lambda: coldstart.time_docker(image)}
+    measured = coldstart.measure(coldstart.interleave(["lambda", "function"], runs), lambda t: one[t](), quiet)
+    cold, warm = measured["lambda"], [ms for r in measured["lambda"] for ms in r["duration_ms"]]
+    inits = [r["init_ms"] for r in cold if r["init_ms"] is not None]
+    peaks = [r["max_memory_mb"] for r in cold if r["max_memory_mb"] is not None]
+    return coldstart.result("lambda", measured, {
+        "image": image, "memory_mb": memory_mb, "cpu_share": cpu_share,
+        "lambda": {"median_s": statistics.median([r["seconds"] for r in cold]), "runs": [r["seconds"] for r in cold],
+                   "init_ms_median": statistics.median(inits) if inits else None},
+        "function": {"median_s": statistics.median([r["seconds"] for r in measured["function"]])},
+        "invocation": {"duration_ms_median": statistics.median(warm) if warm else None,
+                       "max_memory_mb": max(peaks) if peaks else None}})

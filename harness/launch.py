@@ -49,6 +49,10 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
 )}
 
 
+# Each target's image by the target's name (make image-fn, image-server, image-tf build them).
+IMAGES = {name: target.image for name, target in TARGETS.items()}
+
+
 def by_module(module: str) -> Target:
     for target in TARGETS.values():
         if target.module == module:

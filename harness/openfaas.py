@@ -10,7 +10,6 @@ Standard library only, like harness/launch.py: the benchmarks run under a bare p
 - a function's replicas as the Docker engine sees them (swarm task containers carry the label
   com.openfaas.function=NAME), so that "the old replica is gone" means its container is gone.
 - Load: clients calling /function/NAME without a pause, every answer's status and model_version kept.
-- what a node holding one tag pulls for another (the registry's blob sizes).
 - a copy of the repository with another model version or a code change, for faas-cli to build.
 """
 
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import ROOT, launch, registry
+from harness import ROOT, launch
 from harness.load import Clients
 
 FUNCTION = "device-price"
@@ -222,14 +221,6 @@ def wait_version(url: str, version: str, in_a_row: int = 50, timeout: float = 30
         if not streak:
             time.sleep(0.05)
     return time.monotonic() - started
-
-
-# -- the registry ------------------------------------------------------------------------
-
-def pulled_bytes(held: str, wanted: str) -> int:
-    """Compressed bytes a node holding tag `held` pulls to run tag `wanted` (blobs it lacks)."""
-    have = registry.blobs(REGISTRY, REPOSITORY, held)
-    return sum(size for digest, size in registry.blobs(REGISTRY, REPOSITORY, wanted).items() if digest not in have)
 
 
 # -- variants of the repository ----------------------------------------------------------

@@ -1,6 +1,6 @@
 """The generated sections of the README and docs/: each lives between its own pair of markers
-and is rewritten whole by the command that owns it (scripts/figures.py, scripts/report.py,
-scripts/docs.py)."""
+and is rewritten whole by the command that owns it (scripts/figures.py, scripts/docs.py,
+scripts/simulate.py), or by scripts/render.py with every other."""
 
 from __future__ import annotations
 

@@ -10,17 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from harness import ROOT, tables
-from harness.launch import FLOOR, TARGETS
+from harness.launch import FLOOR, IMAGES, TARGETS
 from harness.load import concurrency_markdown
 
 BENCH = ROOT / "docs" / "bench"
-IMAGES = {name: target.image for name, target in TARGETS.items()}
 REFERENCE_REPORT = {"avg_s": 0.2439, "max_s": 1.2478, "throughput_rps": 39.65, "error_rate": 0.0,
                     "coldstart_s": 2.0, "image": "> 3 GB"}  # the student report we are beating, as it states them
-MEASURED = ("sizes", "coldstart-process", "coldstart-docker", "coldstart-pull", "load")  # by make report itself
-COLLECTED = (*MEASURED, "coldstart-openfaas", "concurrency", "soak", "fuzz")
-# The files of what make report measures: its own (report-NAME.json), and the cold starts under the
-# cold-start command's names (coldstart-MODE.json, which the fleet simulation reads too).
+COLLECTED = ("sizes", "coldstart-process", "coldstart-docker", "coldstart-pull", "load", "coldstart-openfaas",
+             "concurrency", "soak", "fuzz")
+# The files of what make report measures (scripts/report.py writes them): its own (report-NAME.json),
+# and the cold starts under the cold-start command's names (coldstart-MODE.json, which the fleet
+# simulation reads too).
 FILES = {"sizes": "report-sizes.json", "load": "report-load.json"}
 
 
@@ -164,7 +164,7 @@ def key_figures(data: dict[str, Any]) -> dict[str, str]:
 
 def before_and_after(data: dict[str, Any]) -> list[str]:
     """The function's figures from the run before this one (docs/bench/previous/) beside this run's."""
-    previous = {name: load(name, BENCH / "previous") for name in MEASURED}
+    previous = collect(BENCH / "previous")  # what make report measured the time before
     if not previous["sizes"]:
         return []
     before, now_ = key_figures(previous), key_figures(data)

@@ -119,6 +119,12 @@ def running(name: str) -> list[str]:
     return launch.docker("ps", "-q", "--filter", f"label={FUNCTION_LABEL}={name}", check=False).split()
 
 
+def replicas_gone(name: str) -> bool:
+    """No container of the function is left, running or stopping: swarm keeps the stopped
+    containers of a service's earlier tasks until the service is removed."""
+    return not launch.docker("ps", "-aq", "--filter", f"label={FUNCTION_LABEL}={name}", check=False)
+
+
 def wait(done: Any, what: str, timeout: float = 120) -> float:
     started = time.monotonic()
     while not done():

@@ -1,5 +1,5 @@
-"""Tables of results that more than one command prints or writes: the cold starts through the
-OpenFaaS gateway with their breakdowns (docs/deploy.md's rollout section, docs/results.md), the
+"""Tables of results that a command prints and a document renders again: the cold starts through
+the OpenFaaS gateway with their breakdowns (docs/deploy.md's rollout section, docs/results.md), the
 health check's trade-off (scripts/probe_cost.py, docs/deploy.md). The concurrency benchmark's
 table is wrk's figures, beside wrk in harness/load.py."""
 

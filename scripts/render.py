@@ -1,8 +1,8 @@
 """Render every generated document from the committed inputs (the code, model/, docs/bench/): the
 README's example, headline table and serverless line, docs/operating.md's tables, docs/model.md's
-scores and its monotone fields (convert/report.py), docs/benchmarks.md's figures, docs/results.md
-and docs/openapi.json. make runs it after every measurement; `--check` (make lint, so CI) says
-which are not current.
+scores and its monotone fields (convert/report.py), docs/benchmarks.md's figures, docs/deploy.md's
+measured sections, docs/results.md and docs/openapi.json. make runs it after every measurement;
+`--check` (make lint, so CI) says which are not current.
 
     python -m scripts.render [--check]
 """

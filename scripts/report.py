@@ -1,13 +1,13 @@
-"""make report: measure the function, the server and the TensorFlow reference side by side,
-and write docs/results.md with charts, plus the README's headline table.
+"""make report's measuring: the function, the server and the TensorFlow reference side by side.
 
-    python -m scripts.report [--runs 5] [--pull-runs 3] [--collect-only]
+    python -m scripts.report [--runs 5] [--pull-runs 3]
 
-Runs (unless --collect-only): image sizes; cold start in process, docker and pull modes;
-the reference report's run (100 requests, 10 in flight) and wrk at 1 and 8 connections
-against each container. Collects what other commands wrote under docs/bench/: the
-concurrency benchmark, the soak and the long fuzz run. Every figure printed comes from
-those JSON files; nothing is typed by hand.
+Measures the images' sizes; their cold starts in process, docker and pull modes (the cold-start
+command, run as users run it); the reference report's run (100 requests, 10 in flight) and wrk at
+1 and 8 connections against each container. Writes docs/bench/report-sizes.json,
+coldstart-MODE.json and report-load.json, the run before moved to docs/bench/previous/. `make
+report` then draws the charts (python -m scripts.charts) and renders docs/results.md, the README's
+headline table and every other document from those files (python -m scripts.render).
 """
 
 from __future__ import annotations
@@ -19,14 +19,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness import ROOT, cli, coldstart, launch, readme, results
-from harness.charts import charts
-from harness.launch import TARGETS
+from harness import ROOT, cli, launch
+from harness.launch import IMAGES, TARGETS
 from harness.load import python_client, run_wrk
-from harness.results import BENCH, IMAGES, MEASURED, file_name
 from harness.stats import median_of
 
-DOCS = ROOT / "docs"
+BENCH = ROOT / "docs" / "bench"
+# What this command writes (results.md reads them back under these names, and the run before
+# from previous/); each mode's cold starts under the cold-start command's names.
+SIZES, LOAD = "report-sizes.json", "report-load.json"
+MEASURED = (SIZES, *(f"coldstart-{mode}.json" for mode in ("process", "docker", "pull")), LOAD)
 SLIM_SITE = ROOT / "build" / "slim-site"
 
 
@@ -38,32 +40,36 @@ def save(name: str, value: dict[str, Any]) -> dict[str, Any]:
 def keep_previous() -> None:
     """The last run's figures move to docs/bench/previous/, so results.md shows them beside the new."""
     (BENCH / "previous").mkdir(parents=True, exist_ok=True)
-    for name in map(file_name, MEASURED):
+    for name in MEASURED:
         if (BENCH / name).exists():
             (BENCH / "previous" / name).write_text((BENCH / name).read_text())
+
+
+def cold_starts(mode: str, *flags: str) -> None:
+    """The cold-start command in one mode, run as users run it, writing docs/bench/coldstart-MODE.json."""
+    print(f"cold start, {mode} mode", file=sys.stderr)
+    command = [sys.executable, "scripts/coldstart.py", "--mode", mode, *flags, "--json", f"{BENCH}/coldstart-{mode}.json"]
+    if subprocess.run(command, cwd=ROOT).returncode != 0:
+        sys.exit(f"report: cold start ({mode}) failed (its error is above)")
 
 
 def measure(runs: int, pull_runs: int) -> None:
     keep_previous()
     # The function process runs on the image's own packages (numpy without BLAS).
-    subprocess.run(["scripts/slim_site.sh", str(SLIM_SITE)], cwd=launch.ROOT, check=True)
+    subprocess.run(["scripts/slim_site.sh", str(SLIM_SITE)], cwd=ROOT, check=True)
     sizes = {}
     for label, image in IMAGES.items():
         s = launch.image_sizes(image)
         if s is None:
             sys.exit(f"report: {image} is not built (make image-fn image-server image-tf)")
         sizes[label] = {"image": image, "mb": s[0], "gzip_mb": s[1]}
-    save(file_name("sizes"), {"date": cli.now(), "images": sizes, "cpus": os.cpu_count(), "machine": machine(),
-                        "versions": versions()})
-    for mode, kwargs in (("process", {"runs": runs, "floor": True, "site": SLIM_SITE}),
-                         ("docker", {"runs": runs, "floor": True, "images": list(IMAGES.values())}),
-                         ("pull", {"runs": pull_runs, "images": [IMAGES["function"], IMAGES["tensorflow"]]})):
-        print(f"cold start, {mode} mode", file=sys.stderr)
-        try:
-            coldstart.show(coldstart.run(mode, **kwargs), BENCH / f"coldstart-{mode}.json")
-        except (RuntimeError, TimeoutError, KeyError, OSError) as e:
-            sys.exit(f"report: cold start ({mode}) failed: {e}")
-    save(file_name("load"), load_runs(runs=3))
+    save(SIZES, {"date": cli.now(), "images": sizes, "cpus": os.cpu_count(), "machine": machine(),
+                 "versions": versions()})
+    cold_starts("process", "--runs", str(runs), "--floor", "--site", str(SLIM_SITE))
+    cold_starts("docker", "--runs", str(runs), "--floor", *(f for i in IMAGES.values() for f in ("--image", i)))
+    cold_starts("pull", "--runs", str(pull_runs),
+                *(f for i in (IMAGES["function"], IMAGES["tensorflow"]) for f in ("--image", i)))
+    save(LOAD, load_runs(runs=3))
 
 
 def load_runs(runs: int) -> dict[str, Any]:
@@ -114,17 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__spec__, __file__, __doc__)
     parser.add_argument("--runs", type=int, default=5, help="cold starts per target (process, docker; default 5)")
     parser.add_argument("--pull-runs", type=int, default=3, help="cold starts per image, pull mode (default 3)")
-    parser.add_argument("--collect-only", action="store_true", help="rebuild the documents from docs/bench only")
     args = parser.parse_args(argv)
-    if not args.collect_only:
-        measure(args.runs, args.pull_runs)
-    data = results.collect()
-    if not data["sizes"] or not data["load"]:
-        sys.exit("report: no measurements under docs/bench (run without --collect-only)")
-    pictures = charts(data, DOCS)
-    (DOCS / "results.md").write_text(results.results_md(data))
-    readme.replace_section("headline", results.headline(data))
-    print(f"wrote docs/results.md, {', '.join('docs/' + p for p in pictures)} and the README's headline table")
+    measure(args.runs, args.pull_runs)
+    print(f"wrote {', '.join('docs/bench/' + name for name in MEASURED)}; python -m scripts.charts and "
+          "python -m scripts.render turn them into docs/results.md and the README's headline table")
     return 0
 
 

@@ -18,8 +18,9 @@ retrained model changes it) and C (a one-line change to fn/). Then, writing docs
   latency the platform adds per request, and the CPU seconds per request of gateway + provider
   (their containers' cgroups) and of the replica. wrk runs inside the gateway's or the replica's
   network namespace (nsenter; needs root), so the published port's proxy is in neither path.
-- coldstart-openfaas.json: `coldstart --mode openfaas`: the function scaled to zero and woken by one
-  request, deploy -> first 200, and `docker run` of the same image, interleaved, with breakdowns.
+- coldstart-openfaas.json: `python scripts/coldstart.py --mode openfaas`, run on this stack: the
+  function scaled to zero and woken by one request, deploy -> first 200, and `docker run` of the
+  same image, interleaved, with breakdowns.
 """
 
 from __future__ import annotations
@@ -28,15 +29,16 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from harness import cli, coldstart, launch, openfaas, readme, tables
+from harness import cli, launch, openfaas, readme, tables
+from harness.coldstart import layers, pulled_bytes
 from harness.load import run_wrk
-from harness.registry import layers
 from harness.stats import cgroup_cpu_seconds, container_id
 
 TAGS = {"A": "bench-a", "B": "bench-b", "C": "bench-c"}
@@ -114,12 +116,14 @@ def gateway_cost(stack: openfaas.Stack, connections: list[int], duration: float,
 
 
 def cold_starts(stack: openfaas.Stack, runs: int, out: Path) -> dict[str, Any]:
-    """coldstart's openfaas mode: scale from zero, deploy, and `docker run` of the deployed image,
-    interleaved in one run, each with its median and breakdown."""
-    os.environ["OPENFAAS_PASSWORD"] = stack.password
-    result = coldstart.run("openfaas", runs, gateway_url=stack.url)
-    coldstart.show(result, out)
-    return result
+    """The cold-start command's openfaas mode on this stack, run as users run it (scale from zero,
+    deploy, and `docker run` of the deployed image, interleaved, each with its median and breakdown);
+    what it wrote to `out`."""
+    command = [sys.executable, str(launch.ROOT / "scripts" / "coldstart.py"), "--mode", "openfaas",
+               "--gateway", stack.url, "--runs", str(runs), "--json", str(out)]
+    if subprocess.run(command, env={**os.environ, "OPENFAAS_PASSWORD": stack.password}).returncode != 0:
+        raise RuntimeError("the cold starts through the gateway failed (their error is above)")
+    return json.loads(out.read_text())
 
 
 def table(rollout: dict[str, Any], gateway: dict[str, Any], cold: dict[str, Any]) -> str:
@@ -190,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             "update": roll(stack, TAGS["B"], f"{version}-next", args.clients),
             "rollback": roll(stack, TAGS["A"], version, args.clients),
             "build_and_push_s": {k: round(v, 2) for k, v in built.items()},
-            "pulled_bytes": {"model": openfaas.pulled_bytes(TAGS["A"], TAGS["B"]),
-                             "code": openfaas.pulled_bytes(TAGS["A"], TAGS["C"])},
+            "pulled_bytes": {"model": pulled_bytes(openfaas.REGISTRY, openfaas.REPOSITORY, TAGS["A"], TAGS["B"]),
+                             "code": pulled_bytes(openfaas.REGISTRY, openfaas.REPOSITORY, TAGS["A"], TAGS["C"])},
             "image_bytes": {k: int(launch.docker("image", "inspect", "-f", "{{.Size}}", image(t)))
                             for k, t in TAGS.items()},
             "layers": {k: len(layers(image(t))) for k, t in TAGS.items()},

@@ -28,7 +28,8 @@ import yaml
 
 from fn.api import v2
 from fn.record.fields import EXAMPLE
-from harness import gateway, launch, openfaas, registry, swarm
+from harness import coldstart as coldstart_lib
+from harness import gateway, launch, openfaas, swarm
 from scripts import coldstart
 from tests.helpers import ROOT, build_image, inventory, skip_or_fail
 
@@ -190,11 +191,11 @@ def test_a_model_update_moves_kilobytes_and_a_code_change_only_the_top_layers(st
     (fn_copy / "model" / "__pycache__" / "stray.cpython-311.pyc").write_bytes(os.urandom(64))
     for tag, tree in builds.items():
         stack.faas_cli("up", "--skip-deploy", "-f", "stack.yml", env=openfaas.build_env(tag), cwd=tree)
-    base, model, code = (registry.layers(image(t)) for t in (TAG, NEXT, CODE))
+    base, model, code = (coldstart_lib.layers(image(t)) for t in (TAG, NEXT, CODE))
     assert len(base) == len(model) == len(code) == 3
     assert model[:-1] == base[:-1] and model[-1] != base[-1]
     assert code[0] == base[0] and code[1] != base[1]
-    assert openfaas.pulled_bytes(TAG, NEXT) <= 300_000
+    assert coldstart_lib.pulled_bytes(openfaas.REGISTRY, openfaas.REPOSITORY, TAG, NEXT) <= 300_000
 
 
 def test_the_token_secret_turns_on_bearer_auth(stack, deployed, tmp_path):

@@ -81,7 +81,7 @@ def test_fuzz_never_5xx(target, request):
 
 
 def record(path: Path, target: str, statuses: Counter, seconds: float) -> None:
-    """Add one target's counts to the fuzz report (read by scripts/report.py)."""
+    """Add one target's counts to the fuzz report (read by harness/results.py)."""
     report = json.loads(path.read_text()) if path.exists() else {}
     report[target] = {"cases": sum(statuses.values()), "statuses": {str(k): v for k, v in sorted(statuses.items())},
                       "server_errors": sum(v for k, v in statuses.items() if k >= 500), "seconds": round(seconds, 1),

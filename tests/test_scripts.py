@@ -159,7 +159,7 @@ def gateway(request, monkeypatch):
     FakeGateway.edition = request.param
     FakeGateway.state = {"deployed": True, "replicas": 1, "ready_at": 0.0, "spec": DEPLOYED}
     FakeGateway.calls = []
-    monkeypatch.setattr(gateway_lib, "replicas_gone", FakeGateway.replica_gone)
+    monkeypatch.setattr(gateway_lib.swarm, "replicas_gone", FakeGateway.replica_gone)
     # Its status carries every deploy field (as faas-netes' does); faas-swarm's lacks some, which
     # the tool reads from the swarm service (tests/test_openfaas.py holds it on the real one).
     monkeypatch.setattr(gateway_lib, "swarm_fields", lambda function: {})
@@ -218,7 +218,6 @@ def test_coldstart_refuses_missing_images(capsys):
 
 def sample_results() -> dict:
     """What the report reads, in the shape the scripts write it, with made-up figures."""
-    from harness import results as report
 
     def wrk(rps: float, p99: float) -> dict:
         m = {"throughput_rps": rps, "avg_ms": 1.0, "max_ms": 9.0, "p50_ms": 0.5, "p90_ms": 1.0, "p99_ms": p99,
@@ -230,20 +229,20 @@ def sample_results() -> dict:
                 "runs": {k: [{"seconds": v, **extra} for v in vs] for k, vs in values.items()},
                 "stats": {k: spread(vs) for k, vs in values.items()}}
 
-    fn, tf = report.IMAGES["function"], report.IMAGES["tensorflow"]
+    fn, tf = launch.IMAGES["function"], launch.IMAGES["tensorflow"]
     return {
         "sizes": {"date": "2026-01-01T00:00:00+00:00", "cpus": 2, "machine": "2 cores (a test)",
                   "versions": {"python": "3.11"}, "images": {
             "function": {"image": fn, "mb": 45.0, "gzip_mb": 16.0},
-            "server": {"image": report.IMAGES["server"], "mb": 76.0, "gzip_mb": 28.5},
+            "server": {"image": launch.IMAGES["server"], "mb": 76.0, "gzip_mb": 28.5},
             "tensorflow": {"image": tf, "mb": 2000.0, "gzip_mb": 760.0}}},
         "coldstart-process": cold({"function": [0.1, 0.12], "tensorflow": [3.0, 3.5]}),
-        "coldstart-docker": cold({fn: [0.3, 0.4], report.IMAGES["server"]: [0.3], tf: [2.5, 2.6],
+        "coldstart-docker": cold({fn: [0.3, 0.4], launch.IMAGES["server"]: [0.3], tf: [2.5, 2.6],
                                   launch.FLOOR: [0.31, 0.32]}),
         "coldstart-pull": cold({fn: [1.4], tf: [22.0]}, compressed_bytes=30_000_000),
         "load": {"date": "2026-01-01", "targets": {label: {
             "reference_run": wrk(1000, 9), "reference_run_client_ceiling": wrk(1500, 5),
-            "wrk": {"1": wrk(2000, 1), "8": wrk(4000, 3)}} for label in report.IMAGES}},
+            "wrk": {"1": wrk(2000, 1), "8": wrk(4000, 3)}} for label in launch.IMAGES}},
         "concurrency": {"tool": "wrk", "runs": 3, "duration_s": 8, "date": "2026-01-01",
                         "machine": {"steal_percent_after": 0.5}, "client_ceiling_health_c8": wrk(10000, 1),
                         "client_ceiling_target": "server (shipped: 2 workers, 1 thread each)",
