@@ -272,6 +272,7 @@ def run(mode: str, runs: int, targets: list[str] | None = None, site: Path | Non
         return result(mode, found, {"site": str(site) if site else "the current environment"})
     if mode == "docker":
         return result(mode, measure(interleave(images + floors, runs), lambda t: time_docker(t, images[0]), quiet))
+    # pull: a fresh node before every run, from a registry of our own unless one is given
     local = Registry(registry_address)
     bench = None
     try:
