@@ -1,7 +1,8 @@
 """What several test modules share: the repository's root, starting and stopping a target, a
 record with changes, bodies (JSON, CSV), faas-cli's variable expansion, a Prometheus scrape, a
-server's workers, and waiting for a condition. Fixtures are in conftest.py; the HTTP contract's
-cases in cases.py. No test module imports another: what two need lives here."""
+server's workers, waiting for a condition, and the images' C programs compiled as their Dockerfile
+compiles them. Fixtures are in conftest.py; the HTTP contract's cases in cases.py. No test module
+imports another: what two need lives here."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -41,6 +43,20 @@ def skip_or_fail(variable: str, reason: str) -> None:
     if os.environ.get(variable) == "1":
         pytest.fail(f"{reason} ({variable}=1)")
     pytest.skip(reason)
+
+
+# -- the images' C programs ----------------------------------------------------------------
+
+def compile_c(source: Path, binary: str, out_dir: Path) -> Path:
+    """`source` compiled as Dockerfile.fn's build stage compiles it into /build/`binary`, with its flags."""
+    build = re.search(rf"RUN (gcc .*) -o /build/{re.escape(binary)} /build/{re.escape(source.name)}",
+                      (ROOT / "Dockerfile.fn").read_text())
+    assert build, f"Dockerfile.fn compiles {source.relative_to(ROOT)}"
+    if not shutil.which("gcc"):
+        pytest.fail(f"gcc is needed to build {source.relative_to(ROOT)} (apt-get install gcc)")
+    out = out_dir / binary
+    subprocess.run([*build[1].split(), "-o", str(out), str(source)], check=True, capture_output=True, text=True)
+    return out
 
 
 # -- a target as a process ------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,20 +15,14 @@ import pytest
 
 from fn.server import settings
 from harness.launch import free_port
-from tests.helpers import ROOT
+from tests.helpers import ROOT, compile_c
 
 SOURCE = ROOT / "probe" / "health.c"
 
 
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory) -> Path:
-    build = re.search(r"RUN (gcc .*) -o /build/health /build/health.c", (ROOT / "Dockerfile.fn").read_text())
-    assert build, "Dockerfile.fn compiles probe/health.c"
-    if not shutil.which("gcc"):
-        pytest.fail("gcc is needed to build probe/health.c (apt-get install gcc)")
-    out = tmp_path_factory.mktemp("probe") / "health"
-    subprocess.run([*build[1].split(), "-o", str(out), str(SOURCE)], check=True, capture_output=True, text=True)
-    return out
+    return compile_c(SOURCE, "health", tmp_path_factory.mktemp("probe"))
 
 
 def check(probe: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

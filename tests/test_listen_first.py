@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import pytest
 
 from fn.server import settings
 from harness.launch import free_port
-from tests.helpers import ROOT, wait_healthy
+from tests.helpers import ROOT, compile_c, wait_healthy
 
 SOURCE = ROOT / "launcher" / "listen_first.c"
 # The service as the image starts it, after a pause that stands for a slow model load.
@@ -28,13 +27,7 @@ PORT_NAMES = (settings.BY_NAME["port"].name, *settings.BY_NAME["port"].aliases, 
 
 @pytest.fixture(scope="module")
 def launcher(tmp_path_factory) -> Path:
-    build = re.search(r"RUN (gcc .*) -o /build/listen-first /build/listen_first.c", (ROOT / "Dockerfile.fn").read_text())
-    assert build, "Dockerfile.fn compiles launcher/listen_first.c"
-    if not shutil.which("gcc"):
-        pytest.fail("gcc is needed to build launcher/listen_first.c (apt-get install gcc)")
-    out = tmp_path_factory.mktemp("launcher") / "listen-first"
-    subprocess.run([*build[1].split(), "-o", str(out), str(SOURCE)], check=True, capture_output=True, text=True)
-    return out
+    return compile_c(SOURCE, "listen-first", tmp_path_factory.mktemp("launcher"))
 
 
 def environment(**values: str) -> dict[str, str]:
