@@ -125,13 +125,17 @@ def fit(oof: np.ndarray, actual: np.ndarray, fold: np.ndarray, keys: np.ndarray,
     }
 
 
-def _cv_plus(near: np.ndarray, residual: np.ndarray, rank: int, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(low, high) per row of `near` (rows, n: each calibration row's member prediction mu_k(i)(x)):
-    the rank-th (from 0) smallest of mu_k(i)(x) + s(x) R_i (R_i the scaled error, s(x) the row's
-    expected error), and low by symmetry, minus the rank-th smallest of s(x) R_i - mu_k(i)(x)."""
-    reach = residual[None, :] * scale[:, None]
-    return (-np.partition(reach - near, rank, axis=1)[:, rank],
-            np.partition(near + reach, rank, axis=1)[:, rank])
+def _cv_plus(near: np.ndarray, reach: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) per row of `near` (rows, n: each calibration row's member prediction mu_k(i)(x)),
+    from `reach` (rows, n: s(x) R_i, R_i the scaled error, s(x) the row's expected error): the
+    rank-th (from 0) smallest of mu_k(i)(x) + s(x) R_i, and low by symmetry, minus the rank-th
+    smallest of s(x) R_i - mu_k(i)(x). Each partitioned in place, `reach` overwritten: a batch's
+    ranges are a pass over rows x calibration rows, the largest of its request."""
+    low = reach - near
+    low.partition(rank, axis=1)
+    high = np.add(near, reach, out=reach)
+    high.partition(rank, axis=1)
+    return -low[:, rank], high[:, rank]
 
 
 class Intervals:
@@ -179,8 +183,7 @@ class Intervals:
     def group_of(self, records: list[dict[str, Any]] | Columns, predicted: np.ndarray) -> np.ndarray:
         """Each record's cell: its own value's (else the nearest value's) at its predicted price's tercile."""
         if len(records) == 1:  # the usual request, without the arrays' overhead
-            at = self.key_listing.index(first(records, self.group_by))
-            return self.cell[at, bisect.bisect_right(self.edges, float(predicted[0]))][None]
+            return np.array([self._cell(first(records), float(predicted[0]))])
         at = self.key_listing.indices(field(records, self.group_by))
         return self.cell[at, np.searchsorted(self.price_edges, np.asarray(predicted, dtype=np.float64), side="right")]
 
@@ -192,17 +195,26 @@ class Intervals:
         if predicted is None:
             predicted = members.mean(axis=1)
         ranks = self.ranks.get(level) or [_rank(len(r), level) for r in self.residuals]
+        if len(members) == 1:  # one record (the usual request): its cell alone, at a third of the cost
+            return self._one(members[0], ranks, first(records), float(predicted[0]))
         cells = self.group_of(records, predicted)
         scale = self.scale.of(records, predicted)
-        if len(cells) == 1:  # one record (the usual request): its cell alone, at a third of the cost
-            g = int(cells[0])
-            return _cv_plus(members[:1].take(self.folds[g], axis=1), self.residuals[g], ranks[g] - 1, scale)
         low, high = np.empty(len(members)), np.empty(len(members))
         for g in np.unique(cells).tolist():
             rows = np.flatnonzero(cells == g)
-            low[rows], high[rows] = _cv_plus(members[rows].take(self.folds[g], axis=1), self.residuals[g], ranks[g] - 1,
-                                             scale[rows])
+            low[rows], high[rows] = _cv_plus(members[rows].take(self.folds[g], axis=1),
+                                             self.residuals[g][None, :] * scale[rows, None], ranks[g] - 1)
         return low, high
+
+    def _cell(self, record: dict[str, Any], predicted: float) -> int:
+        return int(self.cell[self.key_listing.index(record[self.group_by]), bisect.bisect_right(self.edges, predicted)])
+
+    def _one(self, members: np.ndarray, ranks: list[int], record: dict[str, Any],
+             predicted: float) -> tuple[np.ndarray, np.ndarray]:
+        """bounds for one record (the usual request): its cell and scale without arrays."""
+        g = self._cell(record, predicted)
+        return _cv_plus(members.take(self.folds[g])[None], (self.residuals[g] * self.scale.one(record, predicted))[None],
+                        ranks[g] - 1)
 
     def covered(self, members: np.ndarray, actual: np.ndarray, records: list[dict[str, Any]],
                 predicted: np.ndarray | None = None) -> dict[float, tuple[np.ndarray, np.ndarray]]:

@@ -18,12 +18,11 @@ from typing import Any
 import numpy as np
 
 from fn.record.features import check_record, refuse
-from fn.record.fields import ALTERNATIVE, CATEGORICAL, FIELDS, FLAGS, MAX_TEXT, NEW_PRICE, NUMERIC, YES_NO
+from fn.record.fields import ALTERNATIVE, CATEGORICAL, FLAGS, KNOWN, MAX_TEXT, NEW_PRICE, NUMERIC, YES_NO
 
 NAMES = tuple(f.name for f in NUMERIC)
 NEW = NAMES.index(ALTERNATIVE[NEW_PRICE.name])  # normalized_new_price's column
 _NUMBERED = (*FLAGS, *NAMES)
-KNOWN = frozenset(FIELDS) | {NEW_PRICE.name}
 _NUMBERS = frozenset((int, float, type(None)))  # what a numeric field may hold (bool is no number)
 _LOW = np.array([f.low for f in NUMERIC])
 _HIGH = np.array([f.high for f in NUMERIC])
@@ -79,9 +78,9 @@ class Columns:
                    values[:, :len(FLAGS)], values[:, len(FLAGS):-1], values[:, -1], records)
 
 
-def first(records: list[dict[str, Any]] | Columns, name: str) -> Any:
-    """The first record's value of a field, as its cleaned dict holds it (one record: no arrays)."""
-    return (records.record(0) if isinstance(records, Columns) else records[0])[name]
+def first(records: list[dict[str, Any]] | Columns) -> dict[str, Any]:
+    """The first record as its cleaned dict holds it (one record: no arrays)."""
+    return records.record(0) if isinstance(records, Columns) else records[0]
 
 
 def field(records: list[dict[str, Any]] | Columns, name: str) -> np.ndarray | list[str]:

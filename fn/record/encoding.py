@@ -104,7 +104,7 @@ class Encoder:
         blocks += [self.one_hot[1][self._lookup(columns.os, self.systems, "os", warnings)], columns.flags]
         numbers = columns.numbers
         missing = np.isnan(numbers)
-        if missing.any():
+        if np.count_nonzero(missing):  # in C: ndarray.any() goes through Python first
             numbers = np.where(missing, self.impute, numbers)
         # log1p over every column, kept where logged: one call, and no value is below -1
         return np.concatenate(blocks + [np.where(self.logged, np.log1p(numbers), numbers)], axis=1), warnings
