@@ -12,6 +12,7 @@ tests/test_features.py holds the two to the same answer on random records.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +104,16 @@ def _flag(value: Any) -> float | None:
     return YES_NO.get(value.strip().lower()) if type(value) is str else None
 
 
+def _each(values: list[Any], clean: Callable[[Any], Any], kinds: set[type]) -> list[Any]:
+    """clean(value) for each value, worked out once per distinct value when every value is of one of
+    `kinds` (hashable, and no two of them equal across kinds): a batch repeats a few words ("yes",
+    "Android") a thousand times."""
+    if set(map(type, values)) <= kinds:
+        cleaned = {value: clean(value) for value in set(values)}
+        return list(map(cleaned.__getitem__, values))
+    return [clean(value) for value in values]
+
+
 def _float(value: int | float | None) -> float:
     if value is None:
         return math.nan
@@ -123,9 +134,9 @@ def check(records: list[Any], batch: bool = True) -> Columns:
         return Columns.of([clean])
     plain = [type(r) is dict and r.keys() <= KNOWN for r in records]
     rows = records if all(plain) else [r if ok else {} for r, ok in zip(records, plain, strict=True)]
-    brand = [_text(r.get(CATEGORICAL[0])) for r in rows]
-    system = [_text(r.get(CATEGORICAL[1])) for r in rows]
-    flag_list = [_flag(r.get(name)) for r in rows for name in FLAGS]
+    brand = _each([r.get(CATEGORICAL[0]) for r in rows], _text, {str})
+    system = _each([r.get(CATEGORICAL[1]) for r in rows], _text, {str})
+    flag_list = _each([r.get(name) for r in rows for name in FLAGS], _flag, {str, bool})
     flags = np.array(flag_list, dtype=np.float64).reshape(n, len(FLAGS))
     sent = [r.get(name) for r in rows for name in NAMES]
     money_sent = [r.get(NEW_PRICE.name) for r in rows]
