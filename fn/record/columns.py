@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from fn.record.fields import ALTERNATIVE, CATEGORICAL, FLAGS, KNOWN, MAX_TEXT, N
 NAMES = tuple(f.name for f in NUMERIC)
 NEW = NAMES.index(ALTERNATIVE[NEW_PRICE.name])  # normalized_new_price's column
 _NUMBERED = (*FLAGS, *NAMES)
+_numbered = itemgetter(*_NUMBERED)  # a cleaned record's flags and numbers, in one call
 _NUMBERS = frozenset((int, float, type(None)))  # what a numeric field may hold (bool is no number)
 _LOW = np.array([f.low for f in NUMERIC])
 _HIGH = np.array([f.high for f in NUMERIC])
@@ -73,7 +75,7 @@ class Columns:
         if isinstance(records, Columns):
             return records
         # flags, numbers and the money in one array (one call), each a view of its columns
-        values = np.array([[*(r[f] for f in _NUMBERED), r.get(NEW_PRICE.name)] for r in records],
+        values = np.array([(*_numbered(r), r.get(NEW_PRICE.name)) for r in records],
                           dtype=np.float64).reshape(len(records), len(_NUMBERED) + 1)
         return cls([r[CATEGORICAL[0]] for r in records], [r[CATEGORICAL[1]] for r in records],
                    values[:, :len(FLAGS)], values[:, len(FLAGS):-1], values[:, -1], records)
