@@ -171,8 +171,8 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
             problems.append(detail(name, "is required", row))
         elif isinstance(value, bool):
             clean[name] = float(value)
-        elif isinstance(value, str) and value.strip().lower() in YES_NO:
-            clean[name] = YES_NO[value.strip().lower()]
+        elif isinstance(value, str) and (word := YES_NO.get(value.strip().lower())) is not None:
+            clean[name] = word
         else:
             problems.append(detail(name, 'must be "yes", "no", true or false', row))
     problems.extend(_check_new_price(record, clean, row))
