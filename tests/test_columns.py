@@ -11,6 +11,7 @@ import random
 import numpy as np
 import pytest
 
+from fn.api.cents import cents
 from fn.model.expected_error import Listing, counted_as
 from fn.record import advice, columns, features
 from fn.record.columns import Columns
@@ -112,3 +113,19 @@ def test_a_record_in_a_batch_is_answered_as_alone(plane):
     together = plane.predictions(rows, True)
     for record, answer in zip(rows[:60], together, strict=False):
         assert plane.predictions([record], False)[0] == answer
+
+
+def test_cents_round_as_round_does():
+    """fn/api/cents.py against round(_, 2), bit for bit: prices across every range an answer holds,
+    values at and a hair off a half cent, negative, tiny, huge, infinite and NaN."""
+    rng = np.random.default_rng(3)
+    prices = np.exp(rng.uniform(-5, 16, 20_000)).tolist()
+    halves = [(k + 0.5) / 100 for k in rng.integers(0, 10 ** 9, 2_000).tolist()]
+    near = [math.nextafter(v, side) for v in halves for side in (0.0, math.inf)]
+    odd = [0.0, -0.0, 1e-300, -1.005, 2.675, 1.005, 0.125, 0.375, 99_999.995, 1e7 - 0.005, 1e7, 1e15 + 0.3,
+           -123.455, math.inf, -math.inf, math.nan, 5e-3, 4.999e-3]
+    values = prices + halves + near + odd + (-np.asarray(prices[:2000])).tolist()
+    rng.shuffle(values)
+    got, want = cents(values), [round(v, 2) for v in values]
+    assert [v.hex() for v in got] == [v.hex() for v in want]
+    assert cents(values[:3]) == want[:3]  # a few: round() itself

@@ -151,6 +151,23 @@ def test_one_record_gets_the_range_it_gets_in_a_batch(predictor, dataset):
         assert np.all(low < members.mean(axis=1)) and np.all(members.mean(axis=1) < high)
 
 
+def test_a_batch_s_ranges_read_only_the_rows_that_can_hold_an_end_with_the_full_pass_s_bits(predictor):
+    """Intervals._ends (a prefix of each cell's rows, largest error first) against _cv_plus over every
+    row, bit for bit: members close together as the served model's are, far apart, and tied; scales
+    small and large."""
+    table, rng = predictor.intervals, np.random.default_rng(7)
+    for g in range(len(table.residuals)):
+        for spread in (0.0, 0.005, 0.05, 0.5, 5.0):
+            members = rng.uniform(2, 7, (60, 1)) + rng.normal(0, spread, (60, table.members))
+            scale = np.exp(rng.uniform(-3, 1.5, 60))
+            for ranks in table.ranks.values():
+                rank = ranks[g] - 1
+                full = intervals._cv_plus(members.take(table.folds[g], axis=1),
+                                          table.residuals[g][None, :] * scale[:, None], rank)
+                pruned = table._ends(g, members, scale, rank)
+                assert [a.tobytes() for a in pruned] == [a.tobytes() for a in full], (g, spread)
+
+
 def test_small_groups_join_a_neighbour():
     keys = np.array([2013.0] * 150 + [2014.0] * 20 + [2015.0] * 150)
     assert intervals._merge(keys, 100) == [[2013.0, 2014.0], [2015.0]]

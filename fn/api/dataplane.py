@@ -17,6 +17,7 @@ import numpy as np
 
 from fn.api import csvio
 from fn.api.body import DEFAULT, Limits, Options, read_json, read_options
+from fn.api.cents import cents
 from fn.api.errors import BadRequest, TooLarge, body_too_large
 from fn.api.messages import Request, Response, json_response
 from fn.model.explain import EXACT, EXACT_SINGLE, Explainer
@@ -227,19 +228,21 @@ OUTPUT = {
 def answers(records: Columns, values: list[float], bounds: tuple[np.ndarray, np.ndarray, float],
             warnings: list[list[dict[str, str]]], version: str) -> list[dict[str, Any]]:
     """Each prediction: the predicted log price, its range, and the prices derived from them
-    (math.exp and round, row by row: the same bits as ever)."""
+    (math.exp row by row and round(_, 2) as cents() gives it: the same bits as ever)."""
     low, high, level = bounds
-    exp = math.exp
+    exp, n = math.exp, len(values)
+    lows, highs, news = low.tolist(), high.tolist(), records.numbers[:, NEW].tolist()
+    sent = [money if money == money else exp(new) for money, new in zip(records.money.tolist(), news, strict=True)]
+    money = cents([*map(exp, values), *map(exp, lows), *map(exp, highs), *sent])  # NaN: not sent as money
     return [{
-        "used_price": round(exp(value), 2),
-        "used_price_range": {"level": level, "low": round(exp(lo), 2), "high": round(exp(hi), 2)},
+        "used_price": used,
+        "used_price_range": {"level": level, "low": low_price, "high": high_price},
         "normalized_used_price": value,
         "normalized_used_price_range": {"level": level, "low": lo, "high": hi},
-        "new_price": round(money if money == money else exp(new), 2),  # NaN: not sent as money
+        "new_price": new_price,
         "normalized_new_price": new,
         "retained_fraction": exp(value - new),
         "model_version": version,
         "warnings": notes,
-    } for value, lo, hi, new, money, notes in zip(values, low.tolist(), high.tolist(),
-                                                   records.numbers[:, NEW].tolist(), records.money.tolist(), warnings,
-                                                   strict=True)]
+    } for value, lo, hi, new, used, low_price, high_price, new_price, notes in zip(
+        values, lows, highs, news, money[:n], money[n:2 * n], money[2 * n:3 * n], money[3 * n:], warnings, strict=True)]

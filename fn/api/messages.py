@@ -13,6 +13,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 JSON = "application/json"
+# Made once: json.dumps with any argument builds a new encoder per call, and HTTPStatus(...) is an
+# enum lookup per answer; both are a few µs of every request, health probes' too. No answer holds
+# a reference to itself, so the circular check only costs.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_STATUS_LINES = {int(s): f"{int(s)} {s.phrase}" for s in HTTPStatus}
 
 
 class Headers(dict):
@@ -62,8 +67,8 @@ class Response:
 
     @property
     def status_line(self) -> str:
-        return f"{self.status} {HTTPStatus(self.status).phrase}"
+        return _STATUS_LINES.get(self.status) or f"{self.status} {HTTPStatus(self.status).phrase}"
 
 
 def json_response(status: int, value: Any, headers: list[tuple[str, str]] | None = None) -> Response:
-    return Response(status, json.dumps(value, separators=(",", ":")).encode(), [("Content-Type", JSON)] + (headers or []))
+    return Response(status, _ENCODE(value).encode(), [("Content-Type", JSON)] + (headers or []))

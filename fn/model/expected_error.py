@@ -112,19 +112,27 @@ class Scale:
             at += len(listed)
         self.price_weights = weights[at:]
 
+    def one(self, record: dict[str, Any], predicted: float) -> float:
+        """One cleaned record's expected error, as of() gives it in a batch (the same sum, in the
+        same order, so the same bits)."""
+        if self.table is None:
+            return 1.0
+        (w_p, w_pp), (low, high) = self.price_weights, self.prices
+        p = min(max(predicted, low), high)
+        eta = self.intercept + w_p * p + w_pp * p * p
+        for name, listed, weights in self.lookups:
+            eta += float(weights[listed.index(record[name])])
+        return math.exp(eta)
+
     def of(self, records: list[dict[str, Any]] | Columns, predicted: np.ndarray) -> np.ndarray:
         """Each record's expected error: the same sum for a record alone as in a batch, in the same
         order as one record's by hand (so the same bits), its exp by math.exp, row by row, for the
         same reason."""
         if self.table is None:
             return np.ones(len(records))
-        (w_p, w_pp), (low, high) = self.price_weights, self.prices
         if len(records) == 1:  # the usual request: its sum by hand costs a tenth of the arrays'
-            p = min(max(float(np.asarray(predicted).reshape(-1)[0]), low), high)
-            eta = self.intercept + w_p * p + w_pp * p * p
-            for name, listed, weights in self.lookups:
-                eta += float(weights[listed.index(first(records, name))])
-            return np.array([math.exp(eta)])
+            return np.array([self.one(first(records), float(np.asarray(predicted).reshape(-1)[0]))])
+        (w_p, w_pp), (low, high) = self.price_weights, self.prices
         p = np.minimum(np.maximum(np.asarray(predicted, dtype=np.float64).reshape(-1), low), high)
         eta = self.intercept + w_p * p + w_pp * p * p
         for name, listed, weights in self.lookups:

@@ -37,4 +37,4 @@ class Model(Protocol):
 def price(members: np.ndarray) -> np.ndarray:
     """Each row's served price (log scale) from its fold members' predictions (n, K): their mean,
     as np.mean computes it (sum, then divide) without its overhead, a tenth of a request's time."""
-    return members.sum(axis=1) / members.shape[1]
+    return np.add.reduce(members, axis=1) / members.shape[1]  # ndarray.sum's own call, without its wrapper

@@ -125,13 +125,17 @@ def fit(oof: np.ndarray, actual: np.ndarray, fold: np.ndarray, keys: np.ndarray,
     }
 
 
-def _cv_plus(near: np.ndarray, residual: np.ndarray, rank: int, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(low, high) per row of `near` (rows, n: each calibration row's member prediction mu_k(i)(x)):
-    the rank-th (from 0) smallest of mu_k(i)(x) + s(x) R_i (R_i the scaled error, s(x) the row's
-    expected error), and low by symmetry, minus the rank-th smallest of s(x) R_i - mu_k(i)(x)."""
-    reach = residual[None, :] * scale[:, None]
-    return (-np.partition(reach - near, rank, axis=1)[:, rank],
-            np.partition(near + reach, rank, axis=1)[:, rank])
+def _cv_plus(near: np.ndarray, reach: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) per row of `near` (rows, n: each calibration row's member prediction mu_k(i)(x)),
+    from `reach` (rows, n: s(x) R_i, R_i the scaled error, s(x) the row's expected error): the
+    rank-th (from 0) smallest of mu_k(i)(x) + s(x) R_i, and low by symmetry, minus the rank-th
+    smallest of s(x) R_i - mu_k(i)(x). Each partitioned in place, `reach` overwritten: a batch's
+    ranges are a pass over rows x calibration rows, the largest of its request."""
+    low = reach - near
+    low.partition(rank, axis=1)
+    high = np.add(near, reach, out=reach)
+    high.partition(rank, axis=1)
+    return -low[:, rank], high[:, rank]
 
 
 class Intervals:
@@ -149,6 +153,12 @@ class Intervals:
             groups = table["groups"]
             self.folds = [np.asarray(g["fold"], dtype=np.int64) for g in groups]
             self.residuals = [np.asarray(g["residual"], dtype=np.float64) for g in groups]
+            # each cell's rows largest error first (an order statistic does not depend on the order;
+            # _ends reads a prefix), and the errors negated, ascending, to search
+            order = [np.argsort(-r, kind="stable") for r in self.residuals]
+            self.folds = [f[o] for f, o in zip(self.folds, order, strict=True)]
+            self.residuals = [r[o] for r, o in zip(self.residuals, order, strict=True)]
+            self.descending = [-r for r in self.residuals]
             # every value of group_by a cell stands for; cell[value index, tercile] -> its cell, a
             # tercile the value's rows lack taking the nearest one they have
             self.keys = np.array(sorted({float(v) for g in groups for v in g["values"]}))
@@ -179,8 +189,7 @@ class Intervals:
     def group_of(self, records: list[dict[str, Any]] | Columns, predicted: np.ndarray) -> np.ndarray:
         """Each record's cell: its own value's (else the nearest value's) at its predicted price's tercile."""
         if len(records) == 1:  # the usual request, without the arrays' overhead
-            at = self.key_listing.index(first(records, self.group_by))
-            return self.cell[at, bisect.bisect_right(self.edges, float(predicted[0]))][None]
+            return np.array([self._cell(first(records), float(predicted[0]))])
         at = self.key_listing.indices(field(records, self.group_by))
         return self.cell[at, np.searchsorted(self.price_edges, np.asarray(predicted, dtype=np.float64), side="right")]
 
@@ -192,17 +201,39 @@ class Intervals:
         if predicted is None:
             predicted = members.mean(axis=1)
         ranks = self.ranks.get(level) or [_rank(len(r), level) for r in self.residuals]
+        if len(members) == 1:  # one record (the usual request): its cell alone, at a third of the cost
+            return self._one(members[0], ranks, first(records), float(predicted[0]))
         cells = self.group_of(records, predicted)
         scale = self.scale.of(records, predicted)
-        if len(cells) == 1:  # one record (the usual request): its cell alone, at a third of the cost
-            g = int(cells[0])
-            return _cv_plus(members[:1].take(self.folds[g], axis=1), self.residuals[g], ranks[g] - 1, scale)
         low, high = np.empty(len(members)), np.empty(len(members))
         for g in np.unique(cells).tolist():
             rows = np.flatnonzero(cells == g)
-            low[rows], high[rows] = _cv_plus(members[rows].take(self.folds[g], axis=1), self.residuals[g], ranks[g] - 1,
-                                             scale[rows])
+            low[rows], high[rows] = self._ends(g, members[rows], scale[rows], ranks[g] - 1)
         return low, high
+
+    def _ends(self, g: int, members: np.ndarray, scale: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+        """_cv_plus for rows of cell g over the calibration rows that can hold an end, the same bits.
+        Both ends are the t-th largest (t = n - rank) of values mu_k(i) +- s R_i that differ from
+        s R_i by at most the members' spread; the t rows of largest R give t values at least
+        min mu + s R_(t), so a row whose R is below R_(t) by more than the spread over s (plus a
+        margin far above rounding) cannot reach an end. The rest, a prefix of the rows (largest
+        R first), gives the same order statistic at a fraction of the full pass's cost."""
+        residual, t = self.residuals[g], len(self.residuals[g]) - rank
+        top = np.abs(members).max(axis=1)
+        spread = members.max(axis=1) - members.min(axis=1) + 1e-9 * (1 + top + scale * residual[0])
+        cut = residual[t - 1] - float((spread / scale).max())
+        kept = max(t, int(np.searchsorted(self.descending[g], -cut, side="right")))  # R >= cut (NaN: all)
+        return _cv_plus(members.take(self.folds[g][:kept], axis=1), residual[None, :kept] * scale[:, None], kept - t)
+
+    def _cell(self, record: dict[str, Any], predicted: float) -> int:
+        return int(self.cell[self.key_listing.index(record[self.group_by]), bisect.bisect_right(self.edges, predicted)])
+
+    def _one(self, members: np.ndarray, ranks: list[int], record: dict[str, Any],
+             predicted: float) -> tuple[np.ndarray, np.ndarray]:
+        """bounds for one record (the usual request): its cell and scale without arrays."""
+        g = self._cell(record, predicted)
+        return _cv_plus(members.take(self.folds[g])[None], (self.residuals[g] * self.scale.one(record, predicted))[None],
+                        ranks[g] - 1)
 
     def covered(self, members: np.ndarray, actual: np.ndarray, records: list[dict[str, Any]],
                 predicted: np.ndarray | None = None) -> dict[float, tuple[np.ndarray, np.ndarray]]:

@@ -100,9 +100,9 @@ def warnings(spec: dict[str, Any], columns: Columns, predicted: np.ndarray,
     maybe |= predicted - numbers[:, NEW] > 0
     if not maybe.any():
         return notes
-    values = predicted.tolist()
-    for i in np.flatnonzero(maybe).tolist():
-        notes[i] = notes[i] + record_warnings(spec, columns.record(i), values[i])
+    values, rows = predicted.tolist(), np.flatnonzero(maybe).tolist()
+    for i, record in zip(rows, columns.records(rows), strict=True):
+        notes[i] = notes[i] + record_warnings(spec, record, values[i])
     return notes
 
 

@@ -12,18 +12,23 @@ tests/test_features.py holds the two to the same answer on random records.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 from fn.record.features import check_record, refuse
-from fn.record.fields import ALTERNATIVE, CATEGORICAL, FIELDS, FLAGS, MAX_TEXT, NEW_PRICE, NUMERIC, YES_NO
+from fn.record.fields import ALTERNATIVE, CATEGORICAL, FLAGS, KNOWN, MAX_TEXT, NEW_PRICE, NUMERIC, YES_NO
 
 NAMES = tuple(f.name for f in NUMERIC)
 NEW = NAMES.index(ALTERNATIVE[NEW_PRICE.name])  # normalized_new_price's column
 _NUMBERED = (*FLAGS, *NAMES)
-KNOWN = frozenset(FIELDS) | {NEW_PRICE.name}
+_numbered = itemgetter(*_NUMBERED)  # a cleaned record's flags and numbers, in one call
+_names = itemgetter(*NAMES)
+_KEYS = (*CATEGORICAL, *_NUMBERED)  # a cleaned record's, in its order
 _NUMBERS = frozenset((int, float, type(None)))  # what a numeric field may hold (bool is no number)
 _LOW = np.array([f.low for f in NUMERIC])
 _HIGH = np.array([f.high for f in NUMERIC])
@@ -57,15 +62,24 @@ class Columns:
 
     def record(self, i: int) -> dict[str, Any]:
         """Row i as check_record cleans it (numbers as floats, missing optional numbers None)."""
+        return self.cleaned[i] if self.cleaned is not None else self.records([i])[0]
+
+    def records(self, rows: list[int]) -> list[dict[str, Any]]:
+        """Those rows as record() gives each, the arrays read once for all of them."""
         if self.cleaned is not None:
-            return self.cleaned[i]
-        record: dict[str, Any] = {CATEGORICAL[0]: self.brand[i], CATEGORICAL[1]: self.os[i],
-                                  **dict(zip(FLAGS, self.flags[i].tolist(), strict=True))}
-        record.update((name, None if v != v else v) for name, v in zip(NAMES, self.numbers[i].tolist(), strict=True))
-        money = float(self.money[i])
-        if money == money:
-            record[NEW_PRICE.name] = money
-        return record
+            return [self.cleaned[i] for i in rows]
+        out = []
+        numbers = self.numbers[rows]
+        for i, flags, values, missing, money in zip(rows, self.flags[rows].tolist(), numbers.tolist(),
+                                                    np.isnan(numbers).any(axis=1).tolist(), self.money[rows].tolist(),
+                                                    strict=True):
+            record = dict(zip(_KEYS, (self.brand[i], self.os[i], *flags, *values), strict=True))
+            if missing:
+                record.update((name, None) for name, v in zip(NAMES, values, strict=True) if v != v)
+            if money == money:
+                record[NEW_PRICE.name] = money
+            out.append(record)
+        return out
 
     @classmethod
     def of(cls, records: list[dict[str, Any]] | Columns) -> Columns:
@@ -73,15 +87,15 @@ class Columns:
         if isinstance(records, Columns):
             return records
         # flags, numbers and the money in one array (one call), each a view of its columns
-        values = np.array([[*(r[f] for f in _NUMBERED), r.get(NEW_PRICE.name)] for r in records],
+        values = np.array([(*_numbered(r), r.get(NEW_PRICE.name)) for r in records],
                           dtype=np.float64).reshape(len(records), len(_NUMBERED) + 1)
         return cls([r[CATEGORICAL[0]] for r in records], [r[CATEGORICAL[1]] for r in records],
                    values[:, :len(FLAGS)], values[:, len(FLAGS):-1], values[:, -1], records)
 
 
-def first(records: list[dict[str, Any]] | Columns, name: str) -> Any:
-    """The first record's value of a field, as its cleaned dict holds it (one record: no arrays)."""
-    return (records.record(0) if isinstance(records, Columns) else records[0])[name]
+def first(records: list[dict[str, Any]] | Columns) -> dict[str, Any]:
+    """The first record as its cleaned dict holds it (one record: no arrays)."""
+    return records.record(0) if isinstance(records, Columns) else records[0]
 
 
 def field(records: list[dict[str, Any]] | Columns, name: str) -> np.ndarray | list[str]:
@@ -104,6 +118,16 @@ def _flag(value: Any) -> float | None:
     return YES_NO.get(value.strip().lower()) if type(value) is str else None
 
 
+def _each(values: list[Any], clean: Callable[[Any], Any], kinds: set[type]) -> list[Any]:
+    """clean(value) for each value, worked out once per distinct value when every value is of one of
+    `kinds` (hashable, and no two of them equal across kinds): a batch repeats a few words ("yes",
+    "Android") a thousand times."""
+    if set(map(type, values)) <= kinds:
+        cleaned = {value: clean(value) for value in set(values)}
+        return list(map(cleaned.__getitem__, values))
+    return [clean(value) for value in values]
+
+
 def _float(value: int | float | None) -> float:
     if value is None:
         return math.nan
@@ -122,13 +146,18 @@ def check(records: list[Any], batch: bool = True) -> Columns:
         if problems:
             raise refuse(problems, n, batch)
         return Columns.of([clean])
-    plain = [type(r) is dict and r.keys() <= KNOWN for r in records]
+    # plain: a dict of known fields only (every record of the usual batch: told in two C passes)
+    every = set(map(type, records)) == {dict} and all(map(KNOWN.issuperset, records))
+    plain = [True] * n if every else [type(r) is dict and r.keys() <= KNOWN for r in records]
     rows = records if all(plain) else [r if ok else {} for r, ok in zip(records, plain, strict=True)]
-    brand = [_text(r.get(CATEGORICAL[0])) for r in rows]
-    system = [_text(r.get(CATEGORICAL[1])) for r in rows]
-    flag_list = [_flag(r.get(name)) for r in rows for name in FLAGS]
+    brand = _each([r.get(CATEGORICAL[0]) for r in rows], _text, {str})
+    system = _each([r.get(CATEGORICAL[1]) for r in rows], _text, {str})
+    flag_list = _each([r.get(name) for r in rows for name in FLAGS], _flag, {str, bool})
     flags = np.array(flag_list, dtype=np.float64).reshape(n, len(FLAGS))
-    sent = [r.get(name) for r in rows for name in NAMES]
+    try:  # every number field sent (the usual batch): each record's in one call
+        sent = list(chain.from_iterable(map(_names, rows)))
+    except KeyError:
+        sent = [r.get(name) for r in rows for name in NAMES]
     money_sent = [r.get(NEW_PRICE.name) for r in rows]
     wrong_type = np.zeros(n, dtype=bool)
     if not set(map(type, sent)).union(map(type, money_sent)) <= _NUMBERS:

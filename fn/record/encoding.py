@@ -100,19 +100,20 @@ class Encoder:
         warnings: list[list[dict[str, str]]] = [[] for _ in range(len(columns))]
         blocks = []  # the brand's notes before the os's
         if self.brand_width:
-            blocks.append(self.one_hot[0][self._lookup(columns.brand, self.brands, "device_brand", warnings)])
-        blocks += [self.one_hot[1][self._lookup(columns.os, self.systems, "os", warnings)], columns.flags]
+            blocks.append(self._one_hot(columns.brand, self.brands, self.one_hot[0], "device_brand", warnings))
+        blocks += [self._one_hot(columns.os, self.systems, self.one_hot[1], "os", warnings), columns.flags]
         numbers = columns.numbers
         missing = np.isnan(numbers)
-        if missing.any():
+        if np.count_nonzero(missing):  # in C: ndarray.any() goes through Python first
             numbers = np.where(missing, self.impute, numbers)
         # log1p over every column, kept where logged: one call, and no value is below -1
         return np.concatenate(blocks + [np.where(self.logged, np.log1p(numbers), numbers)], axis=1), warnings
 
     @staticmethod
-    def _lookup(values: list[str], known: dict[str, int], field: str, warnings: list[list[dict[str, str]]]) -> list[int]:
-        """Each value's one-hot column (case does not matter); a value never seen is OTHERS's, with
-        a warning on its row."""
+    def _one_hot(values: list[str], known: dict[str, int], table: np.ndarray, field: str,
+                 warnings: list[list[dict[str, str]]]) -> np.ndarray:
+        """Each value's one-hot row of `table` (case does not matter); a value never seen is OTHERS's,
+        with a warning on its row."""
         found = [known.get(v.lower()) for v in values]
         if None in found:
             others = known[OTHERS.lower()]
@@ -121,14 +122,17 @@ class Encoder:
                     found[i] = others
                     warnings[i].append(warning(field, "unknown_value",
                                                f"unknown {field} {quote(values[i])} was treated as {OTHERS!r}"))
-        return found  # type: ignore[return-value]
+        # one record (the usual request): its row as a slice, a third of a list index's cost
+        return table[found[0]:found[0] + 1] if len(found) == 1 else table[found]
 
     def encode(self, records: list[dict[str, Any]] | Columns) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
         """Cleaned records -> standardised float32 model input, plus warnings per row."""
         if self.mean is None or self.std is None:
             raise ValueError("the specification has no scaling statistics yet (fit_spec makes them)")
-        raw, warnings = self.raw(records)
-        return ((raw - self.mean) / self.std).astype(np.float32), warnings
+        raw, warnings = self.raw(records)  # a new array: scaled in place
+        raw -= self.mean
+        raw /= self.std
+        return raw.astype(np.float32), warnings
 
 
 def encode(spec: dict[str, Any], records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:

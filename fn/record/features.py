@@ -18,6 +18,7 @@ from fn.record.fields import (  # noqa: F401 (the record's declarations, re-expo
     EXAMPLE,
     FIELDS,
     FLAGS,
+    KNOWN,
     MAX_TEXT,
     NEW_PRICE,
     NUMERIC,
@@ -60,6 +61,12 @@ def not_a_number(value: str) -> str:
 
 
 def _check_number(spec: Numeric, value: Any, row: int | None) -> tuple[float | None, dict | None]:
+    kind = type(value)
+    # A number that passes every check below, at once (every field of the usual record): within
+    # the range it is finite and fits a float, and an int is whole. bool is not int here.
+    if (kind is float or kind is int) and spec.low <= value <= spec.high \
+            and (kind is int or not spec.integer or value == int(value)) and (value > 0 or not spec.positive):
+        return float(value), None
     # bool is an int in Python; "true" is no screen size.
     if isinstance(value, str):
         return None, detail(spec.name, not_a_number(value), row)
@@ -144,7 +151,7 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
     if not isinstance(record, dict):
         return {}, [detail(None, f"must be a JSON object, got {json_type(record)}", row)]
     problems = []
-    unknown = sorted(set(record) - set(FIELDS) - {NEW_PRICE.name})
+    unknown = sorted(record.keys() - KNOWN) if not record.keys() <= KNOWN else []
     for name in unknown:
         problems.append(detail(name, unknown_field_reason(name), row))
     clean: dict[str, Any] = {}
@@ -164,8 +171,8 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
             problems.append(detail(name, "is required", row))
         elif isinstance(value, bool):
             clean[name] = float(value)
-        elif isinstance(value, str) and value.strip().lower() in YES_NO:
-            clean[name] = YES_NO[value.strip().lower()]
+        elif isinstance(value, str) and (word := YES_NO.get(value.strip().lower())) is not None:
+            clean[name] = word
         else:
             problems.append(detail(name, 'must be "yes", "no", true or false', row))
     problems.extend(_check_new_price(record, clean, row))

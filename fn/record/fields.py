@@ -55,6 +55,7 @@ OPTIONS = ("explain", "level")
 CATEGORICAL = ("device_brand", "os")
 FLAGS = ("4g", "5g")
 FIELDS = ("device_brand", "os", "screen_size", "4g", "5g") + tuple(f.name for f in NUMERIC[1:])
+KNOWN = frozenset(FIELDS) | {NEW_PRICE.name}  # every field a record may hold
 REQUIRED = CATEGORICAL + FLAGS + tuple(f.name for f in NUMERIC if f.required)
 TARGET = "normalized_used_price"
 # A mid-range Android phone, as a client sends it (served in the schema, used by the demo and tests).
