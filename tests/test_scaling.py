@@ -604,3 +604,15 @@ def test_deploy_mds_which_engine_section_is_the_simulations_answer():
     assert section == report.engines(data).strip(), "stale: run python -m scripts.simulate --render"
     for name in ("AWS Lambda", "Cloud Run"):
         assert name in text
+
+
+def test_the_inputs_name_each_step_of_the_measured_wake_and_skip_one_it_did_not_have():
+    """The function runs no health check, so its wake has no `healthy` step (None in the JSON)."""
+    from scripts.fleet import tables
+
+    steps = {**SFZ["scale_from_zero"]["breakdown_median_s"], "healthy": None}
+    data = {"inputs": {}, "figures": {}, "platform_coldstarts": {"openfaas": {**SFZ, "scale_from_zero": {
+        **SFZ["scale_from_zero"], "breakdown_median_s": steps}}}}
+    text = "\n".join(tables.inputs(data))
+    assert ("median 1.70 s (created 0.10 s, started 0.40 s, ready 1.50 s, first_200 1.70 s); "
+            "`docker run` 0.50 s in the same run.") in text

@@ -164,7 +164,9 @@ def inputs(data: dict[str, Any]) -> list[str]:
                      + "; ".join(r["sources"].values()) + " |")
     sfz = (data.get("platform_coldstarts") or {}).get("openfaas")
     if sfz:
-        parts = ", ".join(f"{k} {v:.2f} s" for k, v in sfz["scale_from_zero"].get("breakdown_median_s", {}).items())
+        # a step the start did not have (`healthy`: the function runs no check) is left out
+        parts = ", ".join(f"{k} {v:.2f} s" for k, v in sfz["scale_from_zero"].get("breakdown_median_s", {}).items()
+                          if v is not None)
         lines += ["", f"Scale from zero through the real gateway: median {sfz['scale_from_zero']['median_s']:.2f} s "
                   f"({parts}); `docker run` {sfz['docker_run']['median_s']:.2f} s in the same run."]
     lam = (data.get("platform_coldstarts") or {}).get("lambda")
