@@ -405,6 +405,10 @@ def test_lambda_is_priced_at_the_memory_size_its_template_deploys():
     text = (ROOT / "deploy" / "lambda" / "template.yaml").read_text()
     (size,) = [line.split(":")[1].strip() for line in text.splitlines() if line.strip().startswith("MemorySize:")]
     assert int(size) == prices.f("lambda_memory_mb")
+    # and measured at it: the cold-start command's default (docs/bench/coldstart-lambda.json)
+    from scripts import coldstart
+
+    assert coldstart.parser().get_default("memory_mb") == prices.f("lambda_memory_mb")
 
 
 def test_a_binding_cap_is_reported_as_the_replicas_the_load_needs_priced_at_that_size():
