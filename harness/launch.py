@@ -202,11 +202,15 @@ def docker(*args: str, check: bool = True) -> str:
     return proc.stdout.strip()
 
 
+def entrypoint(image: str) -> tuple[str, ...]:
+    """The command an image starts with (its ENTRYPOINT), asked of the image itself."""
+    return tuple(json.loads(docker("image", "inspect", "-f", "{{json .Config.Entrypoint}}", image) or "null") or ())
+
+
 def image_target(image: str) -> Target:
-    """The target an image runs, asked of the image itself (its entrypoint's python -m MODULE)."""
-    entrypoint = json.loads(docker("image", "inspect", "-f", "{{json .Config.Entrypoint}}", image) or "null") or []
-    module = entrypoint[entrypoint.index("-m") + 1] if "-m" in entrypoint else ""
-    return by_module(module)
+    """The target an image runs: its entrypoint's python -m MODULE."""
+    command = entrypoint(image)
+    return by_module(command[command.index("-m") + 1] if "-m" in command else "")
 
 
 def own_name(prefix: str) -> str:

@@ -76,12 +76,13 @@ def rest_cost(seconds: float) -> dict[str, Any]:
     """What the deployed replica spends at rest, as a share of one core over `seconds` of no
     requests (its cgroup: the service and any health check, which runs inside it)."""
     replica = openfaas.replica_container()
-    check = json.loads(launch.docker("inspect", "-f", "{{json .Config.Healthcheck}}", replica)) or {}
+    config = json.loads(launch.docker("inspect", "-f", "{{json .Config}}", replica))
+    check = config.get("Healthcheck") or {}
     time.sleep(2)  # past the first answer's after-effects
     before = cgroup_cpu_seconds(replica)
     time.sleep(seconds)
     share = (cgroup_cpu_seconds(replica) - before) / seconds
-    return {"image": launch.docker("inspect", "-f", "{{.Config.Image}}", replica), "seconds": seconds,
+    return {"image": config["Image"], "seconds": seconds,
             "health_check": "none" if check.get("Test") in (None, ["NONE"]) else f"every {check['Interval'] / 1e9:g} s",
             "core_share": round(share, 5)}
 

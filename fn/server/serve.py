@@ -97,13 +97,11 @@ def inherited(host: str, port: int) -> socket.socket | None:
 def listen(host: str, port: int) -> socket.socket:
     """The launcher's socket when it holds host:port, else a new one listening there."""
     sock = inherited(host, port)
-    if sock is not None:
-        sock.set_inheritable(True)
-        return sock
-    try:
-        sock = socket.create_server((host, port), backlog=2048, reuse_port=False)
-    except OSError as e:
-        raise StartError(cannot_listen(host, port, e)) from None
+    if sock is None:
+        try:
+            sock = socket.create_server((host, port), backlog=2048, reuse_port=False)
+        except OSError as e:
+            raise StartError(cannot_listen(host, port, e)) from None
     sock.set_inheritable(True)
     return sock
 
