@@ -108,6 +108,18 @@ def test_batch_warnings_as_each_record_alone(predictor):
     assert sum(map(len, alone)) > 50  # warnings of every kind were met
 
 
+def test_one_record_is_encoded_as_its_row_of_a_batch(predictor):
+    """The single record's encoding in Python floats against the batch's arrays, bit for bit, with
+    its warnings: every kind of valid record, unknown brands and systems, optional fields left out."""
+    rows = _valid_records(4, 400) + [with_(os="Tizen"), with_(device_brand="Fairphone", weight=..., battery=...)]
+    batch, notes = predictor.encoder.encode(columns.check(rows))
+    for i, record in enumerate(rows):
+        alone, alone_notes = predictor.encoder.encode(columns.check([record], False))
+        assert alone.dtype == np.float32 and alone.tobytes() == batch[i:i + 1].tobytes(), record
+        assert alone_notes == [notes[i]]
+    assert sum(map(len, notes)) >= 2  # the unknown values warned
+
+
 def test_a_record_in_a_batch_is_answered_as_alone(plane):
     rows = _valid_records(2, 200)
     together = plane.predictions(rows, True)

@@ -23,7 +23,8 @@ from fn.api.messages import Request, Response, json_response
 from fn.model.explain import EXACT, EXACT_SINGLE, Explainer
 from fn.model.interface import Model, price
 from fn.record import advice, columns, features
-from fn.record.columns import NEW, Columns
+from fn.record.columns import NAMES, NEW, Columns, first
+from fn.record.fields import NEW_PRICE
 from fn.record.problems import ValidationError, detail, json_type, quote
 
 
@@ -231,8 +232,14 @@ def answers(records: Columns, values: list[float], bounds: tuple[np.ndarray, np.
     (math.exp row by row and round(_, 2) as cents() gives it: the same bits as ever)."""
     low, high, level = bounds
     exp, n = math.exp, len(values)
-    lows, highs, news = low.tolist(), high.tolist(), records.numbers[:, NEW].tolist()
-    sent = [money if money == money else exp(new) for money, new in zip(records.money.tolist(), news, strict=True)]
+    lows, highs = low.tolist(), high.tolist()
+    if n == 1:  # one record: from its dict (its columns' arrays are never made)
+        record = first(records)
+        money = record.get(NEW_PRICE.name)
+        news, moneys = [record[NAMES[NEW]]], [math.nan if money is None else money]
+    else:
+        news, moneys = records.numbers[:, NEW].tolist(), records.money.tolist()
+    sent = [money if money == money else exp(new) for money, new in zip(moneys, news, strict=True)]
     money = cents([*map(exp, values), *map(exp, lows), *map(exp, highs), *sent])  # NaN: not sent as money
     return [{
         "used_price": used,

@@ -111,6 +111,8 @@ class Scale:
             self.lookups.append((name, Listing(listed), np.array(own + [0.0])))
             at += len(listed)
         self.price_weights = weights[at:]
+        # the same weights as floats, for one record's sum (a list's item is a float already)
+        self.one_lookups = [(name, listing, column.tolist()) for name, listing, column in self.lookups]
 
     def one(self, record: dict[str, Any], predicted: float) -> float:
         """One cleaned record's expected error, as of() gives it in a batch (the same sum, in the
@@ -120,8 +122,8 @@ class Scale:
         (w_p, w_pp), (low, high) = self.price_weights, self.prices
         p = min(max(predicted, low), high)
         eta = self.intercept + w_p * p + w_pp * p * p
-        for name, listed, weights in self.lookups:
-            eta += float(weights[listed.index(record[name])])
+        for name, listed, weights in self.one_lookups:
+            eta += weights[listed.index(record[name])]
         return math.exp(eta)
 
     def of(self, records: list[dict[str, Any]] | Columns, predicted: np.ndarray) -> np.ndarray:

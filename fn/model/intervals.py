@@ -126,16 +126,16 @@ def fit(oof: np.ndarray, actual: np.ndarray, fold: np.ndarray, keys: np.ndarray,
 
 
 def _cv_plus(near: np.ndarray, reach: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
-    """(low, high) per row of `near` (rows, n: each calibration row's member prediction mu_k(i)(x)),
+    """(low, high) per row of `near` ([rows,] n: each calibration row's member prediction mu_k(i)(x)),
     from `reach` (rows, n: s(x) R_i, R_i the scaled error, s(x) the row's expected error): the
     rank-th (from 0) smallest of mu_k(i)(x) + s(x) R_i, and low by symmetry, minus the rank-th
     smallest of s(x) R_i - mu_k(i)(x). Each partitioned in place, `reach` overwritten: a batch's
     ranges are a pass over rows x calibration rows, the largest of its request."""
     low = reach - near
-    low.partition(rank, axis=1)
+    low.partition(rank, axis=-1)
     high = np.add(near, reach, out=reach)
-    high.partition(rank, axis=1)
-    return -low[:, rank], high[:, rank]
+    high.partition(rank, axis=-1)
+    return -low[..., rank], high[..., rank]
 
 
 class Intervals:
@@ -232,8 +232,9 @@ class Intervals:
              predicted: float) -> tuple[np.ndarray, np.ndarray]:
         """bounds for one record (the usual request): its cell and scale without arrays."""
         g = self._cell(record, predicted)
-        return _cv_plus(members.take(self.folds[g])[None], (self.residuals[g] * self.scale.one(record, predicted))[None],
-                        ranks[g] - 1)
+        low, high = _cv_plus(members.take(self.folds[g]), self.residuals[g] * self.scale.one(record, predicted),
+                             ranks[g] - 1)  # one row: its calibration rows along the one axis
+        return np.array([low]), np.array([high])
 
     def covered(self, members: np.ndarray, actual: np.ndarray, records: list[dict[str, Any]],
                 predicted: np.ndarray | None = None) -> dict[float, tuple[np.ndarray, np.ndarray]]:

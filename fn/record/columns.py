@@ -44,13 +44,36 @@ class Columns:
 
     brand: list[str]  # stripped
     os: list[str]  # stripped
-    flags: np.ndarray  # (n, len(FLAGS)): 0.0 or 1.0
-    numbers: np.ndarray  # (n, len(NUMERIC)): NaN where an optional field was not sent
-    money: np.ndarray  # (n,): new_price as sent, NaN where it was not
+    _flags: np.ndarray | None  # (n, len(FLAGS)): 0.0 or 1.0
+    _numbers: np.ndarray | None  # (n, len(NUMERIC)): NaN where an optional field was not sent
+    _money: np.ndarray | None  # (n,): new_price as sent, NaN where it was not
     cleaned: list[dict[str, Any]] | None = None  # the dicts these were made of, if any (record() hands them back)
 
     def __len__(self) -> int:
         return len(self.brand)
+
+    # The arrays of cleaned dicts are made when first read: one record (the usual request) is
+    # encoded, priced and answered from its dict, and never needs them.
+    @property
+    def flags(self) -> np.ndarray:
+        return self._arrays()[0]
+
+    @property
+    def numbers(self) -> np.ndarray:
+        return self._arrays()[1]
+
+    @property
+    def money(self) -> np.ndarray:
+        return self._arrays()[2]
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._flags is None or self._numbers is None or self._money is None:
+            records = self.cleaned or []
+            # flags, numbers and the money in one array (one call), each a view of its columns
+            values = np.array([(*_numbered(r), r.get(NEW_PRICE.name)) for r in records],
+                              dtype=np.float64).reshape(len(records), len(_NUMBERED) + 1)
+            self._flags, self._numbers, self._money = values[:, :len(FLAGS)], values[:, len(FLAGS):-1], values[:, -1]
+        return self._flags, self._numbers, self._money
 
     def field(self, name: str) -> np.ndarray | list[str]:
         """One field's column."""
@@ -86,11 +109,7 @@ class Columns:
         """Cleaned records (check_record's dicts, training rows) as columns; Columns as they are."""
         if isinstance(records, Columns):
             return records
-        # flags, numbers and the money in one array (one call), each a view of its columns
-        values = np.array([(*_numbered(r), r.get(NEW_PRICE.name)) for r in records],
-                          dtype=np.float64).reshape(len(records), len(_NUMBERED) + 1)
-        return cls([r[CATEGORICAL[0]] for r in records], [r[CATEGORICAL[1]] for r in records],
-                   values[:, :len(FLAGS)], values[:, len(FLAGS):-1], values[:, -1], records)
+        return cls([r[CATEGORICAL[0]] for r in records], [r[CATEGORICAL[1]] for r in records], None, None, None, records)
 
 
 def first(records: list[dict[str, Any]] | Columns) -> dict[str, Any]:

@@ -7,12 +7,13 @@ model encodes requests with it, so the two cannot drift apart. numpy only: it sh
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
 import numpy as np
 
-from fn.record.columns import Columns
+from fn.record.columns import Columns, first
 from fn.record.features import warning
 from fn.record.fields import CATEGORICAL, FIELDS, FLAGS, NUMERIC, OTHERS, REQUIRED, YES_NO
 from fn.record.problems import quote
@@ -93,6 +94,10 @@ class Encoder:
         self.one_hot = np.eye(len(self.brands)), np.eye(len(self.systems))
         self.mean = np.asarray(spec["mean"]) if spec.get("mean") else None
         self.std = np.asarray(spec["std"]) if spec.get("std") else None
+        # One record (the usual request) is encoded in Python floats, a third of the arrays' cost:
+        # each column's scaling, and each number's median and log, looked up once here.
+        self._scaling = list(zip(spec["mean"], spec["std"], strict=True)) if spec.get("mean") else None
+        self._numbers = [(f.name, self.impute[i].item(), bool(self.logged[i])) for i, f in enumerate(NUMERIC)]
 
     def raw(self, records: list[dict[str, Any]] | Columns) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
         """Cleaned records -> unscaled columns (one-hots, flags, numbers), plus warnings per row."""
@@ -116,12 +121,9 @@ class Encoder:
         with a warning on its row."""
         found = [known.get(v.lower()) for v in values]
         if None in found:
-            others = known[OTHERS.lower()]
             for i, j in enumerate(found):
                 if j is None:
-                    found[i] = others
-                    warnings[i].append(warning(field, "unknown_value",
-                                               f"unknown {field} {quote(values[i])} was treated as {OTHERS!r}"))
+                    found[i] = _others(known, field, values[i], warnings[i])
         # one record (the usual request): its row as a slice, a third of a list index's cost
         return table[found[0]:found[0] + 1] if len(found) == 1 else table[found]
 
@@ -129,10 +131,42 @@ class Encoder:
         """Cleaned records -> standardised float32 model input, plus warnings per row."""
         if self.mean is None or self.std is None:
             raise ValueError("the specification has no scaling statistics yet (fit_spec makes them)")
+        if len(records) == 1:
+            return self._one(first(records))
         raw, warnings = self.raw(records)  # a new array: scaled in place
         raw -= self.mean
         raw /= self.std
         return raw.astype(np.float32), warnings
+
+    def _one(self, record: dict[str, Any]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
+        """encode for one cleaned record, the same bits: the same float64 operations in the same
+        order, value by value (math.log1p is the C library's log1p, as numpy's is; tests hold them
+        equal), then one conversion to float32."""
+        notes: list[dict[str, str]] = []
+        row = [0.0] * (self.width - len(FLAGS) - len(NUMERIC))
+        if self.brand_width:
+            row[_at(self.brands, "device_brand", record[CATEGORICAL[0]], notes)] = 1.0
+        row[self.brand_width + _at(self.systems, "os", record[CATEGORICAL[1]], notes)] = 1.0
+        row += [record[name] for name in FLAGS]
+        for name, median, logged in self._numbers:
+            value = record[name]
+            if value is None or value != value:  # not sent (None; NaN in a training row's columns)
+                value = median
+            row.append(math.log1p(value) if logged else value)
+        return np.array([[(v - mean) / std for v, (mean, std) in zip(row, self._scaling, strict=True)]],
+                        dtype=np.float32), [notes]
+
+
+def _at(known: dict[str, int], field: str, value: str, notes: list[dict[str, str]]) -> int:
+    """A value's one-hot column within its block (case does not matter)."""
+    at = known.get(value.lower())
+    return _others(known, field, value, notes) if at is None else at
+
+
+def _others(known: dict[str, int], field: str, value: str, notes: list[dict[str, str]]) -> int:
+    """A value never seen is OTHERS's: its index, with a warning among the row's notes."""
+    notes.append(warning(field, "unknown_value", f"unknown {field} {quote(value)} was treated as {OTHERS!r}"))
+    return known[OTHERS.lower()]
 
 
 def encode(spec: dict[str, Any], records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
