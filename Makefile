@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint model image-fn image-lambda image-server image-tf report bench soak chaos fuzz contract simulate clean
+.PHONY: demo test lint model image-fn image-lambda image-server image-tf report bench rollout soak chaos fuzz contract simulate clean
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is needed (tflite-runtime 2.14 has no wheel for %d.%d): make ... PYTHON=python3.11" % sys.version_info[:2]) if sys.version_info[:2] != (3, 11) else None'
@@ -69,6 +69,17 @@ bench: $(STAMP) image-fn image-server image-tf
 	$(BIN)/python -m scripts.bench_person
 	$(BIN)/python -m scripts.bench_ratios
 	$(BIN)/python -m scripts.bench_replica
+	$(BIN)/python -m scripts.render
+
+# On a real OpenFaaS stack (../shared/openfaas; OPENFAAS_BIN names its programs, and wrk runs as
+# root): the update and the rollback under load (rollout.json; the command starts and stops its own
+# stack), then on one stack with the function deployed the replica at rest and the gateway's cost
+# per request (gateway.json) and the cold starts through the gateway (coldstart-openfaas.json);
+# then docs/deploy.md's section is rendered from the three.
+rollout: $(STAMP) image-fn
+	$(BIN)/python -m scripts.rollout
+	$(BIN)/python -m scripts.on_stack -- sh -c '$(BIN)/python -m scripts.gateway --json docs/bench/gateway.json && \
+	  $(BIN)/python scripts/coldstart.py --mode openfaas --json docs/bench/coldstart-openfaas.json'
 	$(BIN)/python -m scripts.render
 
 # make soak SOAK_SECONDS=600 SOAK_CONNECTIONS=64: a rare fault needs minutes to show.

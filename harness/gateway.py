@@ -1,8 +1,8 @@
 """The OpenFaaS gateway's REST API as faas-cli uses it (status, deploy, remove, scale), and the two
-cold starts of a function through it, each one call with a caller's patience and its breakdown
-(harness/swarm.py): scaled to zero and woken by the call, and deploy -> first call (the clock
-starts once the old replica's container is gone); `cold_starts`, the cold-start command's openfaas
-mode, interleaves them with `docker run` of the same image in harness/coldstart.py's loop.
+cold starts of a function through it, each one call with a caller's patience and its steps
+(harness/stats.py's breakdown): scaled to zero and woken by the call, and deploy -> first call (the
+clock starts once the old replica's container is gone); `cold_starts`, the cold-start command's
+openfaas mode, interleaves them with `docker run` of the same image in harness/stats.py's rounds.
 Standard library only (the cold-start command runs under a bare python3)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness import coldstart, launch, swarm
+from harness import launch, stats
 
 # What a deploy request (POST /system/functions) takes from a function's status.
 DEPLOY_FIELDS = ("image", "envProcess", "envVars", "labels", "annotations", "constraints", "secrets", "limits",
@@ -100,12 +100,12 @@ def swarm_fields(function: str) -> dict[str, Any]:
 def answered(gateway: Gateway, started: float, logs: Callable[[float], str]) -> dict[str, Any]:
     """One call as a caller makes it, timed from `started` (time.time()), with its breakdown."""
     code, body = launch.http("POST", gateway.invoke_url(), launch.EXAMPLE_BODY, {"Content-Type": "application/json"},
-                             timeout=swarm.CALL_TIMEOUT_S)
+                             timeout=stats.CALL_TIMEOUT_S)
     done = time.time()
     if code != 200:
         raise RuntimeError(f"the first call answered {code}: {body[:200].decode(errors='replace')}")
     return {"seconds": round(done - started, 4),
-            "breakdown_s": swarm.breakdown(gateway.function, started, done, logs)}
+            "breakdown_s": stats.breakdown(gateway.function, started, done, logs)}
 
 
 def time_scale_from_zero(gateway: Gateway, edition: str, logs: Callable[[float], str]) -> dict[str, Any]:
@@ -116,8 +116,8 @@ def time_scale_from_zero(gateway: Gateway, edition: str, logs: Callable[[float],
         # No call may check that it is down: on Pro a call is what wakes a function up.
         gateway.wait(lambda: (gateway.status() or {}).get("availableReplicas", 1) == 0, "0 available replicas")
     else:
-        swarm.scale(gateway.function, 0)
-    gateway.wait(lambda: not swarm.running(gateway.function), "no replica running")
+        launch.docker("service", "scale", "--detach", f"{gateway.function}=0")
+    gateway.wait(lambda: not launch.function_containers(gateway.function), "no replica running")
     return answered(gateway, time.time(), logs)
 
 
@@ -126,7 +126,7 @@ def time_deploy(gateway: Gateway, spec: dict[str, Any], logs: Callable[[float], 
     if gateway.status() is not None:
         gateway.api("DELETE", "/system/functions", {"functionName": gateway.function})
         gateway.wait(lambda: gateway.status() is None, "the function removed")
-    gateway.wait(lambda: swarm.replicas_gone(gateway.function), "the old replica's container gone")
+    gateway.wait(lambda: not launch.function_containers(gateway.function, stopped=True), "the old replica's container gone")
     started = time.time()
     code, body = gateway.api("POST", "/system/functions", spec)
     if code >= 300:
@@ -141,7 +141,7 @@ def summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     for way, rs in runs.items():
         out[way] = {"median_s": round(statistics.median(r["seconds"] for r in rs), 4)}
         if "breakdown_s" in rs[0]:
-            steps = {k: [r["breakdown_s"][k] for r in rs if r["breakdown_s"].get(k) is not None] for k in swarm.BREAKDOWN}
+            steps = {k: [r["breakdown_s"][k] for r in rs if r["breakdown_s"].get(k) is not None] for k in stats.BREAKDOWN}
             out[way]["breakdown_median_s"] = {k: round(statistics.median(v), 4) if v else None for k, v in steps.items()}
         out[way]["runs"] = rs
     return out
@@ -165,11 +165,11 @@ def cold_starts(runs: int, url: str, function: str, edition: str, gateway_contai
         raise RuntimeError(f"{function} is not deployed on {url}: deploy it first (faas-cli up -f stack.yml)")
     spec = deployment(status, function, swarm_fields(function))
     edition = detect_edition(api) if edition == "auto" else edition
-    logs = lambda since: swarm.container_logs(gateway_container, since)  # noqa: E731
+    logs = lambda since: stats.container_logs(gateway_container, since)  # noqa: E731
     ways = {"scale_from_zero": lambda: time_scale_from_zero(api, edition, logs),
             "deploy": lambda: time_deploy(api, spec, logs),
-            "docker_run": lambda: coldstart.time_docker(status["image"])}
-    found = coldstart.measure(coldstart.interleave(list(ways), runs), lambda way: ways[way](), quiet)
+            "docker_run": lambda: launch.time_docker(status["image"])}
+    found = stats.measure(stats.interleave(list(ways), runs), lambda way: ways[way](), quiet)
     # each way keeps its own runs, beside its median and breakdown
-    return coldstart.result("openfaas", found, {"gateway": url, "edition": edition, "image": status["image"],
+    return stats.result("openfaas", found, {"gateway": url, "edition": edition, "image": status["image"],
                                                 **summary(found)}, keep_runs=False)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from harness import coldstart, launch
+from harness import launch, stats
 
 ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "requirements" / "lambda-rie.txt"
@@ -185,14 +185,14 @@ def container_peak_mb(name: str) -> float | None:
 
 def cold_starts(image: str, runs: int, memory_mb: int, cpu_share: bool, quiet: bool = False) -> dict[str, Any]:
     """The cold-start command's lambda mode: the image under the emulator beside its own HTTP cold
-    start (`docker run` -> first 200), interleaved in harness/coldstart.py's loop; the result adds
+    start (`docker run` -> first 200), interleaved in harness/stats.py's rounds; the result adds
     the keys "lambda", "function" and "invocation"."""
-    one = {"lambda": lambda: time_cold(image, memory_mb, cpu_share), "function": lambda: coldstart.time_docker(image)}
-    measured = coldstart.measure(coldstart.interleave(["lambda", "function"], runs), lambda t: one[t](), quiet)
+    one = {"lambda": lambda: time_cold(image, memory_mb, cpu_share), "function": lambda: launch.time_docker(image)}
+    measured = stats.measure(stats.interleave(["lambda", "function"], runs), lambda t: one[t](), quiet)
     cold, warm = measured["lambda"], [ms for r in measured["lambda"] for ms in r["duration_ms"]]
     inits = [r["init_ms"] for r in cold if r["init_ms"] is not None]
     peaks = [r["max_memory_mb"] for r in cold if r["max_memory_mb"] is not None]
-    return coldstart.result("lambda", measured, {
+    return stats.result("lambda", measured, {
         "image": image, "memory_mb": memory_mb, "cpu_share": cpu_share,
         "lambda": {"median_s": statistics.median([r["seconds"] for r in cold]), "runs": [r["seconds"] for r in cold],
                    "init_ms_median": statistics.median(inits) if inits else None},

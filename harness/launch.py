@@ -1,8 +1,9 @@
-"""What is measured and how it starts: the three targets (process module, image, port, paths)
-and the server configurations the benchmarks compare; a target as a process or a hardened
-container, waiting until it answers, stopping it; one HTTP request; the Docker calls every
-command and test shares. Standard library only, so the cold-start command's docker, pull and
-openfaas modes run under a bare python3 on a host that only has Docker."""
+"""What is measured and how it starts: the three targets (process module, image, port, paths); a
+target as a process or a hardened container, waiting until it answers (and how long `docker run`
+of an image takes to its first prediction), stopping it; one HTTP request, and clients calling
+from threads until stopped; the Docker calls every command and test shares, a function's
+containers by faas-swarm's label among them. Standard library only, so the cold-start command's
+docker, pull and openfaas modes run under a bare python3 on a host that only has Docker."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import secrets
 import socket
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -63,25 +64,7 @@ def by_module(module: str) -> Target:
 # What no server can beat, measured beside the targets' cold starts under this name (a bare
 # interpreter importing numpy and tflite-runtime; a `docker run` that exits at once).
 FLOOR = "floor"
-
-
-# configuration -> (target, settings); "shipped" ones are the defaults users get: metrics on
-# and one JSON access-log line per request (to /dev/null here; its cost in a container's log
-# driver is apart, see docs/benchmarks.md). "observability off" measures what those two cost.
-CONFIGURATIONS: dict[str, tuple[str, dict[str, str]]] = {
-    "function (shipped: 1 worker, 1 thread)": ("function", {}),
-    "server (shipped: 2 workers, 1 thread each)": ("server", {}),
-    "function, observability off (no metrics, no access log)": ("function", {"metrics_port": "0", "access_log": "0"}),
-    "server, observability off (no metrics, no access log)": ("server", {"metrics_port": "0", "access_log": "0"}),
-    "function, 4 threads": ("function", {"threads": "4"}),
-    "function, stock Waitress settings, 4 threads": ("function", {"threads": "4", "waitress_tuning": "0"}),
-    "server, 2 workers, 2 threads each": ("server", {"threads": "2"}),
-}
-# The shipped configuration of each target against the same with observability off.
-PAIRS = {"function": ("function (shipped: 1 worker, 1 thread)",
-                      "function, observability off (no metrics, no access log)"),
-         "server": ("server (shipped: 2 workers, 1 thread each)",
-                    "server, observability off (no metrics, no access log)")}
+PROCESS_TARGETS = ("function", "tensorflow")  # whose process cold starts are compared: TFLite against TensorFlow
 
 
 # -- starting them ---------------------------------------------------------------------------
@@ -145,6 +128,35 @@ def wait_until_ok(url: str, body: bytes | None = None, timeout: float = 60.0, st
 def wait_for_prediction(url: str, timeout: float = 60.0, started: float | None = None,
                         alive: Callable[[], bool] | None = None) -> float:
     return wait_until_ok(url, EXAMPLE_BODY, timeout, started, alive)
+
+
+class Clients:
+    """Subclasses write `client()`, one request at a time until `self.stop` is set, and may keep
+    results under `self.lock`; `finished()` runs once every thread has joined."""
+
+    join_seconds = 60.0
+
+    def __init__(self, n: int):
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.client, daemon=True) for _ in range(n)]
+
+    def client(self) -> None:
+        raise NotImplementedError
+
+    def finished(self) -> None:
+        """After the threads have stopped."""
+
+    def __enter__(self) -> Clients:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(self.join_seconds)
+        self.finished()
 
 
 # -- processes ---------------------------------------------------------------------------
@@ -235,14 +247,6 @@ def docker_run(image: str, name: str, env: dict[str, str] | None = None, tmpfs: 
     return name, f"http://127.0.0.1:{port}"
 
 
-def docker_run_metrics(image: str, name: str, env: dict[str, str]) -> tuple[str, str, str]:
-    """docker_run with the image's metrics port published too: (name, base URL, metrics URL)."""
-    port = free_port()
-    inside = BY_NAME["metrics_port"].default_for(image_target(image).module)
-    name, url = docker_run(image, name, env, extra=("-p", f"127.0.0.1:{port}:{inside}"))
-    return name, url, f"http://127.0.0.1:{port}/metrics"
-
-
 def docker_run_pinned(target_name: str, name: str, cpu: int, env: dict[str, str] | None = None,
                       image: str | None = None) -> tuple[str, str]:
     """A target's image (or `image`, a build of it), hardened, on the host network (no docker-proxy
@@ -268,13 +272,25 @@ def stop_container(name: str) -> None:
     docker("rm", "-f", name, check=False)
 
 
-def image_sizes(image: str) -> tuple[float, float] | None:
-    """(uncompressed, gzipped) in MB, as `docker image inspect` and `docker save | gzip` give them."""
-    inspect = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image], capture_output=True, text=True)
-    if inspect.returncode != 0:
-        return None
-    with tempfile.TemporaryFile() as gz:
-        save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
-        subprocess.run(["gzip", "-c"], stdin=save.stdout, stdout=gz, check=True)
-        save.wait()
-        return int(inspect.stdout) / 1e6, gz.tell() / 1e6
+def time_docker(image: str) -> dict[str, float]:
+    """`docker run` of an image as users run it -> its first prediction, in seconds: the floor every
+    platform's cold start is measured against."""
+    path = image_target(image).predict_path  # asked before the clock starts
+    started = time.perf_counter()
+    name, url = docker_run(image, own_name("device-price-coldstart"))
+    try:
+        return {"seconds": wait_for_prediction(url + path, 120, started)}
+    finally:
+        stop_container(name)
+
+
+FUNCTION_LABEL = "com.openfaas.function"  # faas-swarm's label on a function's service and containers
+
+
+def function_containers(function: str, stopped: bool = False, field: str = "{{.ID}}") -> list[str]:
+    """`field` of each container of a function (faas-swarm labels them): the running ones, or with
+    `stopped` every one that exists (swarm keeps the stopped containers of a service's earlier
+    tasks until the service is removed, and a draining replica runs until it exits)."""
+    out = docker("ps", *(["-a"] if stopped else []), "--no-trunc", "--filter", f"label={FUNCTION_LABEL}={function}",
+                 "--format", field, check=False)
+    return out.split()

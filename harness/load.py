@@ -1,9 +1,10 @@
-"""Load on a prediction endpoint: one wrk driver (a timed closed loop, or Poisson arrivals at a
-rate: the open loop), one Python client (N requests, C in flight), one sequential timer (one
-keep-alive connection, back to back), and closed-loop clients as threads (`Clients`).
+"""Load on a prediction endpoint: the server configurations the benchmarks compare under it, one
+wrk driver (a timed closed loop, or Poisson arrivals at a rate: the open loop; run on the host or
+inside a container's network namespace), one Python client (N requests, C in flight), one
+sequential timer (one keep-alive connection, back to back), and the concurrency benchmark's table.
+Closed-loop clients as threads are harness/launch.py's `Clients`.
 
-Standard library only at import (requests is imported by the Python client alone): the cold-start
-command imports this module through the OpenFaaS one and runs under a bare python3.
+Standard library only at import (requests is imported by the Python client alone).
 """
 
 from __future__ import annotations
@@ -21,9 +22,27 @@ from pathlib import Path
 from typing import Any
 
 from harness.launch import EXAMPLE_BODY
-from harness.stats import percentile
+from harness.stats import container_pid, percentile
 
 PERCENTILES = (50, 90, 99)
+
+# configuration -> (target, settings); "shipped" ones are the defaults users get: metrics on
+# and one JSON access-log line per request (to /dev/null here; its cost in a container's log
+# driver is apart, see docs/benchmarks.md). "observability off" measures what those two cost.
+CONFIGURATIONS: dict[str, tuple[str, dict[str, str]]] = {
+    "function (shipped: 1 worker, 1 thread)": ("function", {}),
+    "server (shipped: 2 workers, 1 thread each)": ("server", {}),
+    "function, observability off (no metrics, no access log)": ("function", {"metrics_port": "0", "access_log": "0"}),
+    "server, observability off (no metrics, no access log)": ("server", {"metrics_port": "0", "access_log": "0"}),
+    "function, 4 threads": ("function", {"threads": "4"}),
+    "function, stock Waitress settings, 4 threads": ("function", {"threads": "4", "waitress_tuning": "0"}),
+    "server, 2 workers, 2 threads each": ("server", {"threads": "2"}),
+}
+# The shipped configuration of each target against the same with observability off.
+PAIRS = {"function": ("function (shipped: 1 worker, 1 thread)",
+                      "function, observability off (no metrics, no access log)"),
+         "server": ("server (shipped: 2 workers, 1 thread each)",
+                    "server, observability off (no metrics, no access log)")}
 
 
 def summarise(latencies: list[float], errors: int, total: int, elapsed: float) -> dict[str, Any]:
@@ -143,6 +162,12 @@ def run_wrk(url: str, connections: int, duration: float, threads: int = 2, metho
 
 # Open loop: exponential waits per connection, and the latency distribution as 400 quantiles (for the
 # simulation, which draws answers from it).
+def netns(container: str) -> tuple[str, ...]:
+    """A command prefix (run_wrk's `prefix`) that runs a host program inside a container's network
+    namespace (nsenter; needs root), so that no published port's proxy is in the path."""
+    return ("nsenter", "-t", str(container_pid(container)), "-n")
+
+
 PACING = """
 math.randomseed(%(seed)d)
 delay = function() return -math.log(1 - math.random()) * %(mean_ms)f end
@@ -229,34 +254,3 @@ def concurrency_markdown(result: dict[str, Any]) -> list[str]:
     lines += [f"| {name} | {c} | {m['throughput_rps']:,.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | "
               f"{m['error_rate']:.2%} |" for name, c, m in concurrency_rows(result)]
     return lines
-
-
-# -- closed-loop clients as threads ---------------------------------------------------------
-
-class Clients:
-    """Subclasses write `client()`, one request at a time until `self.stop` is set, and may keep
-    results under `self.lock`; `finished()` runs once every thread has joined."""
-
-    join_seconds = 60.0
-
-    def __init__(self, n: int):
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.client, daemon=True) for _ in range(n)]
-
-    def client(self) -> None:
-        raise NotImplementedError
-
-    def finished(self) -> None:
-        """After the threads have stopped."""
-
-    def __enter__(self) -> Any:
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(self.join_seconds)
-        self.finished()

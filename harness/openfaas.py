@@ -7,8 +7,8 @@ Standard library only, like harness/launch.py: the benchmarks run under a bare p
 
 - Stack: up.sh / down.sh (always: a test registers down.sh before it starts anything), faas-cli
   with the gateway and the offline build arguments filled in.
-- a function's replicas as the Docker engine sees them (swarm task containers carry the label
-  com.openfaas.function=NAME), so that "the old replica is gone" means its container is gone.
+- a function's replicas as the Docker engine sees them (harness/launch.py's function_containers:
+  faas-swarm's label), so that "the old replica is gone" means its container is gone.
 - Load: clients calling /function/NAME without a pause, every answer's status and model_version kept.
 - a copy of the repository with another model version or a code change, for faas-cli to build.
 """
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import ROOT, launch
-from harness.load import Clients
+from harness.launch import Clients
 
 FUNCTION = "device-price"
 REGISTRY = "127.0.0.1:5000"  # the stack's registry (up.sh), on loopback
@@ -110,9 +110,7 @@ def replica_images(function: str = FUNCTION, running: bool = True) -> list[str]:
     """The image of each container of the function (faas-swarm labels them): running ones (a
     draining replica runs until it exits), or all that exist (running=False; swarm keeps the
     stopped containers of a service's earlier tasks until the service is removed)."""
-    out = launch.docker("ps", *([] if running else ["-a"]), "--filter", f"label=com.openfaas.function={function}",
-                        "--format", "{{.Image}}", check=False)
-    return [i.split("@")[0] for i in out.split()]
+    return [i.split("@")[0] for i in launch.function_containers(function, not running, "{{.Image}}")]
 
 
 def wait_replicas(done: Any, what: str, timeout: float = 180, function: str = FUNCTION, running: bool = True) -> float:
@@ -248,19 +246,3 @@ def variant(dest: Path, model_version: str | None = None, code_note: str | None 
         init = dest / "fn/__init__.py"
         init.write_text(init.read_text() + f"# {code_note}\n")
     return dest
-
-
-# -- a replica's container ------------------------------------------------------------------
-
-def replica_container(function: str = FUNCTION) -> str:
-    """The id of the function's one running container."""
-    ids = launch.docker("ps", "-q", "--no-trunc", "--filter", f"label=com.openfaas.function={function}").split()
-    if len(ids) != 1:
-        raise RuntimeError(f"expected one running container of {function}, found {len(ids)}")
-    return ids[0]
-
-
-def netns(cid: str) -> tuple[str, ...]:
-    """A command prefix that runs a host program (wrk) inside a container's network namespace."""
-    pid = launch.docker("inspect", "-f", "{{.State.Pid}}", cid)
-    return ("nsenter", "-t", pid, "-n")

@@ -130,7 +130,7 @@ def headline(data: dict[str, Any]) -> str:
     lines.append(f"| the student report (Flask, EKS) | {r['image']} | about {r['coldstart_s']:g} s | – | – "
                  f"| {r['avg_s'] * 1000:.0f} / {r['max_s'] * 1000:.0f} ms | {r['throughput_rps']} req/s (c≈10) |")
     woken_note = (f" Scaled to zero and woken: the report's scenario, on the real OpenFaaS CE gateway "
-                  f"(faas-swarm, one node; {woken['date'][:10]}, `python -m scripts.rollout`), beside the same image's "
+                  f"(faas-swarm, one node; {woken['date'][:10]}, `make rollout`), beside the same image's "
                   f"`docker run` in that run, {woken['docker_run']['median_s']:.2f} s." if woken else "")
     lines += ["", f"Medians on one {data['sizes']['cpus']}-core machine, {data['sizes']['date'][:10]}, containers read-only "
               f"with no capabilities.{woken_note} Details and charts in [docs/results.md](docs/results.md) "
@@ -203,7 +203,7 @@ def results_md(data: dict[str, Any]) -> str:
     woken = data.get("coldstart-openfaas")
     if woken:
         out += [f"**scaled to zero, woken through the OpenFaaS gateway** ({woken['date'][:10]}, "
-                f"`python -m scripts.rollout`: the real CE gateway with faas-swarm on one node; the idler emulated "
+                f"`make rollout`: the real CE gateway with faas-swarm on one node; the idler emulated "
                 f"with `docker service scale`; seconds after the one request, medians of "
                 f"{len(woken['docker_run']['runs'])} interleaved runs)", "",
                 *tables.cold_starts(woken), ""]

@@ -1,21 +1,28 @@
-"""A measurement's figures: what it reads off the machine and how it sums them up. The
-CPU-pinning rule (a replica's core and the clients' core), the CPU time of processes and of
-containers, a container's memory and the hypervisor's steal (Linux's /proc and cgroups, and the
-Docker CLI); then percentiles, medians over runs and one bootstrap. Standard library only at
-import: the cold-start command runs under a bare python3."""
+"""A measurement's figures: how its runs are taken, what it reads off the machine and how it sums
+them up. The CPU-pinning rule (a replica's core and the clients' core) and the rounds every cold
+start is measured in (targets interleaved, A B A B ..., so that the machine's drift spreads over
+all of them); the CPU time of processes and of containers, a container's memory, the hypervisor's
+steal (Linux's /proc and cgroups, and the Docker CLI), and a cold start's steps (Docker's events and
+the gateway's log); then percentiles, medians over runs and one bootstrap. Standard library only
+at import: the cold-start command runs under a bare python3."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import statistics
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness import launch
+from fn.server.settings import BY_NAME
+from harness import cli, launch
 
 # On a machine of two cores or more, a measured server owns one core and the load its clients
 # put on it runs on another, so that neither takes from the other's time.
@@ -126,6 +133,14 @@ def cgroup_cpu_seconds(cid: str) -> float:
     raise RuntimeError(f"no cgroup CPU accounting found for container {cid[:12]}")
 
 
+def docker_run_metrics(image: str, name: str, env: dict[str, str]) -> tuple[str, str, str]:
+    """docker_run with the image's metrics port published too: (name, base URL, metrics URL)."""
+    port = launch.free_port()
+    inside = BY_NAME["metrics_port"].default_for(launch.image_target(image).module)
+    name, url = launch.docker_run(image, name, env, extra=("-p", f"127.0.0.1:{port}:{inside}"))
+    return name, url, f"http://127.0.0.1:{port}/metrics"
+
+
 def workers_replaced(metrics_url: str) -> int:
     """How many workers the server's supervisor has replaced since it started (its own count)."""
     from prometheus_client.parser import text_string_to_metric_families  # here: the rest is standard library
@@ -133,6 +148,64 @@ def workers_replaced(metrics_url: str) -> int:
     _, text = launch.http("GET", metrics_url, timeout=10)
     return int(sum(s.value for family in text_string_to_metric_families(text.decode()) for s in family.samples
                    if s.name == "device_price_workers_replaced_total"))
+
+
+# -- a cold start's steps -------------------------------------------------------------------
+
+CALL_TIMEOUT_S = 60.0  # a caller's patience: well past the platform's own waits (Go's 5 s resolver retry)
+BREAKDOWN = ("created", "started", "healthy", "ready", "first_200")
+READY_LINE = re.compile(r"\[Ready\] function=(?P<name>\S+) waited for - (?P<s>[\d.]+)s")
+
+
+def container_logs(container: str, since: float | None = None) -> str:
+    """A container's log with Docker's timestamps, both streams (Go's log package writes to stderr)."""
+    proc = subprocess.run(["docker", "logs", "--timestamps", *(["--since", f"{since:.3f}"] if since else []),
+                           container], capture_output=True, text=True)
+    return proc.stdout + proc.stderr
+
+
+def events(function: str, since: float, until: float) -> list[tuple[str, float]]:
+    """(action, unix time) of the function's container events in the window, oldest first."""
+    out = launch.docker("events", "--since", f"{since:.3f}", "--until", f"{until:.3f}", "--filter", "type=container",
+                        "--filter", f"label={launch.FUNCTION_LABEL}={function}", "--format", "{{json .}}")
+    found = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return sorted(((e.get("status") or e.get("Action", ""), e["timeNano"] / 1e9) for e in found), key=lambda x: x[1])
+
+
+def ready_at(gateway_logs: str, function: str, since: float) -> float | None:
+    """The unix time of the gateway's first `[Ready] function=NAME` line after `since`."""
+    for line in gateway_logs.splitlines():
+        stamp, _, text = line.partition(" ")
+        match = READY_LINE.search(text)
+        if match and match["name"] == function:
+            at = datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00").timestamp()
+            if at >= since:
+                return at
+    return None
+
+
+def _ready_logged_at(gateway_logs: Callable[[float], str], function: str, sent: float,
+                     wait_s: float = 2.0) -> float | None:
+    """When the gateway logged `[Ready]` for `function` after `sent`. Docker's log driver writes a
+    line a little after the process printed it, so a log read right after the answer may not hold
+    it yet: the log is read again for up to `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    while (at := ready_at(gateway_logs(sent - 1), function, sent)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return at
+
+
+def breakdown(function: str, sent: float, answered: float,
+              gateway_logs: Callable[[float], str]) -> dict[str, float | None]:
+    """Seconds from the request's sending to each step of the start it caused (container created,
+    started, healthy, the gateway's `[Ready]`, the first 200); `gateway_logs(since)` gives the
+    gateway's log with timestamps."""
+    seen = events(function, sent, answered + 1)
+    first = {action: at for action, at in reversed(seen)}  # the earliest of each kind
+    steps = {"created": first.get("create"), "started": first.get("start"),
+             "healthy": first.get("health_status: healthy"), "ready": _ready_logged_at(gateway_logs, function, sent),
+             "first_200": answered}
+    return {k: None if v is None else round(v - sent, 4) for k, v in steps.items()}
 
 
 # -- summaries ------------------------------------------------------------------------------
@@ -165,3 +238,29 @@ def bootstrap(values: Any, draws: int = 5000, rng: Any = None) -> list[float]:
     rng = np.random.default_rng(0) if rng is None else rng
     medians = [np.median(values[rng.integers(0, len(values), len(values))]) for _ in range(draws)]
     return [float(v) for v in np.percentile(medians, [2.5, 97.5])]
+
+
+# -- rounds ---------------------------------------------------------------------------------
+
+def interleave(targets: list[str], runs: int) -> list[str]:
+    """A B A B ...: each round runs every target once."""
+    return [t for _ in range(runs) for t in targets]
+
+
+def measure(order: list[str], one: Callable[[str], dict[str, Any]], quiet: bool = False) -> dict[str, list[dict]]:
+    """`one(target)` for each target of `order`, timed by `one`; the runs by target."""
+    runs: dict[str, list[dict]] = {t: [] for t in dict.fromkeys(order)}
+    for target in cli.progress(order, "cold starts", quiet):
+        runs[target].append(one(target))
+    return runs
+
+
+def result(mode: str, found: dict[str, list[dict]], extra: dict[str, Any] | None = None,
+           keep_runs: bool = True) -> dict[str, Any]:
+    """A cold-start mode's result: its runs (unless the mode keeps them per way, in `extra`) and
+    their spread, dated."""
+    out = {"mode": mode, "date": cli.now(), **(extra or {}),
+           "stats": {t: spread([r["seconds"] for r in rs]) for t, rs in found.items()}}
+    if keep_runs:
+        out["runs"] = found
+    return out

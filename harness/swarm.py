@@ -13,16 +13,15 @@ the report is about: a function scaled to zero after idling, woken by the next r
 - wake: one scale-from-zero cold start, through a gateway (the real one or the stand-in), with the
   idler emulated as CE users must (it has none): `docker service scale NAME=0`, then, once the
   last replica's container has stopped, one request with a 60 s timeout, as a caller waits. The
-  breakdown comes from Docker's events (container created, started, healthy) and the gateway's log
-  line `[Ready] function=NAME waited for`, each in seconds since the request was sent.
-Standard library only, like scripts/launch.py, but for stack_function (PyYAML, the dev extra's).
+  breakdown is harness/stats.py's: Docker's events (container created, started, healthy) and the
+  gateway's log line `[Ready] function=NAME waited for`, each in seconds since the request was sent.
+A function's containers are harness/launch.py's function_containers (faas-swarm's label).
+Standard library only, like harness/launch.py, but for stack_function (PyYAML, the dev extra's).
 """
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,14 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import launch
+from harness import launch, stats
 
 NETWORK = "device-price-functions"
-FUNCTION_LABEL = "com.openfaas.function"  # faas-swarm's label on a function's service and containers
 STANDIN = Path(__file__).with_name("gateway_standin.py")
-CALL_TIMEOUT_S = 60.0  # a caller's patience: well past the platform's own waits (Go's 5 s resolver retry)
-BREAKDOWN = ("created", "started", "healthy", "ready", "first_200")
-READY_LINE = re.compile(r"\[Ready\] function=(?P<name>\S+) waited for - (?P<s>[\d.]+)s")
 
 
 class Swarm:
@@ -74,7 +69,7 @@ def stack_function(stack: Path = launch.ROOT / "stack.yml", function: str = "dev
 def service_flags(name: str, image: str, function: dict[str, Any], network: str = NETWORK) -> list[str]:
     """`docker service create` arguments for the service faas-swarm makes from `function`, a
     stack.yml function with its variables filled in."""
-    labels = {FUNCTION_LABEL: name, **{k: str(v) for k, v in (function.get("labels") or {}).items()}}
+    labels = {launch.FUNCTION_LABEL: name, **{k: str(v) for k, v in (function.get("labels") or {}).items()}}
     flags = ["--name", name, "--network", network, "--detach", "--restart-condition", "any",
              "--restart-max-attempts", "5", "--restart-delay", "5s", "--constraint", "node.platform.os == linux",
              "--update-parallelism", "1", "--update-order", "start-first", "--update-failure-action", "rollback",
@@ -114,17 +109,6 @@ def scale(name: str, replicas: int) -> None:
     launch.docker("service", "scale", "--detach", f"{name}={replicas}")
 
 
-def running(name: str) -> list[str]:
-    """The ids of the function's running containers."""
-    return launch.docker("ps", "-q", "--filter", f"label={FUNCTION_LABEL}={name}", check=False).split()
-
-
-def replicas_gone(name: str) -> bool:
-    """No container of the function is left, running or stopping: swarm keeps the stopped
-    containers of a service's earlier tasks until the service is removed."""
-    return not launch.docker("ps", "-aq", "--filter", f"label={FUNCTION_LABEL}={name}", check=False)
-
-
 def wait(done: Any, what: str, timeout: float = 120) -> float:
     started = time.monotonic()
     while not done():
@@ -137,7 +121,7 @@ def wait(done: Any, what: str, timeout: float = 120) -> float:
 def wait_running(name: str, count: int = 1, timeout: float = 120) -> float:
     """Until `count` containers of the function run and each is healthy (or has no check)."""
     def healthy() -> bool:
-        ids = running(name)
+        ids = launch.function_containers(name)
         return len(ids) == count and all(launch.docker(
             "inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{else}}no check{{end}}", i, check=False)
             in ("healthy", "no check") for i in ids)
@@ -165,74 +149,25 @@ class StandIn:
         return self
 
     def logs(self, since: float | None = None) -> str:
-        return container_logs(self.name, since)
+        return stats.container_logs(self.name, since)
 
     def __exit__(self, *_: object) -> None:
         launch.docker("rm", "-f", self.name, check=False)
-
-
-def container_logs(container: str, since: float | None = None) -> str:
-    """A container's log with Docker's timestamps, both streams (Go's log package writes to stderr)."""
-    proc = subprocess.run(["docker", "logs", "--timestamps", *(["--since", f"{since:.3f}"] if since else []),
-                           container], capture_output=True, text=True)
-    return proc.stdout + proc.stderr
-
-
-def events(name: str, since: float, until: float) -> list[tuple[str, float]]:
-    """(action, unix time) of the function's container events in the window, oldest first."""
-    out = launch.docker("events", "--since", f"{since:.3f}", "--until", f"{until:.3f}", "--filter", "type=container",
-                        "--filter", f"label={FUNCTION_LABEL}={name}", "--format", "{{json .}}")
-    found = [json.loads(line) for line in out.splitlines() if line.strip()]
-    return sorted(((e.get("status") or e.get("Action", ""), e["timeNano"] / 1e9) for e in found), key=lambda x: x[1])
-
-
-def ready_at(gateway_logs: str, name: str, since: float) -> float | None:
-    """The unix time of the gateway's first `[Ready] function=NAME` line after `since`."""
-    for line in gateway_logs.splitlines():
-        stamp, _, text = line.partition(" ")
-        match = READY_LINE.search(text)
-        if match and match["name"] == name:
-            at = datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00").timestamp()
-            if at >= since:
-                return at
-    return None
-
-
-def _ready_logged_at(gateway_logs: Callable[[float], str], name: str, sent: float, wait_s: float = 2.0) -> float | None:
-    """When the gateway logged `[Ready]` for `name` after `sent`. Docker's log driver writes a line a
-    little after the process printed it, so a log read right after the answer may not hold it yet:
-    the log is read again for up to `wait_s`."""
-    deadline = time.monotonic() + wait_s
-    while (at := ready_at(gateway_logs(sent - 1), name, sent)) is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return at
-
-
-def breakdown(name: str, sent: float, answered: float,
-              gateway_logs: Callable[[float], str]) -> dict[str, float | None]:
-    """Seconds from the request's sending to each step of the start it caused; `gateway_logs(since)`
-    gives the gateway's log with timestamps."""
-    seen = events(name, sent, answered + 1)
-    first = {action: at for action, at in reversed(seen)}  # the earliest of each kind
-    steps = {"created": first.get("create"), "started": first.get("start"),
-             "healthy": first.get("health_status: healthy"), "ready": _ready_logged_at(gateway_logs, name, sent),
-             "first_200": answered}
-    return {k: None if v is None else round(v - sent, 4) for k, v in steps.items()}
 
 
 def wake(gateway: str, name: str, gateway_logs: Callable[[float], str], timeout: float = 180) -> dict[str, Any]:
     """One scale-from-zero cold start through `gateway` (its URL); `gateway_logs(since)` gives the
     gateway's log with timestamps. The idler's step first: scale to 0 and wait until no replica runs."""
     scale(name, 0)
-    wait(lambda: not running(name), f"{name} scaled to zero", timeout)
+    wait(lambda: not launch.function_containers(name), f"{name} scaled to zero", timeout)
     path = launch.image_target(launch.docker("service", "inspect", "-f", "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
                                              name).split("@")[0]).predict_path
     sent = time.time()
     status, body = launch.http("POST", f"{gateway}/function/{name}{path}", launch.EXAMPLE_BODY,
-                               {"Content-Type": "application/json"}, timeout=CALL_TIMEOUT_S)
+                               {"Content-Type": "application/json"}, timeout=stats.CALL_TIMEOUT_S)
     answered = time.time()
     if status != 200:
         raise RuntimeError(f"the waking call answered {status}: {body[:200].decode(errors='replace')}")
-    steps = breakdown(name, sent, answered, gateway_logs)
+    steps = stats.breakdown(name, sent, answered, gateway_logs)
     return {"seconds": round(answered - sent, 4), "breakdown_s": steps,
             "date": datetime.now(UTC).isoformat(timespec="seconds")}

@@ -1,6 +1,6 @@
-"""Tables of results that a command prints and a document renders again: the cold starts through
-the OpenFaaS gateway with their breakdowns (docs/deploy.md's rollout section, docs/results.md), the
-health check's trade-off (scripts/probe_cost.py, docs/deploy.md). The concurrency benchmark's
+"""Tables of results that more than one document renders: the cold starts through the OpenFaaS
+gateway with their breakdowns (docs/deploy.md's rollout section, docs/results.md), the health
+check's trade-off (docs/deploy.md, from scripts/probe_cost.py's JSON). The concurrency benchmark's
 table is wrk's figures, beside wrk in harness/load.py."""
 
 from __future__ import annotations

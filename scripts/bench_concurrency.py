@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from harness import ROOT, cli, launch
-from harness.launch import CONFIGURATIONS, TARGETS
-from harness.load import concurrency_table, run_wrk
+from harness.launch import TARGETS
+from harness.load import CONFIGURATIONS, concurrency_table, run_wrk
 from harness.stats import median_of, steal_percent
 
 OUT = ROOT / "docs" / "bench" / "concurrency.json"

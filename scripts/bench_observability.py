@@ -30,8 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from harness import ROOT, cli, launch, stats
-from harness.launch import CONFIGURATIONS, PAIRS, TARGETS
-from harness.load import run_wrk
+from harness.launch import TARGETS
+from harness.load import CONFIGURATIONS, PAIRS, run_wrk
 from harness.stats import CLIENT_CPU, bootstrap, cpu_seconds, family, held_to, pin
 from harness.stats import REPLICA_CPU as SERVER_CPU
 

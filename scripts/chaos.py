@@ -33,9 +33,8 @@ import requests
 
 from fn.server.settings import BY_NAME
 from harness import ROOT, cli, launch
-from harness.launch import TARGETS
-from harness.load import Clients
-from harness.stats import workers_replaced
+from harness.launch import TARGETS, Clients
+from harness.stats import docker_run_metrics, workers_replaced
 
 OUT = ROOT / "docs" / "bench" / "chaos.json"
 FAULTS = {"SIGKILL": signal.SIGKILL, "SIGSTOP": signal.SIGSTOP}
@@ -147,7 +146,7 @@ def chaos(image: str, name: str, minutes: float, seed: int, clients: int, gap: t
           worker_timeout: float | None) -> dict[str, Any]:
     env = {"access_log": "1", **({"worker_timeout": f"{worker_timeout:g}s"} if worker_timeout else {})}
     timeout = worker_timeout or BY_NAME["worker_timeout"].default_for("baseline")
-    container, url, metrics_url = launch.docker_run_metrics(image, name, env)
+    container, url, metrics_url = docker_run_metrics(image, name, env)
     rng = random.Random(seed)
     faults: list[Fault] = []
     try:

@@ -34,7 +34,7 @@ once (the first image's python3, -I -S -c pass).
   and (2) is one request with a 60 s timeout, as a caller waits (a client timeout near the
   provider's 5 s resolver retry measures the resolver), and comes with its breakdown from Docker's
   events and the gateway's log: container created, started, healthy, gateway ready, first 200
-  (harness/swarm.py). --gateway-container names the gateway's container for its log
+  (harness/stats.py). --gateway-container names the gateway's container for its log
   (openfaas-gateway, as ../shared/openfaas/up.sh names it). The gateway says which edition it is
   (`X-Served-By: openfaas-ce/<version>`); on Pro, (1) scales to zero through the REST API.
   Credentials as faas-cli takes them: OPENFAAS_URL, OPENFAAS_USERNAME (admin), OPENFAAS_PASSWORD.
@@ -60,8 +60,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import cli, coldstart, launch
-from harness.coldstart import PROCESS_TARGETS
+from harness import cli, launch, stats
+from harness.launch import PROCESS_TARGETS
 
 
 def parser() -> argparse.ArgumentParser:
@@ -94,8 +94,24 @@ def parser() -> argparse.ArgumentParser:
 
 
 def measure(args: argparse.Namespace, images: list[str]) -> dict:
-    """The mode's cold starts. A mode with a client of its own imports its module here, so that
-    each mode reads in this file and its own few library modules."""
+    """The mode's cold starts, in harness/stats.py's rounds. Each mode imports its own module here,
+    so that a mode reads in this file, the three every mode shares (cli, launch, stats) and its one."""
+    if args.mode in ("process", "docker"):
+        from harness import coldstart
+
+        return coldstart.run(args.mode, args.runs, args.target, args.site, args.floor, images, args.quiet)
+    if args.mode == "pull":
+        from harness import registry
+
+        local = registry.Registry(args.registry)  # a fresh node before every run, from a registry of our own
+        bench = None
+        try:
+            bench = registry.PullBench(images, local)
+            return stats.result("pull", stats.measure(stats.interleave(images, args.runs), bench.run, args.quiet))
+        finally:
+            if bench:
+                bench.restore()
+            local.close()
     if args.mode == "openfaas":
         from harness import gateway
 
@@ -105,7 +121,23 @@ def measure(args: argparse.Namespace, images: list[str]) -> dict:
         from harness import lambda_rie
 
         return lambda_rie.cold_starts(images[0], args.runs, args.memory_mb, args.cpu_share, args.quiet)
-    return coldstart.run(args.mode, args.runs, args.target, args.site, args.floor, images, args.registry, args.quiet)
+    raise KeyError(f"no mode {args.mode}")
+
+
+def table(result: dict) -> str:
+    """The result on stdout: each target's spread, and the pulled bytes or breakdowns where the mode has them."""
+    lines = [f"mode {result['mode']}: seconds from start to the first successful prediction",
+             f"{'target':<34}{'n':>3}{'min':>8}{'median':>8}{'p90':>8}{'max':>8}"]
+    for target, s in result["stats"].items():
+        lines.append(f"{target:<34}{s['n']:>3}{s['min']:>8.3f}{s['median']:>8.3f}{s['p90']:>8.3f}{s['max']:>8.3f}")
+    for target, runs in result.get("runs", {}).items():
+        if runs and "compressed_bytes" in runs[0]:
+            lines.append(f"{target}: {runs[0]['compressed_bytes'] / 1e6:.1f} MB compressed pulled per run")
+    for way in ("scale_from_zero", "deploy"):
+        if way in result:
+            lines.append(f"{way}, median seconds after the request: " + ", ".join(
+                f"{k} {v:.3f}" if v is not None else f"{k} -" for k, v in result[way]["breakdown_median_s"].items()))
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RuntimeError, TimeoutError, KeyError, OSError) as e:
         print(f"coldstart: {e}", file=sys.stderr)
         return 1
-    coldstart.show(result, args.json)
+    print(table(result))
+    if args.json:
+        cli.write_json(args.json, result, say=False)
     return 0
 
 

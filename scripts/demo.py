@@ -27,8 +27,9 @@ def side_by_side() -> None:
     """The TFLite function against the TensorFlow reference, measured now: process cold start
     and the reference report's run (100 requests, 10 in flight)."""
     print("\nTFLite function vs TensorFlow reference, as processes on this machine:")
-    coldstart.show(coldstart.run("process", 3, quiet=True), None)
-    for name in coldstart.PROCESS_TARGETS:
+    for name, s in coldstart.run("process", 3, quiet=True)["stats"].items():
+        print(f"cold start, {name:<10}: median {s['median']:.3f} s of {s['n']} (min {s['min']:.3f} s, max {s['max']:.3f} s)")
+    for name in launch.PROCESS_TARGETS:
         target = TARGETS[name]
         proc, url = launch.serve_process(target, launch.QUIET)
         try:

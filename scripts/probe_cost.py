@@ -25,7 +25,8 @@ For each probe and interval, an image FROM --image with only its HEALTHCHECK cha
     the shims carry out each check as an exec), each as % of one core. The daemons' share also
     holds whatever else the engine did then: run it on a quiet machine.
 In the same run, interleaved with the wakes: `docker run` -> first 200 of --image as shipped (the
-floor a woken replica is measured against). Writes the table and --json.
+floor a woken replica is measured against). Prints the rows and writes --json, from which
+`python -m scripts.render` renders docs/deploy.md's health-check section.
 """
 
 from __future__ import annotations
@@ -41,8 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import cli, launch, swarm, tables
-from harness.coldstart import time_docker
+from harness import cli, launch, swarm
 from harness.stats import cgroup_cpu_seconds, container_id, cpu_seconds, spread
 
 PYTHON_CHECK = (r"import _socket,sys;s=_socket.socket();s.settimeout(2);s.connect(('127.0.0.1',8080));"
@@ -79,7 +79,7 @@ def idle_cpu(name: str, seconds: float) -> dict[str, float]:
     """% of one core the one replica's cgroup and Docker's daemons used over `seconds` of idling."""
     swarm.wait_running(name)
     time.sleep(2)  # past the start's own work
-    (replica,) = swarm.running(name)  # the one wait_running waited for
+    (replica,) = launch.function_containers(name)  # the one wait_running waited for
     cid = container_id(replica)  # the full id, which names its cgroup
     daemons = daemon_pids()
     before, engine_before, started = cgroup_cpu_seconds(cid), cpu_seconds(daemons), time.monotonic()
@@ -104,7 +104,7 @@ def measure(args: argparse.Namespace, function: dict[str, Any]) -> dict[str, Any
                         wakes.append(swarm.wake(gateway.url, name, gateway.logs))
                     except RuntimeError as e:  # the waking call's answer was not a 200
                         refused.append(str(e))
-                    floor.append(time_docker(args.image)["seconds"])
+                    floor.append(launch.time_docker(args.image)["seconds"])
                 checks = [w["breakdown_s"]["healthy"] for w in wakes if w["breakdown_s"]["healthy"] is not None]
                 rows.append({"probe": probe, "interval": interval,
                              "scale_from_zero_s": statistics.median(w["seconds"] for w in wakes) if wakes else None,
@@ -117,9 +117,16 @@ def measure(args: argparse.Namespace, function: dict[str, Any]) -> dict[str, Any
 
 
 def table(result: dict[str, Any]) -> str:
+    """The rows on stdout (docs/deploy.md's health-check section renders them from --json in Markdown:
+    python -m scripts.render)."""
     floor = result["docker_run_s"]
-    return "\n".join([f"`docker run` -> first 200 of {result['image']}: {floor['median']:.2f} s (median of {floor['n']})",
-                      "", *tables.probe_costs(result)])
+    lines = [f"`docker run` -> first 200 of {result['image']}: {floor['median']:.2f} s (median of {floor['n']})",
+             f"{'probe':<8}{'interval':<10}{'woken s':>9}{'check s':>9}{'refused':>9}{'idle %':>8}{'daemons %':>11}"]
+    for r in result["rows"]:
+        woken, check = (f"{v:.2f}" if v is not None else "-" for v in (r["scale_from_zero_s"], r["healthy_s"]))
+        lines.append(f"{r['probe']:<8}{r['interval']:<10}{woken:>9}{check:>9}{r['refused']:>9}"
+                     f"{r['replica_pct']:>8.2f}{r['daemons_pct']:>11.2f}")
+    return "\n".join(lines)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,18 @@ BENCH = ROOT / "docs" / "bench"
 SIZES, LOAD = "report-sizes.json", "report-load.json"
 MEASURED = (SIZES, *(f"coldstart-{mode}.json" for mode in ("process", "docker", "pull")), LOAD)
 SLIM_SITE = ROOT / "build" / "slim-site"
+
+
+def image_sizes(image: str) -> tuple[float, float] | None:
+    """(uncompressed, gzipped) in MB, as `docker image inspect` and `docker save | gzip` give them."""
+    inspect = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image], capture_output=True, text=True)
+    if inspect.returncode != 0:
+        return None
+    with tempfile.TemporaryFile() as gz:
+        save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+        subprocess.run(["gzip", "-c"], stdin=save.stdout, stdout=gz, check=True)
+        save.wait()
+        return int(inspect.stdout) / 1e6, gz.tell() / 1e6
 
 
 def save(name: str, value: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +72,7 @@ def measure(runs: int, pull_runs: int) -> None:
     subprocess.run(["scripts/slim_site.sh", str(SLIM_SITE)], cwd=ROOT, check=True)
     sizes = {}
     for label, image in IMAGES.items():
-        s = launch.image_sizes(image)
+        s = image_sizes(image)
         if s is None:
             sys.exit(f"report: {image} is not built (make image-fn image-server image-tf)")
         sizes[label] = {"image": image, "mb": s[0], "gzip_mb": s[1]}

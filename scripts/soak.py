@@ -23,7 +23,7 @@ import requests
 from harness import ROOT, cli, launch
 from harness.launch import TARGETS
 from harness.load import run_wrk
-from harness.stats import container_pid, family, percentile, rss_mb, workers_replaced
+from harness.stats import container_pid, docker_run_metrics, family, percentile, rss_mb, workers_replaced
 
 OUT = ROOT / "docs" / "bench" / "soak.json"
 SOAKED = ("function", "server")
@@ -31,7 +31,7 @@ SOAKED = ("function", "server")
 
 def soak(name: str, image: str, prefix: str, duration: float, connections: int) -> dict[str, Any]:
     path = TARGETS[name].predict_path
-    container, url, metrics_url = launch.docker_run_metrics(image, f"{prefix}{name}", {"access_log": "1"})
+    container, url, metrics_url = docker_run_metrics(image, f"{prefix}{name}", {"access_log": "1"})
     try:
         launch.wait_for_prediction(url + path, timeout=30)
         run_wrk(url + path, connections, 5)  # warm-up: allocators and caches settle

@@ -15,7 +15,8 @@ import requests
 from fn.record import encoding
 from fn.record.features import EXAMPLE
 from harness import launch
-from harness.launch import TARGETS, image_sizes
+from harness.launch import TARGETS
+from scripts.report import image_sizes
 from tests.helpers import wait_healthy
 
 

@@ -1,7 +1,7 @@
 """The shape of the code: fn/'s layers and the tools' (commands over harness/ over fn/, no
 command importing another) import only downward (import-linter's contracts in pyproject.toml),
 every Python file outside tests/ is short enough to read, and a benchmark reads end to end in its
-command plus a few library modules."""
+command plus a few library modules (per mode, for a command with modes)."""
 
 from __future__ import annotations
 
@@ -21,16 +21,11 @@ NOT_CODE = {"tests", "build", "wheelhouse"}
 # `python scripts/coldstart.py`.
 AS_FILES = {"scripts/coldstart.py"}
 # The measuring commands, and how many library modules (harness/, scripts/fleet/, their
-# __init__.py aside) one may read in, those they import and those import, all told.
-BENCHMARKS = re.compile(r"bench_.*|loadtest|openloop|compare_images|coldstart|probe_cost|rollout|soak|chaos|report")
+# __init__.py aside) one may read in, those they import and those import, all told; a command with
+# modes (scripts/coldstart.py) reads its own modules per mode, each mode importing its one in its
+# branch of the command's `measure`.
+BENCHMARKS = re.compile(r"bench_.*|loadtest|openloop|compare_images|coldstart|probe_cost|rollout|gateway|soak|chaos|report")
 MAX_LIBRARY = 4
-# Still over (issue 30): the commands on the OpenFaaS stack need the stack, its gateway or Docker's
-# swarm mode, the registry's pull costs or a cold start's floor (coldstart) and a Markdown table
-# (tables) besides cli, launch and stats; rollout also writes its section of docs/deploy.md
-# (readme). coldstart's openfaas and lambda modes import their client in that mode alone; its
-# process, docker and pull modes are held to four below.
-OVER = {"coldstart", "probe_cost", "rollout"}
-
 
 def test_the_layers_import_only_downward():
     lint = Path(sys.executable).with_name("lint-imports")
@@ -80,12 +75,10 @@ def test_only_the_commands_run_as_files_touch_sys_path():
     assert "scripts/coldstart.py" in shims
 
 
-def _library_imports(path: Path, top_level_only: bool = False) -> set[Path]:
-    """The library modules a file imports (anywhere in it, or only outside its functions)."""
-    tree = ast.parse(path.read_text())
-    nodes = tree.body if top_level_only else list(ast.walk(tree))
+def _imported(nodes: list[ast.AST], inside: bool = True) -> set[Path]:
+    """The library modules these statements import (anywhere inside them, or only themselves)."""
     found = set()
-    for node in nodes:
+    for node in (n for top in nodes for n in (ast.walk(top) if inside else [top])):
         if isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
         elif isinstance(node, ast.Import):
@@ -99,10 +92,16 @@ def _library_imports(path: Path, top_level_only: bool = False) -> set[Path]:
     return found
 
 
-def library_closure(command: Path, top_level_only: bool = False) -> list[str]:
-    """Every library module a command reads in: those it imports, and theirs, transitively."""
+def _library_imports(path: Path, top_level_only: bool = False) -> set[Path]:
+    """The library modules a file imports (anywhere in it, or only outside its functions)."""
+    tree = ast.parse(path.read_text())
+    return _imported(tree.body, inside=False) if top_level_only else _imported([tree])
+
+
+def library_closure(command: Path, top_level_only: bool = False, extra: set[Path] = frozenset()) -> list[str]:
+    """Every library module a command reads in: those it imports (and `extra`), and theirs, transitively."""
     seen: set[Path] = set()
-    todo = list(_library_imports(command, top_level_only))
+    todo = [*_library_imports(command, top_level_only), *extra]
     while todo:
         module = todo.pop()
         if module not in seen:
@@ -111,26 +110,58 @@ def library_closure(command: Path, top_level_only: bool = False) -> list[str]:
     return sorted(str(p.relative_to(ROOT)) for p in seen)
 
 
-def benchmarks() -> list:
-    return [pytest.param(p.stem, marks=pytest.mark.xfail(strict=True, reason="issue 30: still over"))
-            if p.stem in OVER else p.stem for p in sorted((ROOT / "scripts").glob("*.py")) if BENCHMARKS.fullmatch(p.stem)]
+def mode_imports(command: Path) -> dict[str, set[Path]]:
+    """A command with modes: what each mode's branch of its `measure` imports, by mode (`if
+    args.mode == "x":` or `if args.mode in ("x", "y"):`); {} for a command without."""
+    tree = ast.parse(command.read_text())
+    measure = next((f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name == "measure"), None)
+    found: dict[str, set[Path]] = {}
+    for node in measure.body if measure else []:
+        test = node.test if isinstance(node, ast.If) else None
+        if (isinstance(test, ast.Compare) and isinstance(test.left, ast.Attribute) and test.left.attr == "mode"
+                and isinstance(test.ops[0], ast.Eq | ast.In)):
+            modes = ast.literal_eval(test.comparators[0])
+            for mode in [modes] if isinstance(modes, str) else modes:
+                found[mode] = _imported(node.body)
+    return found
+
+
+def reads(command: str) -> dict[str, list[str]]:
+    """The library modules a benchmark reads in: per mode where it has modes, else under ""."""
+    path = ROOT / "scripts" / f"{command}.py"
+    modes = mode_imports(path)
+    return ({mode: library_closure(path, True, imports) for mode, imports in modes.items()} if modes
+            else {"": library_closure(path)})
+
+
+def benchmarks() -> list[str]:
+    return [p.stem for p in sorted((ROOT / "scripts").glob("*.py")) if BENCHMARKS.fullmatch(p.stem)]
 
 
 @pytest.mark.parametrize("command", benchmarks())
 def test_a_benchmark_reads_in_its_command_and_at_most_four_library_modules(command):
-    modules = library_closure(ROOT / "scripts" / f"{command}.py")
-    assert len(modules) <= MAX_LIBRARY, f"scripts/{command}.py reads {len(modules)} library modules: {modules}"
+    for mode, modules in reads(command).items():
+        assert len(modules) <= MAX_LIBRARY, f"scripts/{command}.py {mode} reads {len(modules)} library modules: {modules}"
 
 
-def test_the_cold_start_modes_without_a_client_of_their_own_read_in_four():
-    """process, docker and pull: the command's imports outside its openfaas and lambda branches."""
-    modules = library_closure(ROOT / "scripts" / "coldstart.py", top_level_only=True)
-    assert len(modules) <= MAX_LIBRARY, f"scripts/coldstart.py's process, docker and pull modes read {modules}"
-    assert "harness/coldstart.py" in modules
+def test_each_cold_start_mode_reads_in_its_own_module_and_no_other_modes():
+    """scripts/coldstart.py: every mode has its branch, and the library modules the command imports
+    anywhere are those its modes read in, all told (none escapes the count by being imported
+    elsewhere in a function); each mode's module is its own."""
+    path = ROOT / "scripts" / "coldstart.py"
+    modes = reads("coldstart")
+    choices = {"process", "docker", "pull", "openfaas", "lambda"}
+    assert set(modes) == choices
+    assert set(library_closure(path)) == {m for modules in modes.values() for m in modules}
+    own = {"process": "coldstart", "docker": "coldstart", "pull": "registry", "openfaas": "gateway",
+           "lambda": "lambda_rie"}
+    for mode, modules in modes.items():
+        assert f"harness/{own[mode]}.py" in modules, (mode, modules)
+        assert not {f"harness/{m}.py" for m in own.values() if m != own[mode]} & set(modules), (mode, modules)
 
 
 def test_every_benchmark_is_known():
     """The pattern above names the benchmarks: a new measuring command is one of them."""
     found = {p.stem for p in (ROOT / "scripts").glob("*.py") if BENCHMARKS.fullmatch(p.stem)}
-    assert {"bench_concurrency", "loadtest", "coldstart", "report", "rollout", "soak", "chaos"} <= found
-    assert OVER <= found
+    assert {"bench_concurrency", "loadtest", "coldstart", "report", "rollout", "gateway", "probe_cost", "soak",
+            "chaos"} <= found

@@ -28,8 +28,7 @@ import yaml
 
 from fn.api import v2
 from fn.record.fields import EXAMPLE
-from harness import coldstart as coldstart_lib
-from harness import gateway, launch, openfaas, swarm
+from harness import gateway, launch, openfaas, registry, stats, swarm
 from scripts import coldstart
 from tests.helpers import ROOT, build_image, inventory, skip_or_fail
 
@@ -142,18 +141,18 @@ def test_coldstart_openfaas_mode_agrees_with_an_independent_timing(stack, deploy
         result = json.loads(out.read_text())
         for way in ("scale_from_zero", "deploy"):
             # no "healthy": the image has no check (Dockerfile.fn)
-            steps = [result[way]["breakdown_median_s"][k] for k in swarm.BREAKDOWN if k != "healthy"]
+            steps = [result[way]["breakdown_median_s"][k] for k in stats.BREAKDOWN if k != "healthy"]
             assert None not in steps and steps == sorted(steps), (way, result[way])
             assert result[way]["breakdown_median_s"]["healthy"] is None, (way, result[way])
         assert result["docker_run"]["median_s"] < result["scale_from_zero"]["median_s"]
         tool.append(result["scale_from_zero"]["median_s"])
         assert gateway.swarm_fields(openfaas.FUNCTION) == made
         swarm.scale(openfaas.FUNCTION, 0)
-        swarm.wait(lambda: not swarm.running(openfaas.FUNCTION), "scaled to zero")
+        swarm.wait(lambda: not launch.function_containers(openfaas.FUNCTION), "scaled to zero")
         started = time.perf_counter()
         assert requests.post(stack.function_url(), data=launch.EXAMPLE_BODY, timeout=60).status_code == 200
         here.append(time.perf_counter() - started)
-    assert "0 => 1 requested" in swarm.container_logs("openfaas-gateway")
+    assert "0 => 1 requested" in stats.container_logs("openfaas-gateway")
     assert abs(statistics.median(tool) - statistics.median(here)) <= 0.25 * statistics.median(here), (tool, here)
 
 
@@ -191,11 +190,11 @@ def test_a_model_update_moves_kilobytes_and_a_code_change_only_the_top_layers(st
     (fn_copy / "model" / "__pycache__" / "stray.cpython-311.pyc").write_bytes(os.urandom(64))
     for tag, tree in builds.items():
         stack.faas_cli("up", "--skip-deploy", "-f", "stack.yml", env=openfaas.build_env(tag), cwd=tree)
-    base, model, code = (coldstart_lib.layers(image(t)) for t in (TAG, NEXT, CODE))
+    base, model, code = (registry.layers(image(t)) for t in (TAG, NEXT, CODE))
     assert len(base) == len(model) == len(code) == 3
     assert model[:-1] == base[:-1] and model[-1] != base[-1]
     assert code[0] == base[0] and code[1] != base[1]
-    assert coldstart_lib.pulled_bytes(openfaas.REGISTRY, openfaas.REPOSITORY, TAG, NEXT) <= 300_000
+    assert registry.pulled_bytes(openfaas.REGISTRY, openfaas.REPOSITORY, TAG, NEXT) <= 300_000
 
 
 def test_the_token_secret_turns_on_bearer_auth(stack, deployed, tmp_path):

@@ -13,10 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness import coldstart as coldstart_lib
 from harness import gateway as gateway_lib
 from harness import launch, load
-from harness.stats import median_of, percentile, spread
+from harness.stats import interleave, median_of, percentile, spread
 from scripts import coldstart, loadtest
 from tests.helpers import ROOT
 
@@ -51,7 +50,7 @@ def test_median_of_runs():
 
 
 def test_interleave_and_stats():
-    assert coldstart_lib.interleave(["A", "B"], 3) == ["A", "B", "A", "B", "A", "B"]
+    assert interleave(["A", "B"], 3) == ["A", "B", "A", "B", "A", "B"]
     s = spread([0.3, 0.1, 0.2, 0.5])
     assert (s["n"], s["min"], s["max"]) == (4, 0.1, 0.5) and s["median"] == pytest.approx(0.25)
     assert s["p90"] == 0.5
@@ -76,10 +75,11 @@ class FakeGateway(BaseHTTPRequestHandler):
     DRAIN = 0.5  # seconds a removed replica keeps answering
 
     @classmethod
-    def replica_gone(cls, function: str) -> bool:
+    def containers(cls, function: str, stopped: bool = False, field: str = "{{.ID}}") -> list[str]:
+        """The function's containers as the engine lists them: a draining replica's among them."""
         s = cls.state
         draining = time.monotonic() < s.get("draining_until", 0)
-        return not draining and not (s.get("deployed") and s.get("replicas", 1) > 0)
+        return ["replica"] if draining or (s.get("deployed") and s.get("replicas", 1) > 0) else []
 
     def log_message(self, *args) -> None:
         pass
@@ -159,7 +159,7 @@ def gateway(request, monkeypatch):
     FakeGateway.edition = request.param
     FakeGateway.state = {"deployed": True, "replicas": 1, "ready_at": 0.0, "spec": DEPLOYED}
     FakeGateway.calls = []
-    monkeypatch.setattr(gateway_lib.swarm, "replicas_gone", FakeGateway.replica_gone)
+    monkeypatch.setattr(gateway_lib.launch, "function_containers", FakeGateway.containers)
     # Its status carries every deploy field (as faas-netes' does); faas-swarm's lacks some, which
     # the tool reads from the swarm service (tests/test_openfaas.py holds it on the real one).
     monkeypatch.setattr(gateway_lib, "swarm_fields", lambda function: {})
@@ -181,7 +181,7 @@ def test_the_deploy_cold_start_against_a_fake_gateway(gateway, monkeypatch, caps
             gateway_lib.detect_edition(api)
     else:
         assert gateway_lib.detect_edition(api) == edition
-    monkeypatch.setattr(gateway_lib.swarm, "breakdown", lambda *args: {"first_200": args[2] - args[1]})
+    monkeypatch.setattr(gateway_lib.stats, "breakdown", lambda *args: {"first_200": args[2] - args[1]})
     spec = gateway_lib.deployment(api.status(), "device-price")
     times = [gateway_lib.time_deploy(api, spec, lambda since: "")["seconds"] for _ in range(2)]
     assert all(t >= FakeGateway.START for t in times)  # no answer before the replica is ready
@@ -388,23 +388,27 @@ def test_switch_counts_failures_and_old_answers_once_the_old_replica_left():
     assert s["after_settled"] == 2 and s["old_after_settled"] == 1
 
 
-def test_rollout_table_shows_every_figure_it_was_given():
-    from scripts import rollout
+def test_the_rollout_section_shows_every_figure_it_was_given(tmp_path):
+    """docs/deploy.md's measurements on the real gateway, rendered from the three commands' JSON."""
+    from harness import figures
 
     switch = {"requests": 12000, "failed": 0, "first_new_s": 1.5, "last_old_s": 7.25, "settled_s": 7.5,
               "old_after_settled": 0}
     result = {"date": "2026-12-01", "machine": "2 cores", "clients": 4, "update": switch,
               "rollback": {**switch, "last_old_s": None}, "pulled_bytes": {"model": 41_000, "code": 120_000},
-              "image_bytes": {"B": 47_000_000, "C": 47_100_000}, "layers": {"B": 3, "C": 3},
-              "at_rest": {"health_check": "none", "core_share": 0.0019, "seconds": 30}}
+              "image_bytes": {"B": 47_000_000, "C": 47_100_000}, "layers": {"B": 3, "C": 3}}
     path = {"throughput_rps": 1450.0, "p50_ms": 5.3, "p99_ms": 11.0, "platform_cpu_ms_per_request": 0.9}
     gateway = {"median": {"gateway_c8": path, "direct_c8": {**path, "throughput_rps": 4584.0, "p50_ms": 1.67}},
-               "added_by_gateway": {"c8": {"p50_ms": 3.63, "throughput_ratio": 0.316}}}
+               "added_by_gateway": {"c8": {"p50_ms": 3.63, "throughput_ratio": 0.316}},
+               "at_rest": {"health_check": "none", "core_share": 0.0019, "seconds": 30}}
     steps = {"created": 0.12, "started": 0.31, "healthy": 0.58, "ready": 0.62}
     cold = {"scale_from_zero": {"median_s": 0.71, "breakdown_median_s": steps},
             "deploy": {"median_s": 0.93, "breakdown_median_s": {**steps, "ready": None}},
             "docker_run": {"median_s": 0.45, "runs": [{}, {}, {}]}}
-    text = rollout.table(result, gateway, cold)
+    assert figures.rollout(tmp_path).startswith("Not measured yet")
+    for name, value in (("rollout", result), ("gateway", gateway), ("coldstart-openfaas", cold)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(value))
+    text = figures.rollout(tmp_path)
     assert "| update | 12,000 | 0 | 1.50 s | 7.25 s | 7.50 s (0 old answers after) |" in text
     assert "| rollback | 12,000 | 0 | 1.50 s | none |" in text
     assert "| new model | 41.0 kB | 47.0 MB (3 layers) |" in text

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from fn.record.fields import EXAMPLE
-from harness import launch, openfaas, swarm
+from harness import launch, openfaas, stats, swarm
 
 NAME = "device-price-swarm-test"  # not the stack's device-price: a real stack may hold that name
 
@@ -53,14 +53,14 @@ def inspect(container: str) -> dict:
 
 def test_the_replica_runs_as_stack_yml_says_with_no_check_listening_first(function, fn_image):
     spec = swarm.stack_function()
-    (container,) = swarm.running(function)
+    (container,) = launch.function_containers(function)
     seen = inspect(container)
     env = dict(e.split("=", 1) for e in seen["Config"]["Env"])
     assert {k: env.get(k) for k in spec["environment"]} == {k: str(v) for k, v in spec["environment"].items()}
     assert seen["HostConfig"]["ReadonlyRootfs"] is True
     assert any(m["Type"] == "tmpfs" and m["Target"] == "/tmp" for m in seen["HostConfig"]["Mounts"])
     assert seen["HostConfig"]["Memory"] == int(swarm._bytes(spec["limits"]["memory"]))
-    assert seen["Config"]["Labels"][swarm.FUNCTION_LABEL] == function
+    assert seen["Config"]["Labels"][launch.FUNCTION_LABEL] == function
     # No check to wait for (Dockerfile.fn): swarm routes once the task runs, and the entrypoint has
     # bound the port before Python starts (launcher/listen_first.c).
     assert seen["Config"]["Healthcheck"] == inspect(fn_image)["Config"]["Healthcheck"] == {"Test": ["NONE"]}
@@ -86,10 +86,10 @@ def test_a_start_first_update_under_load_fails_no_request(gateway, function):
     """A new task (another environment: swarm replaces the task) while 4 clients call through the
     gateway: swarm starts it, routes to it once it runs (its port listens from the start, and a
     request waits there while the model loads), then stops the old one, which drains; no request fails."""
-    (old,) = swarm.running(function)
+    (old,) = launch.function_containers(function)
     with openfaas.Load(f"{gateway.url}/function/{function}") as load:
         launch.docker("service", "update", "--detach", "--env-add", "update_marker=1", function)
-        swarm.wait(lambda: swarm.running(function) not in ([], [old]) and old not in swarm.running(function),
+        swarm.wait(lambda: (now := launch.function_containers(function)) not in ([], [old]) and old not in now,
                    "the old replica replaced", 120)
         swarm.wait_running(function)
     statuses = [a.status for a in load.answers]
@@ -102,7 +102,7 @@ def test_a_function_scaled_to_zero_is_woken_by_one_request(gateway, function):
     run = swarm.wake(gateway.url, function, gateway.logs)
     assert f"function={function} 0 => 1 requested" in gateway.logs()
     # no "healthy": the image has no check (Dockerfile.fn)
-    steps = [run["breakdown_s"][k] for k in swarm.BREAKDOWN if k != "healthy"]
+    steps = [run["breakdown_s"][k] for k in stats.BREAKDOWN if k != "healthy"]
     assert None not in steps and run["breakdown_s"]["healthy"] is None, run
     assert steps == sorted(steps) and 0 < steps[0] and steps[-1] == run["seconds"], run
-    assert len(swarm.running(function)) == 1
+    assert len(launch.function_containers(function)) == 1

@@ -91,9 +91,7 @@ def scale_from_zero(runs: int = 5, seed: int = 1) -> dict[str, Any]:
     zero replicas (Knative's: the request held while a replica starts on a node with the image)
     is fed the odd runs' cold starts and checked against the even runs' first answers, so that
     the check and its input come from the same hour of this machine."""
-    from harness.coldstart import time_docker
-
-    times = [time_docker("device-price-fn:latest")["seconds"] for _ in range(2 * runs)]
+    times = [launch.time_docker("device-price-fn:latest")["seconds"] for _ in range(2 * runs)]
     fed, measured = times[0::2], times[1::2]
     replica = inputs.replica("fn")
     replica.cold["node"] = np.array(fed)
