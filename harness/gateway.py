@@ -116,7 +116,7 @@ def time_scale_from_zero(gateway: Gateway, edition: str, logs: Callable[[float],
         # No call may check that it is down: on Pro a call is what wakes a function up.
         gateway.wait(lambda: (gateway.status() or {}).get("availableReplicas", 1) == 0, "0 available replicas")
     else:
-        launch.docker("service", "scale", "--detach", f"{gateway.function}=0")
+        launch.scale_service(gateway.function, 0)
     gateway.wait(lambda: not launch.function_containers(gateway.function), "no replica running")
     return answered(gateway, time.time(), logs)
 

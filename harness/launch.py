@@ -287,6 +287,10 @@ def time_docker(image: str) -> dict[str, float]:
 FUNCTION_LABEL = "com.openfaas.function"  # faas-swarm's label on a function's service and containers
 
 
+def scale_service(name: str, replicas: int) -> None:  # a swarm service (faas-swarm's function); no wait
+    docker("service", "scale", "--detach", f"{name}={replicas}")
+
+
 def function_containers(function: str, stopped: bool = False, field: str = "{{.ID}}") -> list[str]:
     """`field` of each container of a function (faas-swarm labels them): the running ones, or with
     `stopped` every one that exists (swarm keeps the stopped containers of a service's earlier

@@ -105,10 +105,6 @@ def remove(name: str) -> None:
     launch.docker("service", "rm", name, check=False)
 
 
-def scale(name: str, replicas: int) -> None:
-    launch.docker("service", "scale", "--detach", f"{name}={replicas}")
-
-
 def wait(done: Any, what: str, timeout: float = 120) -> float:
     started = time.monotonic()
     while not done():
@@ -158,7 +154,7 @@ class StandIn:
 def wake(gateway: str, name: str, gateway_logs: Callable[[float], str], timeout: float = 180) -> dict[str, Any]:
     """One scale-from-zero cold start through `gateway` (its URL); `gateway_logs(since)` gives the
     gateway's log with timestamps. The idler's step first: scale to 0 and wait until no replica runs."""
-    scale(name, 0)
+    launch.scale_service(name, 0)
     wait(lambda: not launch.function_containers(name), f"{name} scaled to zero", timeout)
     path = launch.image_target(launch.docker("service", "inspect", "-f", "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
                                              name).split("@")[0]).predict_path

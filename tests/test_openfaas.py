@@ -147,7 +147,7 @@ def test_coldstart_openfaas_mode_agrees_with_an_independent_timing(stack, deploy
         assert result["docker_run"]["median_s"] < result["scale_from_zero"]["median_s"]
         tool.append(result["scale_from_zero"]["median_s"])
         assert gateway.swarm_fields(openfaas.FUNCTION) == made
-        swarm.scale(openfaas.FUNCTION, 0)
+        launch.scale_service(openfaas.FUNCTION, 0)
         swarm.wait(lambda: not launch.function_containers(openfaas.FUNCTION), "scaled to zero")
         started = time.perf_counter()
         assert requests.post(stack.function_url(), data=launch.EXAMPLE_BODY, timeout=60).status_code == 200
