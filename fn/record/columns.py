@@ -1,5 +1,7 @@
 """Checked records as columns: what the request path encodes, prices, ranges and warns about in
-one numpy pass per step, for a batch as for a single record.
+one numpy pass per step for a batch. A single record (the usual request) is checked by
+check_record and carried as its cleaned dict: each step reads it in Python floats, a fraction of
+the arrays' fixed cost, and the arrays are made only if something asks for them.
 
 `check` gives the same verdict as fn/record/features.check_record on every record, at a batch's
 pace: the rules (fn/record/fields.py) are applied to whole columns, and a record they cannot
