@@ -248,10 +248,10 @@ def docker_run(image: str, name: str, env: dict[str, str] | None = None, tmpfs: 
 
 
 def docker_run_pinned(target_name: str, name: str, cpu: int, env: dict[str, str] | None = None,
-                      image: str | None = None) -> tuple[str, str]:
+                      image: str | None = None, command: tuple[str, ...] = ()) -> tuple[str, str]:
     """A target's image (or `image`, a build of it), hardened, on the host network (no docker-proxy
-    in the path) pinned to `cpu` (stats.REPLICA_CPU), access log off unless `env` says otherwise;
-    waits until it is ready. (container, base URL)."""
+    in the path) pinned to `cpu` (stats.REPLICA_CPU), access log off unless `env` says otherwise,
+    `command` (a program and its arguments) run instead of its entrypoint; waits until it is ready."""
     target = TARGETS[target_name]
     port = free_port()
     docker("rm", "-f", name, check=False)
@@ -262,7 +262,7 @@ def docker_run_pinned(target_name: str, name: str, cpu: int, env: dict[str, str]
         args += ["-e", f"{key}={value}"]
     if target_name == "tensorflow":
         args += ["--tmpfs", "/tmp"]
-    docker(*args, image or target.image)
+    docker(*args, *(["--entrypoint", command[0]] if command else []), image or target.image, *command[1:])
     url = f"http://127.0.0.1:{port}"
     wait_until_ok(url + "/_/ready", timeout=180)
     return name, url

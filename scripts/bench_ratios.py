@@ -14,8 +14,10 @@ figure is the median over blocks of the thread's CPU time per call, which other 
 machine inflate far less than the wall clock. Over HTTP each container runs as users run it
 (read-only root, no capabilities) on the host network pinned to CPU 1, and wrk is pinned to CPU 0;
 predict and health alternate for --rounds rounds, each figure the median over rounds, with p50
-and p99 beside the rate. Goals (issue 33): one record within 4x the members, a batch within 5x,
-predict at least 0.6x health.
+and p99 beside the rate and the CPU the container's cgroup spent per request. For the function,
+a second container of the same image answers the same POST with a ready-made prediction (CANNED)
+in the same rounds: the HTTP around a prediction with the prediction taken out. Goals (issue 33):
+one record within 4x the members, a batch within 5x, predict at least 0.6x health.
 """
 
 from __future__ import annotations
@@ -82,20 +84,50 @@ def in_process(blocks: int, calls: int) -> dict[str, Any]:
     return out
 
 
-def over_http(image: str, workers: int, duration: float, rounds: int) -> dict[str, Any]:
-    """Predict and health alternating on one container: medians, and predict / health."""
-    name, url = launch.docker_run_pinned(launch.image_target(image).name, launch.own_name("device-price-ratios"),
-                                         REPLICA_CPU, {"access_log": "1", "workers": str(workers)}, image=image)
-    paths = {"predict": ("POST", launch.image_target(image).predict_path), "health": ("GET", "/_/health")}
-    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in paths}
+# The function's own start (fn/index.py) with one change: POST answers a copy of a real prediction's
+# response, made once, without parsing the body or predicting. The same image, server, App, access
+# log, metrics and token: what the HTTP around a prediction costs with the prediction taken out.
+CANNED = """
+import sys
+import fn.index as index
+from fn.api.messages import Response, json_response
+from fn.record.fields import EXAMPLE
+shipped = index.serve_handler
+def serve_handler(plane):
+    route, answer = shipped(plane), json_response(200, plane.predictions([dict(EXAMPLE)], False)[0])
+    return lambda request: Response(200, answer.body, list(answer.headers)) if request.method == "POST" else route(request)
+index.serve_handler = serve_handler
+sys.exit(index.main())
+"""
+
+
+def over_http(image: str, workers: int, duration: float, rounds: int, canned: bool) -> dict[str, Any]:
+    """Predict and health alternating on one container (and with `canned`, the same POST on a second
+    container of the image answering CANNED): medians, the CPU its container spent per request, and
+    predict / health."""
+    target, env = launch.image_target(image), {"access_log": "1", "workers": str(workers)}
+    containers = {"shipped": launch.docker_run_pinned(target.name, launch.own_name("device-price-ratios"), REPLICA_CPU,
+                                                      env, image=image)}
+    kinds = {"predict": ("shipped", "POST", target.predict_path), "health": ("shipped", "GET", "/_/health")}
     try:
-        for method, path in paths.values():  # warm-up, not counted
-            run_wrk(url + path, CONNECTIONS, 1, method=method)
+        if canned:
+            python = next(part for part in launch.entrypoint(image) if "python" in part)
+            containers["canned"] = launch.docker_run_pinned(target.name, launch.own_name("device-price-canned"),
+                                                            REPLICA_CPU, env, image=image, command=(python, "-c", CANNED))
+            kinds["canned"] = ("canned", "POST", target.predict_path)
+        runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+        for where, method, path in kinds.values():  # warm-up, not counted
+            run_wrk(containers[where][1] + path, CONNECTIONS, 1, method=method)
+        ids = {where: stats.container_id(name) for where, (name, _) in containers.items()}
         for _ in range(rounds):
-            for kind, (method, path) in paths.items():
-                runs[kind].append(run_wrk(url + path, CONNECTIONS, duration, method=method))
+            for kind, (where, method, path) in kinds.items():
+                before = stats.cgroup_cpu_seconds(ids[where])
+                run = run_wrk(containers[where][1] + path, CONNECTIONS, duration, method=method)
+                run["cpu_us_per_request"] = (stats.cgroup_cpu_seconds(ids[where]) - before) * 1e6 / max(run["requests"], 1)
+                runs[kind].append(run)
     finally:
-        launch.stop_container(name)
+        for name, _ in containers.values():
+            launch.stop_container(name)
     median = {kind: median_of(rs) for kind, rs in runs.items()}
     return {"image": image, "workers": workers, "median": median,
             "ratio": median["predict"]["throughput_rps"] / median["health"]["throughput_rps"],
@@ -118,6 +150,13 @@ def table(result: dict[str, Any]) -> str:
             lines.append(f"| {r['image']} | {r['workers']} | {p['throughput_rps']:,.0f} | {p['p50_ms']:.2f} / "
                          f"{p['p99_ms']:.2f} | {h['throughput_rps']:,.0f} | {h['p50_ms']:.2f} / {h['p99_ms']:.2f} | "
                          f"{r['ratio']:.2f} (goal ≥ {r['goal']:g}) |")
+        lines += ["", "Where the difference is (the container's CPU per request; canned: the same POST answered "
+                  "with a ready-made prediction):", "", "| program | workers | request | req/s | CPU µs per request |",
+                  "|---|---|---|---|---|"]
+        for r in result["over_http"]:
+            for kind, m in r["median"].items():
+                lines.append(f"| {r['image']} | {r['workers']} | {kind} | {m['throughput_rps']:,.0f} | "
+                             f"{m['cpu_us_per_request']:.0f} |")
     return "\n".join(lines)
 
 
@@ -138,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         stats.pin()  # this process and wrk, started from here, on CLIENT_CPU
         result.update(duration_s=args.duration, rounds=args.rounds, connections=CONNECTIONS, over_http=[])
         try:
-            for image, workers in ((args.function, 1), (args.server, 1), (args.server, 2)):
-                result["over_http"].append(over_http(image, workers, args.duration, args.rounds))
+            for image, workers, canned in ((args.function, 1, True), (args.server, 1, False), (args.server, 2, False)):
+                result["over_http"].append(over_http(image, workers, args.duration, args.rounds, canned))
         except (RuntimeError, TimeoutError, OSError) as e:
             print(f"bench_ratios: {e}", file=sys.stderr)
             return 1
