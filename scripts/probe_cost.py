@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import cli, launch, swarm
-from harness.stats import cgroup_cpu_seconds, container_id, cpu_seconds, spread
+from harness.stats import cgroup_cpu_seconds, cpu_seconds, spread
 
 PYTHON_CHECK = (r"import _socket,sys;s=_socket.socket();s.settimeout(2);s.connect(('127.0.0.1',8080));"
                 r"s.sendall(b'GET /_/ready HTTP/1.0\r\n\r\n');sys.exit(0 if s.recv(64)[9:12]==b'200' else 1)")
@@ -79,8 +79,7 @@ def idle_cpu(name: str, seconds: float) -> dict[str, float]:
     """% of one core the one replica's cgroup and Docker's daemons used over `seconds` of idling."""
     swarm.wait_running(name)
     time.sleep(2)  # past the start's own work
-    (replica,) = launch.function_containers(name)  # the one wait_running waited for
-    cid = container_id(replica)  # the full id, which names its cgroup
+    (cid,) = launch.function_containers(name)  # the one wait_running waited for; its full id names its cgroup
     daemons = daemon_pids()
     before, engine_before, started = cgroup_cpu_seconds(cid), cpu_seconds(daemons), time.monotonic()
     time.sleep(seconds)

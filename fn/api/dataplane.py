@@ -235,11 +235,11 @@ def answers(records: Columns, values: list[float], bounds: tuple[np.ndarray, np.
     lows, highs = low.tolist(), high.tolist()
     if n == 1:  # one record: from its dict (its columns' arrays are never made)
         record = first(records)
-        money = record.get(NEW_PRICE.name)
-        news, moneys = [record[NAMES[NEW]]], [math.nan if money is None else money]
+        given = record.get(NEW_PRICE.name)
+        news, moneys = [record[NAMES[NEW]]], [math.nan if given is None else given]
     else:
         news, moneys = records.numbers[:, NEW].tolist(), records.money.tolist()
-    sent = [money if money == money else exp(new) for money, new in zip(moneys, news, strict=True)]
+    sent = [given if given == given else exp(new) for given, new in zip(moneys, news, strict=True)]
     money = cents([*map(exp, values), *map(exp, lows), *map(exp, highs), *sent])  # NaN: not sent as money
     return [{
         "used_price": used,

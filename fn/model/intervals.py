@@ -127,7 +127,7 @@ def fit(oof: np.ndarray, actual: np.ndarray, fold: np.ndarray, keys: np.ndarray,
 
 def _cv_plus(near: np.ndarray, reach: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) per row of `near` ([rows,] n: each calibration row's member prediction mu_k(i)(x)),
-    from `reach` (rows, n: s(x) R_i, R_i the scaled error, s(x) the row's expected error): the
+    from `reach` (the same shape: s(x) R_i, R_i the scaled error, s(x) the row's expected error): the
     rank-th (from 0) smallest of mu_k(i)(x) + s(x) R_i, and low by symmetry, minus the rank-th
     smallest of s(x) R_i - mu_k(i)(x). Each partitioned in place, `reach` overwritten: a batch's
     ranges are a pass over rows x calibration rows, the largest of its request."""

@@ -46,9 +46,10 @@ class Columns:
 
     brand: list[str]  # stripped
     os: list[str]  # stripped
-    _flags: np.ndarray | None  # (n, len(FLAGS)): 0.0 or 1.0
-    _numbers: np.ndarray | None  # (n, len(NUMERIC)): NaN where an optional field was not sent
-    _money: np.ndarray | None  # (n,): new_price as sent, NaN where it was not
+    # (flags, numbers, money), or None until first read when `cleaned` holds the records:
+    # flags (n, len(FLAGS)) 0.0 or 1.0; numbers (n, len(NUMERIC)), NaN where an optional field was
+    # not sent; money (n,), new_price as sent, NaN where it was not
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None
     cleaned: list[dict[str, Any]] | None = None  # the dicts these were made of, if any (record() hands them back)
 
     def __len__(self) -> int:
@@ -69,13 +70,13 @@ class Columns:
         return self._arrays()[2]
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self._flags is None or self._numbers is None or self._money is None:
+        if self.arrays is None:
             records = self.cleaned or []
             # flags, numbers and the money in one array (one call), each a view of its columns
             values = np.array([(*_numbered(r), r.get(NEW_PRICE.name)) for r in records],
                               dtype=np.float64).reshape(len(records), len(_NUMBERED) + 1)
-            self._flags, self._numbers, self._money = values[:, :len(FLAGS)], values[:, len(FLAGS):-1], values[:, -1]
-        return self._flags, self._numbers, self._money
+            self.arrays = values[:, :len(FLAGS)], values[:, len(FLAGS):-1], values[:, -1]
+        return self.arrays
 
     def field(self, name: str) -> np.ndarray | list[str]:
         """One field's column."""
@@ -111,7 +112,7 @@ class Columns:
         """Cleaned records (check_record's dicts, training rows) as columns; Columns as they are."""
         if isinstance(records, Columns):
             return records
-        return cls([r[CATEGORICAL[0]] for r in records], [r[CATEGORICAL[1]] for r in records], None, None, None, records)
+        return cls([r[CATEGORICAL[0]] for r in records], [r[CATEGORICAL[1]] for r in records], None, records)
 
 
 def first(records: list[dict[str, Any]] | Columns) -> dict[str, Any]:
@@ -215,7 +216,7 @@ def check(records: list[Any], batch: bool = True) -> Columns:
     else:
         good = fine.all(axis=1) & ~np.isnan(flags).any(axis=1) & ~wrong_type
         suspect = [i for i, ok in enumerate(good.tolist()) if not ok or not plain[i] or not brand[i] or not system[i]]
-    columns = Columns(brand, system, flags, numbers, money)
+    columns = Columns(brand, system, (flags, numbers, money))
     problems = []
     for i in suspect:  # the slow path, for the rows the columns could not pass: the reasons, or a pass
         clean, found = check_record(records[i], i + 1 if batch else None)
