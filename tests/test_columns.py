@@ -58,7 +58,8 @@ def _same(a: Columns, b: Columns) -> None:
 @pytest.mark.parametrize("seed", range(40))
 def test_columns_check_as_check_record_does(seed):
     rng = random.Random(seed)
-    records = [_random_record(rng) for _ in range(rng.choice([2, 5, 30]))]
+    # past FEW rows: a batch of at most FEW is checked by check_records itself
+    records = [_random_record(rng) for _ in range(rng.choice([columns.FEW + 1, 12, 30]))]
     for batch in (True, False):
         try:
             expected = Columns.of(features.check_records(records, batch))
@@ -74,7 +75,7 @@ def test_valid_records_pass_the_columns_without_the_per_record_check(monkeypatch
     """The fast pass alone decides a valid batch (the per-record check is for the rows it doubts)."""
     monkeypatch.setattr(columns, "check_record", lambda *a: pytest.fail("a valid row was checked one by one"))
     rows = [EXAMPLE, with_(ram=8, **{"4g": True, "5g": " NO "}), with_(weight=None, battery=...),
-            with_(normalized_new_price=..., new_price=120)]
+            with_(normalized_new_price=..., new_price=120)] * 3  # past FEW rows: the arrays' pass
     checked = columns.check(rows)
     assert checked.numbers[3, columns.NEW] == math.log(120) and checked.brand[0] == "Samsung"
 
@@ -125,6 +126,17 @@ def test_a_record_in_a_batch_is_answered_as_alone(plane):
     together = plane.predictions(rows, True)
     for record, answer in zip(rows[:60], together, strict=False):
         assert plane.predictions([record], False)[0] == answer
+
+
+def test_a_few_rows_are_answered_as_in_a_large_batch(plane):
+    """A batch of at most FEW rows is checked, ranged and warned about row by row (columns.FEW): each
+    size of it answers every row as the arrays of a large batch do, bit for bit."""
+    rows = _valid_records(5, 200)
+    rows[:3] = [with_(screen_size=6.1, os="iOS"), with_(release_year=2031), with_(normalized_new_price=2.0)]
+    together, at = plane.predictions(rows, True), 0
+    for size in range(2, columns.FEW + 1):
+        assert plane.predictions(rows[at:at + size], True) == together[at:at + size], size
+        at += size
 
 
 def test_cents_round_as_round_does():

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from fn.model.expected_error import Listing, Scale
-from fn.record.columns import Columns, field, first
+from fn.record.columns import FEW, Columns, dicts, field, first
 
 FILE = "intervals.json"
 LEVELS = (0.8, 0.9)
@@ -201,11 +201,14 @@ class Intervals:
         if predicted is None:
             predicted = members.mean(axis=1)
         ranks = self.ranks.get(level) or [_rank(len(r), level) for r in self.residuals]
-        if len(members) == 1:  # one record (the usual request): its cell alone, at a third of the cost
-            return self._one(members[0], ranks, first(records), float(predicted[0]))
+        low, high = np.empty(len(members)), np.empty(len(members))
+        if len(members) <= FEW:  # one record (the usual request) or a few: each its own cell, at a fraction of the cost
+            values, cleaned = predicted.tolist(), dicts(records)
+            for i in range(len(members)):
+                low[i], high[i] = self._one(members[i], ranks, cleaned[i], values[i])
+            return low, high
         cells = self.group_of(records, predicted)
         scale = self.scale.of(records, predicted)
-        low, high = np.empty(len(members)), np.empty(len(members))
         for g in np.unique(cells).tolist():
             rows = np.flatnonzero(cells == g)
             low[rows], high[rows] = self._ends(g, members[rows], scale[rows], ranks[g] - 1)
@@ -229,12 +232,12 @@ class Intervals:
         return int(self.cell[self.key_listing.index(record[self.group_by]), bisect.bisect_right(self.edges, predicted)])
 
     def _one(self, members: np.ndarray, ranks: list[int], record: dict[str, Any],
-             predicted: float) -> tuple[np.ndarray, np.ndarray]:
+             predicted: float) -> tuple[float, float]:
         """bounds for one record (the usual request): its cell and scale without arrays."""
         g = self._cell(record, predicted)
         low, high = _cv_plus(members.take(self.folds[g]), self.residuals[g] * self.scale.one(record, predicted),
                              ranks[g] - 1)  # one row: its calibration rows along the one axis
-        return np.array([low]), np.array([high])
+        return low, high
 
     def covered(self, members: np.ndarray, actual: np.ndarray, records: list[dict[str, Any]],
                 predicted: np.ndarray | None = None) -> dict[float, tuple[np.ndarray, np.ndarray]]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from fn.record.columns import NAMES, NEW, Columns
+from fn.record.columns import FEW, NAMES, NEW, Columns, dicts
 from fn.record.features import ALTERNATIVE, NEW_PRICE, NUMERIC, NUMERIC_BY_NAME, amount, span, warning
 
 OUTSIDE = "outside_training_range"  # also what the metrics count (fn/metrics.py)
@@ -89,8 +89,9 @@ def warnings(spec: dict[str, Any], columns: Columns, predicted: np.ndarray,
     """record_warnings for every row of `columns`, after each row's `notes` (the encoding's): the
     rows that may warn are found on whole columns (a superset: most rows carry no warning), and
     record_warnings words each of theirs."""
-    if len(columns) == 1:  # the usual request: no arrays to build
-        return [notes[0] + record_warnings(spec, columns.record(0), float(predicted[0]))]
+    if len(columns) <= FEW:  # one record (the usual request) or a few: no arrays to build
+        return [before + record_warnings(spec, record, value)
+                for before, record, value in zip(notes, dicts(columns), predicted.tolist(), strict=True)]
     low, high = _quiet(spec)
     numbers = columns.numbers
     size = numbers[:, _SCREEN]

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from fn.record.features import check_record, refuse
+from fn.record.features import check_record, check_records, refuse
 from fn.record.fields import ALTERNATIVE, CATEGORICAL, FLAGS, KNOWN, MAX_TEXT, NEW_PRICE, NUMERIC, YES_NO
 
 NAMES = tuple(f.name for f in NUMERIC)
@@ -30,12 +30,18 @@ NEW = NAMES.index(ALTERNATIVE[NEW_PRICE.name])  # normalized_new_price's column
 _NUMBERED = (*FLAGS, *NAMES)
 _numbered = itemgetter(*_NUMBERED)  # a cleaned record's flags and numbers, in one call
 _names = itemgetter(*NAMES)
+_flags = itemgetter(*FLAGS)
 _KEYS = (*CATEGORICAL, *_NUMBERED)  # a cleaned record's, in its order
-_NUMBERS = frozenset((int, float, type(None)))  # what a numeric field may hold (bool is no number)
+_NONE = type(None)
+_NUMBERS = frozenset((int, float, _NONE))  # what a numeric field may hold (bool is no number)
 _LOW = np.array([f.low for f in NUMERIC])
 _HIGH = np.array([f.high for f in NUMERIC])
 _IF_MISSING = np.array([math.nan if f.required else f.low for f in NUMERIC])  # a required field missing: refused
 _FRACTIONAL = np.array([not f.integer for f in NUMERIC])
+# A batch of at most FEW rows is checked, ranged and warned about row by row, as one record is: below
+# it the arrays' fixed cost (a few µs a numpy call, and a pass per range cell) is more than the rows'
+# own (scripts/bench_ratios.py measures both paths).
+FEW = 8
 # `positive` adds nothing to a range whose low end is above zero (every such field's today)
 _POSITIVE = [i for i, f in enumerate(NUMERIC) if f.positive and f.low <= 0]
 
@@ -120,6 +126,13 @@ def first(records: list[dict[str, Any]] | Columns) -> dict[str, Any]:
     return records.record(0) if isinstance(records, Columns) else records[0]
 
 
+def dicts(records: list[dict[str, Any]] | Columns) -> list[dict[str, Any]]:
+    """Every record as its cleaned dict holds it (a FEW-row batch's steps read them row by row)."""
+    if not isinstance(records, Columns):
+        return records
+    return records.cleaned if records.cleaned is not None else records.records(list(range(len(records))))
+
+
 def field(records: list[dict[str, Any]] | Columns, name: str) -> np.ndarray | list[str]:
     """One field's values, from Columns or from cleaned dicts (which may hold only the fields asked for)."""
     if isinstance(records, Columns):
@@ -163,18 +176,19 @@ def check(records: list[Any], batch: bool = True) -> Columns:
     """Every record checked, as columns; raises ValidationError listing every bad row, as
     features.check_records does (rows numbered from 1 in a batch, None for a single record)."""
     n = len(records)
-    if n == 1:  # the usual request: check_record alone costs a third of the arrays' pass
-        clean, problems = check_record(records[0], 1 if batch else None)
-        if problems:
-            raise refuse(problems, n, batch)
-        return Columns.of([clean])
+    if n <= FEW:  # one record (the usual request) or a few: check_record alone costs less than the arrays' pass
+        return Columns.of(check_records(records, batch))
     # plain: a dict of known fields only (every record of the usual batch: told in two C passes)
     every = set(map(type, records)) == {dict} and all(map(KNOWN.issuperset, records))
     plain = [True] * n if every else [type(r) is dict and r.keys() <= KNOWN for r in records]
     rows = records if all(plain) else [r if ok else {} for r, ok in zip(records, plain, strict=True)]
     brand = _each([r.get(CATEGORICAL[0]) for r in rows], _text, {str})
     system = _each([r.get(CATEGORICAL[1]) for r in rows], _text, {str})
-    flag_list = _each([r.get(name) for r in rows for name in FLAGS], _flag, {str, bool})
+    try:  # both flags sent (the usual batch): each record's in one call
+        flags_sent = list(chain.from_iterable(map(_flags, rows)))
+    except KeyError:
+        flags_sent = [r.get(name) for r in rows for name in FLAGS]
+    flag_list = _each(flags_sent, _flag, {str, bool})
     flags = np.array(flag_list, dtype=np.float64).reshape(n, len(FLAGS))
     try:  # every number field sent (the usual batch): each record's in one call
         sent = list(chain.from_iterable(map(_names, rows)))
@@ -182,12 +196,14 @@ def check(records: list[Any], batch: bool = True) -> Columns:
         sent = [r.get(name) for r in rows for name in NAMES]
     money_sent = [r.get(NEW_PRICE.name) for r in rows]
     wrong_type = np.zeros(n, dtype=bool)
-    if not set(map(type, sent)).union(map(type, money_sent)) <= _NUMBERS:
+    kinds, money_kinds = set(map(type, sent)), set(map(type, money_sent))
+    if not kinds | money_kinds <= _NUMBERS:
         for i, r in enumerate(rows):
             if any(type(r.get(name)) not in _NUMBERS for name in (*NAMES, NEW_PRICE.name)):
                 wrong_type[i] = True
                 sent[i * len(NAMES):(i + 1) * len(NAMES)] = [None] * len(NAMES)
                 money_sent[i] = None
+        kinds, money_kinds = set(map(type, sent)), set(map(type, money_sent))
     try:
         numbers = np.array(sent, dtype=np.float64).reshape(n, len(NAMES))
         money = np.array(money_sent, dtype=np.float64).reshape(n)
@@ -195,8 +211,9 @@ def check(records: list[Any], batch: bool = True) -> Columns:
         numbers = np.array([_float(v) for v in sent], dtype=np.float64).reshape(n, len(NAMES))
         money = np.array([_float(v) for v in money_sent], dtype=np.float64).reshape(n)
     missing = np.isnan(numbers)
-    priced = money_sent.count(None) < n
-    if np.count_nonzero(missing) != sent.count(None) or (
+    priced = money_kinds != {_NONE}  # new_price sent in some row
+    # counting the Nones is a comparison a value: only when there are some (the usual batch has none)
+    if np.count_nonzero(missing) != (sent.count(None) if _NONE in kinds else 0) or (
             priced and np.count_nonzero(np.isnan(money)) != money_sent.count(None)):
         wrong_type |= missing.any(axis=1) | np.isnan(money)  # a float NaN sent: check_record says why
     # a missing optional field passes as its low end

@@ -98,6 +98,11 @@ class Encoder:
         # each column's scaling, and each number's median and log, looked up once here.
         self._scaling = list(zip(spec["mean"], spec["std"], strict=True)) if spec.get("mean") else None
         self._numbers = [(f.name, self.impute[i].item(), bool(self.logged[i])) for i, f in enumerate(NUMERIC)]
+        # The one-hot columns hold 0 or 1: each column's two scaled values, worked out once.
+        hot = self.width - len(FLAGS) - len(NUMERIC)
+        scaling = self._scaling or []
+        self._hot = [[(v - mean) / std for mean, std in scaling[:hot]] for v in (0.0, 1.0)]
+        self._tail_scaling = scaling[hot:]
 
     def raw(self, records: list[dict[str, Any]] | Columns) -> tuple[np.ndarray, list[list[dict[str, str]]]]:
         """Cleaned records -> unscaled columns (one-hots, flags, numbers), plus warnings per row."""
@@ -143,18 +148,21 @@ class Encoder:
         order, value by value (math.log1p is the C library's log1p, as numpy's is; tests hold them
         equal), then one conversion to float32."""
         notes: list[dict[str, str]] = []
-        row = [0.0] * (self.width - len(FLAGS) - len(NUMERIC))
+        zero, one = self._hot
+        row = zero.copy()
         if self.brand_width:
-            row[_at(self.brands, "device_brand", record[CATEGORICAL[0]], notes)] = 1.0
-        row[self.brand_width + _at(self.systems, "os", record[CATEGORICAL[1]], notes)] = 1.0
-        row += [record[name] for name in FLAGS]
+            at = _at(self.brands, "device_brand", record[CATEGORICAL[0]], notes)
+            row[at] = one[at]
+        at = self.brand_width + _at(self.systems, "os", record[CATEGORICAL[1]], notes)
+        row[at] = one[at]
+        tail = [record[name] for name in FLAGS]
         for name, median, logged in self._numbers:
             value = record[name]
             if value is None or value != value:  # not sent (None; NaN in a training row's columns)
                 value = median
-            row.append(math.log1p(value) if logged else value)
-        return np.array([[(v - mean) / std for v, (mean, std) in zip(row, self._scaling, strict=True)]],
-                        dtype=np.float32), [notes]
+            tail.append(math.log1p(value) if logged else value)
+        row += [(v - mean) / std for v, (mean, std) in zip(tail, self._tail_scaling, strict=True)]
+        return np.array([row], dtype=np.float32), [notes]
 
 
 def _at(known: dict[str, int], field: str, value: str, notes: list[dict[str, str]]) -> int:

@@ -61,12 +61,6 @@ def not_a_number(value: str) -> str:
 
 
 def _check_number(spec: Numeric, value: Any, row: int | None) -> tuple[float | None, dict | None]:
-    kind = type(value)
-    # A number that passes every check below, at once (every field of the usual record): within
-    # the range it is finite and fits a float, and an int is whole. bool is not int here.
-    if (kind is float or kind is int) and spec.low <= value <= spec.high \
-            and (kind is int or not spec.integer or value == int(value)) and (value > 0 or not spec.positive):
-        return float(value), None
     # bool is an int in Python; "true" is no screen size.
     if isinstance(value, str):
         return None, detail(spec.name, not_a_number(value), row)
@@ -176,9 +170,17 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
         else:
             problems.append(detail(name, 'must be "yes", "no", true or false', row))
     problems.extend(_check_new_price(record, clean, row))
-    for spec in NUMERIC:
-        value = record.get(spec.name)
-        if spec.name in clean:  # given as its alternative
+    for spec, name, low, high, whole, positive in _RULES:
+        value = record.get(name)
+        kind = type(value)
+        # A number that passes every check of _check_number, at once (every field of the usual
+        # record): within the range it is finite and fits a float, and an int is whole. bool is
+        # not int here.
+        if (kind is float or kind is int) and low <= value <= high and (kind is int or not whole or value == int(value)) \
+                and (value > 0 or not positive) and name not in clean:
+            clean[name] = float(value)
+            continue
+        if name in clean:  # given as its alternative
             continue
         if value is None:
             clean[spec.name] = None
@@ -187,10 +189,14 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
                 reason = "is required" + (f" (or send {alternative})" if alternative else "")
                 problems.append(detail(spec.name, reason, row))
             continue
-        clean[spec.name], problem = _check_number(spec, value, row)
+        clean[name], problem = _check_number(spec, value, row)
         if problem:
             problems.append(problem)
     return clean, problems
+
+
+# Each numeric field's rule, unpacked once: check_record reads them for every field of every record.
+_RULES = tuple((f, f.name, f.low, f.high, f.integer, f.positive) for f in NUMERIC)
 
 
 def check_records(records: list[Any], batch: bool = True) -> list[dict[str, Any]]:
