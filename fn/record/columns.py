@@ -40,7 +40,7 @@ _IF_MISSING = np.array([math.nan if f.required else f.low for f in NUMERIC])  # 
 _FRACTIONAL = np.array([not f.integer for f in NUMERIC])
 # A batch of at most FEW rows is checked, ranged and warned about row by row, as one record is: below
 # it the arrays' fixed cost (a few µs a numpy call, and a pass per range cell) is more than the rows'
-# own (scripts/bench_ratios.py measures both paths).
+# own (scripts/bench_ratios.py measures a FEW-row batch beside one record and a large one).
 FEW = 8
 # `positive` adds nothing to a range whose low end is above zero (every such field's today)
 _POSITIVE = [i for i, f in enumerate(NUMERIC) if f.positive and f.low <= 0]
