@@ -1,7 +1,7 @@
 """Checked records as columns: what the request path encodes, prices, ranges and warns about in
-one numpy pass per step for a batch. A single record (the usual request) is checked by
-check_record and carried as its cleaned dict: each step reads it in Python floats, a fraction of
-the arrays' fixed cost, and the arrays are made only if something asks for them.
+one numpy pass per step for a batch. A single record (the usual request), or a batch of at most
+FEW, is checked by check_record and carried as its cleaned dicts: each step reads them in Python
+floats, a fraction of the arrays' fixed cost, and the arrays are made only if something asks.
 
 `check` gives the same verdict as fn/record/features.check_record on every record, at a batch's
 pace: the rules (fn/record/fields.py) are applied to whole columns, and a record they cannot
@@ -212,7 +212,7 @@ def check(records: list[Any], batch: bool = True) -> Columns:
         money = np.array([_float(v) for v in money_sent], dtype=np.float64).reshape(n)
     missing = np.isnan(numbers)
     priced = money_kinds != {_NONE}  # new_price sent in some row
-    # counting the Nones is a comparison a value: only when there are some (the usual batch has none)
+    # counting the Nones compares every value: only when some are there (the usual batch has none)
     if np.count_nonzero(missing) != (sent.count(None) if _NONE in kinds else 0) or (
             priced and np.count_nonzero(np.isnan(money)) != money_sent.count(None)):
         wrong_type |= missing.any(axis=1) | np.isnan(money)  # a float NaN sent: check_record says why

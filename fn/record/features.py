@@ -183,11 +183,11 @@ def check_record(record: Any, row: int | None = None) -> tuple[dict[str, Any], l
         if name in clean:  # given as its alternative
             continue
         if value is None:
-            clean[spec.name] = None
+            clean[name] = None
             if spec.required:
-                alternative = _SENT_INSTEAD.get(spec.name)
+                alternative = _SENT_INSTEAD.get(name)
                 reason = "is required" + (f" (or send {alternative})" if alternative else "")
-                problems.append(detail(spec.name, reason, row))
+                problems.append(detail(name, reason, row))
             continue
         clean[name], problem = _check_number(spec, value, row)
         if problem:
