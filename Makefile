@@ -67,7 +67,7 @@ bench: $(STAMP) image-fn image-server image-tf
 	$(BIN)/python -m scripts.bench_observability --containers
 	$(BIN)/python -m scripts.bench_protocols
 	$(BIN)/python -m scripts.bench_person
-	$(BIN)/python -m scripts.bench_ratios
+	$(BIN)/python -m scripts.bench_ratios --instructions
 	$(BIN)/python -m scripts.bench_replica
 	$(BIN)/python -m scripts.render
 

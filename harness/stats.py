@@ -2,9 +2,10 @@
 them up. The CPU-pinning rule (a replica's core and the clients' core) and the rounds every cold
 start is measured in (targets interleaved, A B A B ..., so that the machine's drift spreads over
 all of them); the CPU time of processes and of containers, a container's memory, the hypervisor's
-steal (Linux's /proc and cgroups, and the Docker CLI), and a cold start's steps (Docker's events and
-the gateway's log); then percentiles, medians over runs and one bootstrap. Standard library only
-at import: the cold-start command runs under a bare python3."""
+steal (Linux's /proc and cgroups, and the Docker CLI), a program's instructions (valgrind), and a
+cold start's steps (Docker's events and the gateway's log); then percentiles, medians over runs
+and one bootstrap. Standard library only at import: the cold-start command runs under a bare
+python3."""
 
 from __future__ import annotations
 
@@ -99,6 +100,20 @@ def steal_percent(seconds: float) -> float:
     b = read()
     total = sum(b) - sum(a)
     return 100 * (b[7] - a[7]) / total if total else 0.0
+
+
+def instructions(argv: list[str], env: dict[str, str] | None = None) -> int:
+    """The instructions a program runs, counted by valgrind's callgrind: the same for the same
+    program whatever else the machine does (a clock is not; Debian's valgrind package)."""
+    try:
+        done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+                              capture_output=True, text=True, env=env)
+    except FileNotFoundError:
+        raise RuntimeError("valgrind is not installed (apt-get install valgrind)") from None
+    counted = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or counted is None:
+        raise RuntimeError(f"{' '.join(argv[:3])} under valgrind exited {done.returncode}: {done.stderr[-500:]}")
+    return int(counted.group(1))
 
 
 # -- containers -----------------------------------------------------------------------------

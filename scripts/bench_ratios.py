@@ -7,12 +7,16 @@
   connections, for the function and the server (one worker and two), access log on as shipped.
 
     python -m scripts.bench_ratios [--function IMAGE] [--server IMAGE] [--duration 5] [--rounds 3]
-        [--in-process-only] [--json docs/bench/ratios.json]
+        [--in-process-only] [--instructions] [--json docs/bench/ratios.json]
 
 In process, this process is pinned to one core; the prediction and the members' call run in
 alternating blocks (--blocks of --calls calls; a batch block is --calls / rows calls), and each
 figure is the median over blocks of the thread's CPU time per call, which other jobs on the
-machine inflate far less than the wall clock. Over HTTP each container runs as users run it
+machine inflate far less than the wall clock. With --instructions, each case also runs in a child
+under valgrind (Debian's package): the instructions per call, a run of calls less a run of none,
+which the machine's load does not change at all, so that a change of a few percent shows (the
+clock's ratios move by more than that between runs here); they leave out what a clock sees of
+caches and of how many instructions a cycle retires. Over HTTP each container runs as users run it
 (read-only root, no capabilities) on the host network pinned to CPU 1, and wrk is pinned to CPU 0;
 predict and health alternate for --rounds rounds, each figure the median over rounds, with p50
 and p99 beside the rate and the CPU the container's cgroup spent per request. For the function,
@@ -23,6 +27,7 @@ one record within 4x the members, a batch within 5x, predict at least 0.6x healt
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -39,6 +44,7 @@ from harness.stats import CLIENT_CPU, REPLICA_CPU, median_of
 
 OUT = launch.ROOT / "docs" / "bench" / "ratios.json"
 BATCH = 1000
+CASES = {"one_record": 1, "few": FEW, "batch": BATCH}  # the rows of each in-process case
 CONNECTIONS = 8
 GOALS = {"one_record": 4.0, "batch": 5.0, "predict_over_health": 0.6}
 
@@ -51,31 +57,42 @@ def _cpu_us(call: Callable[[], Any], calls: int) -> float:
     return (time.thread_time_ns() - started) / calls / 1000
 
 
-def in_process(blocks: int, calls: int) -> dict[str, Any]:
-    """Per case (one record, a batch): the median µs of the prediction and of the members' call,
-    and their ratio, over alternating blocks."""
-    from fn.api.dataplane import DataPlane
-    from fn.model.tflite import Predictor
+def _cases(model: Any, plane: Any) -> list[tuple[str, int, Callable[[], Any], Callable[[], Any]]]:
+    """Each case's rows and its two calls: the prediction, and the members' call on its encoded rows."""
     from fn.record import features
 
-    stats.pin(0, REPLICA_CPU)
-    model = Predictor()
-    plane = DataPlane(model)
     # a batch as a client sends one: the example's device at each age and release year
     batch = [dict(EXAMPLE, days_used=30 + 7 * i % 1000, release_year=2013 + i % 8) for i in range(BATCH)]
-    out = {}
-    cases = (("one_record", [dict(EXAMPLE)]), ("few", batch[:FEW]), ("batch", batch))
-    for case, records in cases:
-        n = max(1, calls // len(records))
+    out = []
+    for case, rows in CASES.items():
+        records = [dict(EXAMPLE)] if rows == 1 else batch[:rows]
         x, _ = model.encoder.encode(features.check_records(records))
-        single = case == "one_record"
 
-        def predict(records: list[Any] = records, single: bool = single) -> Any:
-            return plane.predictions(records, not single)
+        def predict(records: list[Any] = records) -> Any:
+            return plane.predictions(records, len(records) > 1)
 
         def members(x: Any = x) -> Any:
             return model.predict_members(x)
 
+        out.append((case, rows, predict, members))
+    return out
+
+
+def _loaded() -> tuple[Any, Any]:
+    from fn.api.dataplane import DataPlane
+    from fn.model.tflite import Predictor
+
+    model = Predictor()
+    return model, DataPlane(model)
+
+
+def in_process(blocks: int, calls: int) -> dict[str, Any]:
+    """Per case (one record, FEW rows, a batch): the median µs of the prediction and of the members'
+    call, and their ratio, over alternating blocks."""
+    stats.pin(0, REPLICA_CPU)
+    out = {}
+    for case, rows, predict, members in _cases(*_loaded()):
+        n = max(1, calls // rows)
         for call in (predict, members):  # warm: each batch size allocated once
             _cpu_us(call, 3)
         runs: dict[str, list[float]] = {"prediction_us": [], "members_us": []}
@@ -83,8 +100,41 @@ def in_process(blocks: int, calls: int) -> dict[str, Any]:
             runs["prediction_us"].append(_cpu_us(predict, n))
             runs["members_us"].append(_cpu_us(members, n))
         median = {k: statistics.median(v) for k, v in runs.items()}
-        out[case] = {"rows": len(records), **median, "ratio": median["prediction_us"] / median["members_us"],
+        out[case] = {"rows": rows, **median, "ratio": median["prediction_us"] / median["members_us"],
                      "goal": GOALS.get(case), "blocks": runs}
+    return out
+
+
+# A child under valgrind: one case's prediction or members' call, once to warm, then n times.
+COUNTED = """
+import sys
+from scripts.bench_ratios import count_calls
+count_calls(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+"""
+
+
+def count_calls(case: str, kind: str, n: int) -> None:
+    """What COUNTED runs."""
+    _, _, predict, members = next(c for c in _cases(*_loaded()) if c[0] == case)
+    call = predict if kind == "prediction" else members
+    for _ in range(1 + n):
+        call()
+
+
+def instructions(calls: int) -> dict[str, Any]:
+    """Per case: the instructions a prediction and a members' call run, and their ratio: a run of n
+    calls less a run of none, the same start-up (the same hash seed) in both."""
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(launch.ROOT)}
+    out = {}
+    for case, rows in CASES.items():
+        n = max(5, calls // rows)  # a few calls at least: one alone counts an allocation or two as its own
+        per = {}
+        for kind in ("prediction", "members"):
+            none, some = (stats.instructions([sys.executable, "-c", COUNTED, case, kind, str(k)], env) for k in (0, n))
+            per[kind] = (some - none) / n
+        out[case] = {"rows": rows, "calls": n, "prediction_instructions": per["prediction"],
+                     "members_instructions": per["members"], "ratio": per["prediction"] / per["members"],
+                     "goal": GOALS.get(case)}
     return out
 
 
@@ -95,7 +145,6 @@ CANNED = """
 import sys
 import fn.index as index
 from fn.api.messages import Response, json_response
-from fn.record.columns import FEW
 from fn.record.fields import EXAMPLE
 shipped = index.serve_handler
 def serve_handler(plane):
@@ -139,13 +188,23 @@ def over_http(image: str, workers: int, duration: float, rounds: int, canned: bo
             "goal": GOALS["predict_over_health"], "runs": runs}
 
 
-def table(result: dict[str, Any]) -> str:
-    lines = ["In process (thread CPU time, medians over blocks):", "",
-             "| case | prediction µs | members µs | ratio | goal |", "|---|---|---|---|---|"]
-    for case, r in result["in_process"].items():
+def _cases_table(title: str, cases: dict[str, Any], unit: str, digits: int) -> list[str]:
+    """One in-process table: per case, the prediction's and the members' figure (the keys ending in
+    `unit`) and their ratio against the goal."""
+    label = " µs" if unit == "_us" else ""
+    lines = [title, "", f"| case | prediction{label} | members{label} | ratio | goal |", "|---|---|---|---|---|"]
+    for case, r in cases.items():
         goal = "–" if r["goal"] is None else f"≤ {r['goal']:g}×"
-        lines.append(f"| {case} ({r['rows']} rows) | {r['prediction_us']:,.1f} | {r['members_us']:,.1f} | "
-                     f"{r['ratio']:.1f}× | {goal} |")
+        lines.append(f"| {case} ({r['rows']} rows) | {r['prediction' + unit]:,.{digits}f} | "
+                     f"{r['members' + unit]:,.{digits}f} | {r['ratio']:.2f}× | {goal} |")
+    return lines
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = _cases_table("In process (thread CPU time, medians over blocks):", result["in_process"], "_us", 1)
+    if result.get("instructions"):
+        lines += ["", *_cases_table("In process, instructions (valgrind's callgrind: what the machine's load does "
+                                    "not change):", result["instructions"], "_instructions", 0)]
     if result.get("over_http"):
         lines += ["", f"Over HTTP ({CONNECTIONS} connections, access log on, server on CPU {REPLICA_CPU}, wrk on CPU "
                   f"{CLIENT_CPU}; medians over {result['rounds']} rounds of {result['duration_s']:g} s):", "",
@@ -175,10 +234,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
     p.add_argument("--rounds", type=int, default=3, help="predict/health rounds per container (default 3)")
     p.add_argument("--in-process-only", action="store_true", help="no containers: the in-process ratios only")
+    p.add_argument("--instructions", action="store_true",
+                   help="also count the in-process cases' instructions under valgrind (a few minutes)")
     p.add_argument("--json", type=Path, default=OUT, help=f"where to write (default {OUT.relative_to(launch.ROOT)})")
     args = p.parse_args(argv)
     result: dict[str, Any] = {"date": cli.now(),
                               "in_process": in_process(args.blocks, args.calls)}
+    if args.instructions:
+        try:
+            result["instructions"] = instructions(args.calls)
+        except RuntimeError as e:
+            print(f"bench_ratios: {e}", file=sys.stderr)
+            return 1
     if not args.in_process_only:
         stats.pin()  # this process and wrk, started from here, on CLIENT_CPU
         result.update(duration_s=args.duration, rounds=args.rounds, connections=CONNECTIONS, over_http=[])

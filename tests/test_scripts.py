@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ import pytest
 
 from harness import gateway as gateway_lib
 from harness import launch, load
-from harness.stats import interleave, median_of, percentile, spread
+from harness.stats import instructions, interleave, median_of, percentile, spread
 from scripts import coldstart, loadtest
 from tests.helpers import ROOT
 
@@ -54,6 +55,20 @@ def test_interleave_and_stats():
     s = spread([0.3, 0.1, 0.2, 0.5])
     assert (s["n"], s["min"], s["max"]) == (4, 0.1, 0.5) and s["median"] == pytest.approx(0.25)
     assert s["p90"] == 0.5
+
+
+def test_instructions_count_what_a_program_runs_the_same_each_time():
+    """stats.instructions (valgrind, as bench_ratios --instructions counts the request path): a loop
+    of 100,000 more turns counts over 100,000 more instructions, and a run counted twice counts
+    within a thousandth of itself."""
+    if not shutil.which("valgrind"):
+        pytest.fail("valgrind is needed for stats.instructions (apt-get install valgrind; .ci/run installs it)")
+
+    def counted(turns: int) -> int:
+        return instructions([sys.executable, "-S", "-c", f"for _ in range({turns}): pass"], {"PYTHONHASHSEED": "0"})
+
+    none, some, again = counted(0), counted(100_000), counted(100_000)
+    assert some - none > 100_000 and abs(again - some) < some / 1000
 
 
 class FakeGateway(BaseHTTPRequestHandler):
