@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from fn.model.expected_error import Listing, Scale
-from fn.record.columns import FEW, Columns, dicts, field, first
+from fn.record.columns import FEW, Columns, dicts, field
 
 FILE = "intervals.json"
 LEVELS = (0.8, 0.9)
@@ -187,9 +187,8 @@ class Intervals:
         self.edges = self.price_edges.tolist()
 
     def group_of(self, records: list[dict[str, Any]] | Columns, predicted: np.ndarray) -> np.ndarray:
-        """Each record's cell: its own value's (else the nearest value's) at its predicted price's tercile."""
-        if len(records) == 1:  # the usual request, without the arrays' overhead
-            return np.array([self._cell(first(records), float(predicted[0]))])
+        """Each record's cell: its own value's (else the nearest value's) at its predicted price's tercile
+        (a batch of at most FEW rows finds each row's with _cell instead)."""
         at = self.key_listing.indices(field(records, self.group_by))
         return self.cell[at, np.searchsorted(self.price_edges, np.asarray(predicted, dtype=np.float64), side="right")]
 

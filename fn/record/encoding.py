@@ -96,11 +96,10 @@ class Encoder:
         self.std = np.asarray(spec["std"]) if spec.get("std") else None
         # One record (the usual request) is encoded in Python floats, a third of the arrays' cost:
         # each column's scaling, and each number's median and log, looked up once here.
-        self._scaling = list(zip(spec["mean"], spec["std"], strict=True)) if spec.get("mean") else None
+        scaling = list(zip(spec["mean"], spec["std"], strict=True)) if spec.get("mean") else []
         self._numbers = [(f.name, self.impute[i].item(), bool(self.logged[i])) for i, f in enumerate(NUMERIC)]
         # The one-hot columns hold 0 or 1: each column's two scaled values, worked out once.
         hot = self.width - len(FLAGS) - len(NUMERIC)
-        scaling = self._scaling or []
         self._hot = [[(v - mean) / std for mean, std in scaling[:hot]] for v in (0.0, 1.0)]
         self._tail_scaling = scaling[hot:]
 
